@@ -1,0 +1,133 @@
+"""The one way every service builds its HTTP resolver and maps errors to RFC 9457 problems.
+
+- ``make_resolver()`` returns a Powertools ``APIGatewayHttpResolver`` with validation on and one
+  exception handler per error family: typed ``ApiError`` subclasses, request validation (422, or 400 for
+  malformed JSON), and a last-resort 500 that logs the exception and leaks nothing.
+- ``principal(app)`` gives the caller established by the authoriser; ``optional_principal(app)``
+  authenticates a presented key on the few ``optional`` routes.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from functions.shared.auth import Principal, bearer, principal_from_event, require_principal
+from functions.shared.errors import ApiError, NotFound, Unauthorized
+
+PROBLEM_JSON = "application/problem+json"
+logger = Logger()
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    code: str,
+    *,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[str]:
+    body: dict[str, Any] = {
+        "type": f"https://imprimatur.dev/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    body.update(extra or {})
+    return Response(
+        status_code=status,
+        content_type=PROBLEM_JSON,
+        body=json.dumps(body, separators=(",", ":")),
+        headers=headers or {},
+    )
+
+
+def _field_errors(errors: list[Any]) -> list[dict[str, Any]]:
+    out = []
+    for err in errors:
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body",)]
+        out.append(
+            {
+                "field": ".".join(loc) or None,
+                "location": str(err.get("loc", ("body",))[0]) if err.get("loc") else "body",
+                "message": str(err.get("msg", "invalid value")),
+                "type": str(err.get("type", "value_error")),
+            }
+        )
+    return out
+
+
+def make_resolver() -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver(enable_validation=True)
+
+    @app.exception_handler(ApiError)
+    def _api_error(exc: ApiError) -> Response[str]:
+        if exc.status >= 500:
+            logger.exception("api error", extra={"code": exc.code})
+        return problem(exc.status, exc.title, exc.detail, exc.code, extra=exc.extra, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    def _validation(exc: RequestValidationError) -> Response[str]:
+        errors = list(exc.errors())
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return problem(400, "Malformed JSON", "The request body is not valid JSON.", "malformed_json")
+        return problem(
+            422,
+            "Validation failed",
+            "One or more fields are invalid.",
+            "validation_failed",
+            extra={"errors": _field_errors(errors)},
+        )
+
+    @app.not_found
+    def _not_found(_: Exception) -> Response[str]:
+        return problem(404, "Not found", "No such route.", "route_not_found")
+
+    return app
+
+
+def principal(app: APIGatewayHttpResolver) -> Principal:
+    return require_principal(app.current_event.raw_event)
+
+
+def optional_principal(app: APIGatewayHttpResolver) -> Principal | None:
+    """On an ``optional`` route: None without a key; the caller for a valid key; 401 for a bad one."""
+    event = app.current_event.raw_event
+    found = principal_from_event(event)
+    if found is not None:
+        return found
+    token = bearer(event.get("headers"))
+    if token is None:
+        if (event.get("headers") or {}).get("authorization"):
+            raise Unauthorized("The Authorization header must be 'Bearer <api_key>'.")
+        return None
+    from functions.accounts.logic.authn import authenticate  # deferred: only optional routes need it
+
+    p = authenticate(token)
+    if p is None:
+        raise Unauthorized("The API key is not valid, revoked, or its account is suspended.")
+    return p
+
+
+def path_id(value: str, prefix: str) -> str:
+    """A path id of the wrong shape cannot exist: answer 404 (not 422), as for any unknown id."""
+    from functions.shared.ids import is_id
+
+    if not is_id(value, prefix):
+        raise NotFound(f"No {prefix} with id {value!r}.")
+    return value
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response[str]:
+    return Response(
+        status_code=status,
+        content_type="application/json",
+        body=json.dumps(body, separators=(",", ":")),
+        headers=headers or {},
+    )

@@ -1,0 +1,76 @@
+"""The caller, as the authoriser (or an ``optional`` route) established it, and role checks."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from functions.shared.errors import Forbidden, Unauthorized
+
+Role = Literal["publisher", "buyer", "admin"]
+ROLES: tuple[Role, ...] = ("publisher", "buyer", "admin")
+KEY_PREFIX = "imp_"
+
+
+def hash_key(api_key: str) -> str:
+    """API keys are 256-bit random secrets, so one SHA-256 is enough (no password stretching needed)."""
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+def bearer(headers: dict[str, str] | None) -> str | None:
+    value = (headers or {}).get("authorization") or (headers or {}).get("Authorization")
+    if not value:
+        return None
+    scheme, _, token = value.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+@dataclass(frozen=True)
+class Principal:
+    account_id: str
+    roles: frozenset[str]
+    key_id: str
+
+    def has(self, role: Role) -> bool:
+        return role in self.roles
+
+    def require(self, *roles: Role) -> Principal:
+        """Raise 403 unless the caller holds at least one of ``roles``."""
+        if not any(r in self.roles for r in roles):
+            raise Forbidden(
+                f"This call needs the {' or '.join(roles)} role.", code="insufficient_role"
+            )
+        return self
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
+
+    def to_context(self) -> dict[str, str]:
+        return {"account_id": self.account_id, "roles": ",".join(sorted(self.roles)), "key_id": self.key_id}
+
+    @classmethod
+    def from_context(cls, ctx: dict[str, Any]) -> Principal:
+        return cls(
+            account_id=str(ctx["account_id"]),
+            roles=frozenset(r for r in str(ctx.get("roles", "")).split(",") if r),
+            key_id=str(ctx.get("key_id", "")),
+        )
+
+
+def principal_from_event(event: dict[str, Any]) -> Principal | None:
+    """The caller named by the gateway authoriser's context, or None on an unauthenticated route."""
+    ctx = ((event.get("requestContext") or {}).get("authorizer") or {}).get("lambda")
+    if not ctx or "account_id" not in ctx:
+        return None
+    return Principal.from_context(ctx)
+
+
+def require_principal(event: dict[str, Any]) -> Principal:
+    p = principal_from_event(event)
+    if p is None:
+        raise Unauthorized("A valid API key is required: send 'Authorization: Bearer <api_key>'.")
+    return p

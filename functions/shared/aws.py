@@ -1,0 +1,39 @@
+"""Lazily created, cached boto3 clients. Nothing is created at import time (cold start, and moto).
+
+Locally, ``AWS_ENDPOINT_URL`` (honoured natively by boto3) points every client at the embedded moto server.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+_clients: dict[str, Any] = {}
+_lock = threading.Lock()
+
+
+def client(service: str) -> Any:
+    c = _clients.get(service)
+    if c is None:
+        with _lock:
+            c = _clients.get(service)
+            if c is None:
+                import boto3  # deferred: only paid by the first call that needs AWS
+                from botocore.config import Config
+
+                cfg = Config(
+                    retries={"max_attempts": 3, "mode": "standard"},
+                    connect_timeout=2,
+                    read_timeout=10,
+                    signature_version="s3v4" if service == "s3" else None,
+                    s3={"addressing_style": "path"} if service == "s3" else None,
+                )
+                c = boto3.client(service, config=cfg)
+                _clients[service] = c
+    return c
+
+
+def reset_clients() -> None:
+    """Forget cached clients (tests switch between moto contexts)."""
+    with _lock:
+        _clients.clear()

@@ -1,0 +1,212 @@
+"""The single description of the marketplace's resources and routes.
+
+Both the CDK stack (``infra/``) and the local embedded mode (``local/``) build from this module, so the
+two cannot drift; ``tests/infra/test_local_matches_template.py`` proves it against the synthesized template.
+This module imports nothing from CDK or boto3: the local mode and the tests import it cheaply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Auth = Literal["public", "key", "optional"]
+"""How a route is authenticated.
+
+- ``public``: no authoriser, anyone may call it.
+- ``key``: the Lambda REQUEST authoriser runs (cached); the handler receives the caller in the
+  authoriser context.
+- ``optional``: no authoriser at the gateway (HTTP API authorisers cannot be optional); the handler
+  authenticates a presented key itself with the same logic (``functions.shared.auth``), e.g. an
+  owner reading a draft asset that is otherwise public once available.
+"""
+
+AUTH_CACHE_TTL_SECONDS = 60
+"""Authoriser result cache TTL in the cloud. A revoked key or suspended account stops working within this."""
+
+
+@dataclass(frozen=True)
+class Gsi:
+    name: str
+    pk: str
+    sk: str
+
+
+@dataclass(frozen=True)
+class TableDef:
+    """A DynamoDB table: string ``pk``/``sk`` keys, on-demand, PITR, TTL on ``ttl``."""
+
+    name: str  # logical name; the env var is f"{name.upper()}_TABLE"
+    gsis: tuple[Gsi, ...] = ()
+    ttl_attribute: str = "ttl"
+
+    @property
+    def env_var(self) -> str:
+        return f"{self.name.upper()}_TABLE"
+
+
+def _gsis(n: int) -> tuple[Gsi, ...]:
+    return tuple(Gsi(f"gsi{i}", f"gsi{i}pk", f"gsi{i}sk") for i in range(1, n + 1))
+
+
+TABLES: dict[str, TableDef] = {
+    # One table per service; only its owner writes it (ARCHITECTURE.md).
+    "accounts": TableDef("accounts", _gsis(1)),
+    "catalog": TableDef("catalog", _gsis(4)),
+    "licensing": TableDef("licensing", _gsis(3)),
+    "metering": TableDef("metering", _gsis(2)),
+}
+
+
+@dataclass(frozen=True)
+class BucketDef:
+    name: str  # logical name; env var f"{name.upper()}_BUCKET"
+    versioned: bool = True
+
+    @property
+    def env_var(self) -> str:
+        return f"{self.name.upper()}_BUCKET"
+
+
+BUCKETS: dict[str, BucketDef] = {
+    "content": BucketDef("content"),
+    "usage": BucketDef("usage"),
+}
+
+
+@dataclass(frozen=True)
+class QueueDef:
+    name: str  # env var f"{name.upper()}_QUEUE_URL"
+    consumer: str  # function that consumes it
+    visibility_timeout_s: int
+    max_receive_count: int = 5
+    batch_size: int = 10
+
+    @property
+    def env_var(self) -> str:
+        return f"{self.name.upper()}_QUEUE_URL"
+
+    @property
+    def dlq_name(self) -> str:
+        return f"{self.name}-dlq"
+
+
+@dataclass(frozen=True)
+class FunctionDef:
+    name: str
+    handler: str  # dotted path "module.attr", identical in Lambda and in the repository
+    timeout_s: int = 10
+    memory_mb: int = 512
+    tables_rw: tuple[str, ...] = ()
+    tables_r: tuple[str, ...] = ()
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+FUNCTIONS: dict[str, FunctionDef] = {
+    "authorizer": FunctionDef("authorizer", "functions.accounts.handlers.authorizer.handler", 5, 256,
+                              tables_r=("accounts",)),
+    "accounts": FunctionDef("accounts", "functions.accounts.handlers.api.handler", tables_rw=("accounts",)),
+    "catalog": FunctionDef("catalog", "functions.catalog.handlers.api.handler", tables_rw=("catalog",),
+                           tables_r=("accounts",)),
+    "verifier": FunctionDef("verifier", "functions.catalog.handlers.verifier.handler", 120, 1024,
+                            tables_rw=("catalog",)),
+    "licensing": FunctionDef("licensing", "functions.licensing.handlers.api.handler",
+                             tables_rw=("licensing",), tables_r=("catalog", "accounts")),
+    "delivery": FunctionDef("delivery", "functions.licensing.handlers.delivery.handler",
+                            tables_rw=("licensing",), tables_r=("catalog",)),
+    "metering": FunctionDef("metering", "functions.metering.handlers.api.handler", tables_rw=("metering",),
+                            tables_r=("licensing", "catalog")),
+    "metering_consumer": FunctionDef("metering_consumer", "functions.metering.handlers.consumer.handler", 60,
+                                     1024, tables_rw=("metering",), tables_r=("licensing", "catalog")),
+    "metering_jobs": FunctionDef("metering_jobs", "functions.metering.handlers.jobs.handler", 300, 1024,
+                                 tables_rw=("metering",), tables_r=("licensing", "catalog")),
+}
+
+QUEUES: dict[str, QueueDef] = {
+    # SQS visibility timeout >= 6x the consumer timeout (R5), DLQ after at most 5 receives.
+    "usage": QueueDef("usage", "metering_consumer", visibility_timeout_s=6 * 60, batch_size=100),
+    "uploads": QueueDef("uploads", "verifier", visibility_timeout_s=6 * 120, batch_size=5),
+}
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # API Gateway HTTP API path template, e.g. "/v1/assets/{id}"
+    function: str
+    auth: Auth
+
+    @property
+    def route_key(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def _r(method: str, path: str, function: str, auth: Auth = "key") -> Route:
+    return Route(method, path, function, auth)
+
+
+ROUTES: tuple[Route, ...] = (
+    # accounts
+    _r("GET", "/v1/health", "accounts", "public"),
+    _r("GET", "/v1/openapi.json", "accounts", "public"),
+    _r("POST", "/v1/accounts", "accounts"),
+    _r("POST", "/v1/accounts/{id}/suspend", "accounts"),
+    _r("GET", "/v1/me", "accounts"),
+    _r("POST", "/v1/me/keys", "accounts"),
+    _r("GET", "/v1/me/keys", "accounts"),
+    _r("DELETE", "/v1/me/keys/{key_id}", "accounts"),
+    # catalogue and offers
+    _r("POST", "/v1/assets", "catalog"),
+    _r("GET", "/v1/assets", "catalog"),
+    _r("GET", "/v1/assets/{id}", "catalog", "optional"),
+    _r("PATCH", "/v1/assets/{id}", "catalog"),
+    _r("DELETE", "/v1/assets/{id}", "catalog"),
+    _r("POST", "/v1/assets/{id}/complete", "catalog"),
+    _r("GET", "/v1/catalog/assets", "catalog", "public"),
+    _r("POST", "/v1/collections", "catalog"),
+    _r("GET", "/v1/collections/{id}", "catalog", "public"),
+    _r("GET", "/v1/publishers/{id}", "catalog", "public"),
+    _r("POST", "/v1/offers", "catalog"),
+    _r("GET", "/v1/offers", "catalog", "public"),
+    _r("GET", "/v1/offers/{id}", "catalog", "public"),
+    _r("DELETE", "/v1/offers/{id}", "catalog"),
+    # pools and open standards (catalogue side)
+    _r("POST", "/v1/pools", "catalog"),
+    _r("GET", "/v1/pools/{id}", "catalog", "public"),
+    _r("POST", "/v1/pools/{id}/members", "catalog"),
+    _r("DELETE", "/v1/pools/{id}/members/{asset_id}", "catalog"),
+    _r("GET", "/v1/publishers/{id}/rsl.xml", "catalog", "public"),
+    _r("GET", "/v1/assets/{id}/rsl.xml", "catalog", "public"),
+    # licensing and delivery
+    _r("POST", "/v1/licenses", "licensing"),
+    _r("GET", "/v1/licenses", "licensing"),
+    _r("GET", "/v1/licenses/{id}", "licensing"),
+    _r("GET", "/v1/licenses/{id}/certificate", "licensing"),
+    _r("POST", "/v1/licenses/{id}/cancel", "licensing"),
+    _r("POST", "/v1/licenses/{id}/revoke", "licensing"),
+    _r("GET", "/.well-known/jwks.json", "licensing", "public"),
+    _r("GET", "/v1/assets/{id}/content", "delivery"),
+    # metering, ledger, statements
+    _r("POST", "/v1/usage", "metering"),
+    _r("GET", "/v1/usage", "metering"),
+    _r("GET", "/v1/balance", "metering"),
+    _r("GET", "/v1/statements/{period}", "metering"),
+    _r("POST", "/v1/pools/{id}/distributions", "metering"),
+)
+
+SCHEDULES: dict[str, tuple[str, str, dict[str, str]]] = {
+    # name: (function, schedule expression, payload)
+    "subscription-renewals": ("metering_jobs", "rate(1 hour)", {"job": "renew_subscriptions"}),
+    "monthly-statements": ("metering_jobs", "cron(0 2 1 * ? *)", {"job": "monthly_close"}),
+    "pool-distributions": ("metering_jobs", "cron(0 3 1 * ? *)", {"job": "pool_distributions"}),
+}
+
+PLATFORM_FEE_BPS = 1000
+"""The one published platform fee: 10.00 % of gross, in basis points (see docs/decision_log.md)."""
+
+LOCAL_PREFIX = "imprimatur-local"
+
+
+def local_name(kind: str, logical: str) -> str:
+    """Physical name of a resource in the local embedded mode (CDK generates names in the cloud)."""
+    return f"{LOCAL_PREFIX}-{logical}".replace("_", "-")
