@@ -103,23 +103,47 @@ class FunctionDef:
 
 
 FUNCTIONS: dict[str, FunctionDef] = {
-    "authorizer": FunctionDef("authorizer", "functions.accounts.handlers.authorizer.handler", 5, 256,
-                              tables_r=("accounts",)),
+    "authorizer": FunctionDef(
+        "authorizer", "functions.accounts.handlers.authorizer.handler", 5, 256, tables_r=("accounts",)
+    ),
     "accounts": FunctionDef("accounts", "functions.accounts.handlers.api.handler", tables_rw=("accounts",)),
-    "catalog": FunctionDef("catalog", "functions.catalog.handlers.api.handler", tables_rw=("catalog",),
-                           tables_r=("accounts",)),
-    "verifier": FunctionDef("verifier", "functions.catalog.handlers.verifier.handler", 120, 1024,
-                            tables_rw=("catalog",)),
-    "licensing": FunctionDef("licensing", "functions.licensing.handlers.api.handler",
-                             tables_rw=("licensing",), tables_r=("catalog", "accounts")),
-    "delivery": FunctionDef("delivery", "functions.licensing.handlers.delivery.handler",
-                            tables_rw=("licensing",), tables_r=("catalog",)),
-    "metering": FunctionDef("metering", "functions.metering.handlers.api.handler", tables_rw=("metering",),
-                            tables_r=("licensing", "catalog")),
-    "metering_consumer": FunctionDef("metering_consumer", "functions.metering.handlers.consumer.handler", 60,
-                                     1024, tables_rw=("metering",), tables_r=("licensing", "catalog")),
-    "metering_jobs": FunctionDef("metering_jobs", "functions.metering.handlers.jobs.handler", 300, 1024,
-                                 tables_rw=("metering",), tables_r=("licensing", "catalog")),
+    "catalog": FunctionDef(
+        "catalog", "functions.catalog.handlers.api.handler", tables_rw=("catalog",), tables_r=("accounts",)
+    ),
+    "verifier": FunctionDef(
+        "verifier", "functions.catalog.handlers.verifier.handler", 120, 1024, tables_rw=("catalog",)
+    ),
+    "licensing": FunctionDef(
+        "licensing",
+        "functions.licensing.handlers.api.handler",
+        tables_rw=("licensing",),
+        tables_r=("catalog", "accounts"),
+    ),
+    "delivery": FunctionDef(
+        "delivery", "functions.licensing.handlers.delivery.handler", tables_rw=("licensing",), tables_r=("catalog",)
+    ),
+    "metering": FunctionDef(
+        "metering",
+        "functions.metering.handlers.api.handler",
+        tables_rw=("metering",),
+        tables_r=("licensing", "catalog"),
+    ),
+    "metering_consumer": FunctionDef(
+        "metering_consumer",
+        "functions.metering.handlers.consumer.handler",
+        60,
+        1024,
+        tables_rw=("metering",),
+        tables_r=("licensing", "catalog"),
+    ),
+    "metering_jobs": FunctionDef(
+        "metering_jobs",
+        "functions.metering.handlers.jobs.handler",
+        300,
+        1024,
+        tables_rw=("metering",),
+        tables_r=("licensing", "catalog"),
+    ),
 }
 
 QUEUES: dict[str, QueueDef] = {

@@ -40,9 +40,7 @@ class Principal:
     def require(self, *roles: Role) -> Principal:
         """Raise 403 unless the caller holds at least one of ``roles``."""
         if not any(r in self.roles for r in roles):
-            raise Forbidden(
-                f"This call needs the {' or '.join(roles)} role.", code="insufficient_role"
-            )
+            raise Forbidden(f"This call needs the {' or '.join(roles)} role.", code="insufficient_role")
         return self
 
     @property

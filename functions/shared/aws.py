@@ -28,7 +28,7 @@ def client(service: str) -> Any:
                     signature_version="s3v4" if service == "s3" else None,
                     s3={"addressing_style": "path"} if service == "s3" else None,
                 )
-                c = boto3.client(service, config=cfg)
+                c = boto3.client(service, config=cfg)  # type: ignore[call-overload]
                 _clients[service] = c
     return c
 

@@ -26,7 +26,8 @@ def to_item(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def to_value(value: Any) -> dict[str, Any]:
-    return _ser.serialize(_clean(value))
+    out: dict[str, Any] = _ser.serialize(_clean(value))  # type: ignore[assignment]
+    return out
 
 
 def _plain(value: Any) -> Any:

@@ -67,8 +67,15 @@ class IdempotencyStore:
         now = int(self.now())
         pk = self._pk(scope, key)
         item = to_item(
-            {"pk": pk, "sk": "IDEMP", "state": "in_progress", "body_hash": bhash, "started_at": now,
-             "expires_at": now + WINDOW_S, "ttl": now + WINDOW_S + 86400}
+            {
+                "pk": pk,
+                "sk": "IDEMP",
+                "state": "in_progress",
+                "body_hash": bhash,
+                "started_at": now,
+                "expires_at": now + WINDOW_S,
+                "ttl": now + WINDOW_S + 86400,
+            }
         )
         try:
             ddb.put_item(
@@ -99,8 +106,11 @@ class IdempotencyStore:
                 UpdateExpression="SET started_at = :now",
                 ConditionExpression="#s = :ip AND started_at = :old",
                 ExpressionAttributeNames={"#s": "state"},
-                ExpressionAttributeValues={":now": {"N": str(now)}, ":ip": {"S": "in_progress"},
-                                           ":old": {"N": str(existing["started_at"])}},
+                ExpressionAttributeValues={
+                    ":now": {"N": str(now)},
+                    ":ip": {"S": "in_progress"},
+                    ":old": {"N": str(existing["started_at"])},
+                },
             )
         except ddb.exceptions.ConditionalCheckFailedException:
             raise Conflict(
@@ -114,9 +124,17 @@ class IdempotencyStore:
             "Put": {
                 "TableName": self.table,
                 "Item": to_item(
-                    {"pk": self._pk(scope, key), "sk": "IDEMP", "state": "completed", "body_hash": bhash,
-                     "status": status, "response": json.dumps(body, separators=(",", ":")), "started_at": now,
-                     "expires_at": now + WINDOW_S, "ttl": now + WINDOW_S + 86400}
+                    {
+                        "pk": self._pk(scope, key),
+                        "sk": "IDEMP",
+                        "state": "completed",
+                        "body_hash": bhash,
+                        "status": status,
+                        "response": json.dumps(body, separators=(",", ":")),
+                        "started_at": now,
+                        "expires_at": now + WINDOW_S,
+                        "ttl": now + WINDOW_S + 86400,
+                    }
                 ),
             }
         }

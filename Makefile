@@ -1,0 +1,58 @@
+# Imprimatur: the single entry point. Every target installs what it needs by itself.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+
+.PHONY: install run test test-fast lint format synth deploy bench openapi admin-key clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check uv==0.13.8
+	$(VENV)/bin/uv pip install -q --python $(PY) -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: the whole marketplace locally (embedded AWS), with demo data; ARGS="--no-seed --port 9090"
+run: install
+	$(PY) -m local.server $(ARGS)
+
+## make test: lint, the OpenAPI freshness check and every test suite (unit, integration, infra, e2e)
+test: install lint
+	$(PY) -m local.openapi --check
+	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+test-fast: install
+	$(PY) -m pytest -q -p no:cacheprovider tests/unit tests/integration $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy functions local infra
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+## make synth: CloudFormation template in cdk.out/, gated by cdk-nag (AwsSolutions) and cfn-lint
+synth: install
+	$(PY) -m infra.synth
+
+## make deploy: deploy to the AWS account of your current credentials (STAGE=dev for a named copy)
+deploy: synth
+	npx --yes aws-cdk@2.1033.0 deploy --app cdk.out $(if $(STAGE),-c stage=$(STAGE),) --require-approval broadening
+
+## make admin-key: create the first admin account and key on a deployed stack (uses your AWS credentials)
+admin-key: install
+	$(PY) -m functions.accounts.bootstrap --stack $(or $(STACK),Imprimatur) --email $(EMAIL)
+
+bench: install
+	$(PY) -m benchmarks.run
+
+openapi: install
+	$(PY) -m local.openapi
+
+clean:
+	rm -rf .build cdk.out .imprimatur .pytest_cache .mypy_cache .ruff_cache

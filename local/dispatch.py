@@ -1,0 +1,106 @@
+"""Dispatchers: deliver queue messages to the same consumers as the cloud's event source mappings
+(batch size from the definitions, partial batch failures honoured), and run scheduled jobs."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from infra.definitions import QUEUES, SCHEDULES
+from local.events import sqs_event
+
+log = logging.getLogger("imprimatur.dispatch")
+Invoke = Callable[[str, dict[str, Any]], Any]
+
+
+def drain_once(invoke: Invoke, env: dict[str, str], queue: str, *, wait_s: int = 0) -> int:
+    """Receive one batch from ``queue`` and hand it to its consumer. Returns the number of messages seen."""
+    import boto3
+
+    q = QUEUES[queue]
+    sqs: Any = boto3.client("sqs")
+    url = env[q.env_var]
+    got = sqs.receive_message(
+        QueueUrl=url,
+        MaxNumberOfMessages=min(10, q.batch_size),
+        WaitTimeSeconds=wait_s,
+        AttributeNames=["All"],
+        MessageAttributeNames=["All"],
+    )
+    msgs = got.get("Messages", [])
+    if not msgs:
+        return 0
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    try:
+        result = invoke(q.consumer, sqs_event(msgs, arn)) or {}
+        failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+    except Exception:  # a crashed invocation: the whole batch comes back, as in Lambda
+        log.exception("consumer %s failed", q.consumer)
+        failed = {m["MessageId"] for m in msgs}
+    ok = [m for m in msgs if m["MessageId"] not in failed]
+    for i in range(0, len(ok), 10):
+        sqs.delete_message_batch(
+            QueueUrl=url,
+            Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(ok[i : i + 10])],
+        )
+    for m in msgs:  # retry failures soon locally instead of after the full visibility timeout
+        if m["MessageId"] in failed:
+            sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=1)
+    return len(msgs)
+
+
+def drain(invoke: Invoke, env: dict[str, str], queues: tuple[str, ...] = tuple(QUEUES), max_rounds: int = 1000) -> int:
+    total = 0
+    for _ in range(max_rounds):
+        n = sum(drain_once(invoke, env, q) for q in queues)
+        total += n
+        if n == 0:
+            break
+    return total
+
+
+def run_job(invoke: Invoke, job: str, **extra: Any) -> Any:
+    for name, (function, _expr, payload) in SCHEDULES.items():
+        if payload.get("job") == job or name == job:
+            return invoke(function, {**payload, **extra})
+    raise KeyError(f"unknown job {job!r}; known: {sorted(p['job'] for _, _, p in SCHEDULES.values())}")
+
+
+class Dispatcher:
+    def __init__(self, invoke: Invoke, env: dict[str, str], *, job_interval_s: float = 60.0) -> None:
+        self.invoke, self.env, self.job_interval_s = invoke, env, job_interval_s
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def _queue_loop(self, queue: str) -> None:
+        while not self._stop.is_set():
+            try:
+                drain_once(self.invoke, self.env, queue, wait_s=1)
+            except Exception:
+                log.exception("dispatcher for %s", queue)
+                self._stop.wait(1)
+
+    def _job_loop(self) -> None:
+        while not self._stop.wait(self.job_interval_s):
+            try:
+                run_job(self.invoke, "renew_subscriptions")
+            except KeyError:
+                return
+            except Exception:
+                log.exception("scheduled job failed")
+
+    def start(self) -> None:
+        for q in QUEUES:
+            t = threading.Thread(target=self._queue_loop, args=(q,), name=f"dispatch-{q}", daemon=True)
+            t.start()
+            self._threads.append(t)
+        t = threading.Thread(target=self._job_loop, name="scheduler", daemon=True)
+        t.start()
+        self._threads.append(t)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=5)

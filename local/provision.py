@@ -1,0 +1,104 @@
+"""Create the marketplace's tables, buckets, queues and signing key in the embedded AWS (moto) from the
+same definitions the CDK stack is built from (``infra.definitions``), and return the environment the
+handlers need. Used by ``make run`` (moto server) and by the integration tests (``mock_aws``)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from infra.definitions import BUCKETS, LOCAL_PREFIX, PLATFORM_FEE_BPS, QUEUES, TABLES, local_name
+
+
+def table_spec(logical: str) -> dict[str, Any]:
+    t = TABLES[logical]
+    attrs = {"pk", "sk"} | {g.pk for g in t.gsis} | {g.sk for g in t.gsis}
+    spec: dict[str, Any] = {
+        "TableName": local_name("table", logical),
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in sorted(attrs)],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    if t.gsis:
+        spec["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": g.name,
+                "KeySchema": [{"AttributeName": g.pk, "KeyType": "HASH"}, {"AttributeName": g.sk, "KeyType": "RANGE"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for g in t.gsis
+        ]
+    return spec
+
+
+def provision(session: Any | None = None) -> dict[str, str]:
+    """Create every resource (idempotently) and return the handlers' environment variables."""
+    import boto3
+
+    s = session or boto3.session.Session()
+    ddb: Any = s.client("dynamodb")
+    s3: Any = s.client("s3")
+    sqs: Any = s.client("sqs")
+    kms: Any = s.client("kms")
+    env: dict[str, str] = {"STAGE": "local", "PLATFORM_FEE_BPS": str(PLATFORM_FEE_BPS)}
+
+    existing = set(ddb.list_tables().get("TableNames", []))
+    for logical, t in TABLES.items():
+        spec = table_spec(logical)
+        if spec["TableName"] not in existing:
+            ddb.create_table(**spec)
+            ddb.update_time_to_live(
+                TableName=spec["TableName"],
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": t.ttl_attribute},
+            )
+            ddb.update_continuous_backups(
+                TableName=spec["TableName"],
+                PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+            )
+        env[t.env_var] = spec["TableName"]
+
+    for logical, q in QUEUES.items():
+        dlq_url = sqs.create_queue(QueueName=local_name("queue", q.dlq_name))["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        url = sqs.create_queue(
+            QueueName=local_name("queue", logical),
+            Attributes={
+                "VisibilityTimeout": str(q.visibility_timeout_s),
+                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": q.max_receive_count}),
+            },
+        )["QueueUrl"]
+        env[q.env_var] = url
+        env[f"{logical.upper()}_DLQ_URL"] = dlq_url
+
+    for logical, b in BUCKETS.items():
+        name = local_name("bucket", logical)
+        try:
+            s3.create_bucket(Bucket=name)
+        except s3.exceptions.BucketAlreadyOwnedByYou:
+            pass
+        if b.versioned:
+            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+        env[b.env_var] = name
+
+    # Content bucket -> uploads queue, as in the stack (S3 ObjectCreated notifications).
+    uploads_arn = sqs.get_queue_attributes(QueueUrl=env[QUEUES["uploads"].env_var], AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    s3.put_bucket_notification_configuration(
+        Bucket=env[BUCKETS["content"].env_var],
+        NotificationConfiguration={
+            "QueueConfigurations": [{"QueueArn": uploads_arn, "Events": ["s3:ObjectCreated:*"]}]
+        },
+    )
+
+    alias = f"alias/{LOCAL_PREFIX}-license-signing"
+    aliases = {a["AliasName"]: a.get("TargetKeyId") for a in kms.list_aliases().get("Aliases", [])}
+    if aliases.get(alias):
+        key_id = aliases[alias]
+    else:
+        key_id = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY", Description="licence certificates")[
+            "KeyMetadata"
+        ]["KeyId"]
+        kms.create_alias(AliasName=alias, TargetKeyId=key_id)
+    env["SIGNING_KEY_ID"] = key_id
+    return env

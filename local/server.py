@@ -1,0 +1,181 @@
+"""``make run``: the whole marketplace on this machine.
+
+Starts moto's server (the embedded AWS), creates the resources from ``infra.definitions``, creates an admin
+account and key, starts the queue dispatchers and the local gateway, optionally seeds demo data, writes
+``.imprimatur/local.json`` and serves until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("imprimatur.local")
+
+
+def _make_http_handler(gateway: Any) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "imprimatur-local"
+
+        def _serve(self) -> None:
+            started = time.perf_counter()
+            path, _, query = self.path.partition("?")
+            length = int(self.headers.get("content-length") or 0)
+            body = self.rfile.read(length) if length else None
+            try:
+                resp = gateway.handle(
+                    self.command,
+                    path,
+                    query,
+                    dict(self.headers.items()),
+                    body,
+                    host=self.headers.get("host", "127.0.0.1"),
+                    source_ip=self.client_address[0],
+                )
+            except Exception:
+                log.exception("unhandled error for %s %s", self.command, path)
+                from local.gateway import _problem
+
+                resp = _problem(500, "Internal error", "The request failed; see the server log.", "internal_error")
+            self.send_response(resp.status)
+            for k, v in resp.headers.items():
+                if k not in ("content-length", "connection", "transfer-encoding"):
+                    self.send_header(k, v)
+            self.send_header("content-length", str(len(resp.body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(resp.body)
+            log.info("%s %s -> %d (%.1f ms)", self.command, path, resp.status, (time.perf_counter() - started) * 1000)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    return Handler
+
+
+def start_moto(host: str, port: int) -> Any:
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server.start()
+    return server
+
+
+def ensure_admin(env: dict[str, str], state_dir: Path | None = None) -> str:
+    """Create the local admin account once; reuse its key on later runs against the same moto state."""
+    from functions.accounts.dal.store import AccountStore
+    from functions.accounts.logic import accounts
+    from functions.accounts.models.input import CreateAccountRequest
+
+    store = AccountStore(env["ACCOUNTS_TABLE"])
+    _account, secret = accounts.create_account(
+        store,
+        CreateAccountRequest(name="Local admin", email=f"admin+{int(time.time())}@imprimatur.local", roles=["admin"]),
+    )
+    return secret
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description="Run the Imprimatur marketplace locally (embedded AWS via moto).")
+    p.add_argument("--host", default=os.environ.get("IMPRIMATUR_HOST", "127.0.0.1"))
+    p.add_argument("--port", type=int, default=int(os.environ.get("IMPRIMATUR_PORT", "8080")))
+    p.add_argument("--moto-port", type=int, default=int(os.environ.get("IMPRIMATUR_MOTO_PORT", "5010")))
+    p.add_argument("--state-dir", default=os.environ.get("IMPRIMATUR_STATE_DIR", ".imprimatur"))
+    p.add_argument("--no-seed", action="store_true", help="do not create demo publishers, assets and offers")
+    p.add_argument(
+        "--auth-cache-ttl",
+        type=float,
+        default=0.0,
+        help="cache authoriser results this many seconds (the cloud uses 60)",
+    )
+    p.add_argument("--job-interval", type=float, default=60.0, help="seconds between scheduled job runs")
+    args = p.parse_args(argv)
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stdout)
+    for noisy in ("werkzeug", "botocore", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+    moto = start_moto(args.host, args.moto_port)
+    moto_port = moto._server.server_port if args.moto_port == 0 else args.moto_port
+    endpoint = f"http://{args.host}:{moto_port}"
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": endpoint,
+            "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+            "POWERTOOLS_METRICS_NAMESPACE": "Imprimatur",
+        }
+    )
+    from local.provision import provision
+
+    env = provision()
+    os.environ.update(env)
+
+    from local.dispatch import Dispatcher
+    from local.gateway import LocalGateway
+    from local.static import static_routes
+
+    gateway = LocalGateway(auth_cache_ttl=args.auth_cache_ttl, static=static_routes())
+    httpd = ThreadingHTTPServer((args.host, args.port), _make_http_handler(gateway))
+    httpd.daemon_threads = True
+    api_url = f"http://{args.host}:{httpd.server_port}"
+    os.environ["IMPRIMATUR_API_URL"] = api_url
+
+    state_dir = Path(args.state_dir)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    admin_key = ensure_admin(env, state_dir)
+    state: dict[str, Any] = {
+        "api_url": api_url,
+        "s3_endpoint": endpoint,
+        "admin_api_key": admin_key,
+        "region": "us-east-1",
+        "resources": env,
+    }
+
+    dispatcher = Dispatcher(gateway.invoke, env, job_interval_s=args.job_interval)
+    dispatcher.start()
+    threading.Thread(target=httpd.serve_forever, name="gateway", daemon=True).start()
+
+    if not args.no_seed:
+        try:
+            from local.seed import seed
+        except ImportError:
+            seed = None  # type: ignore[assignment]
+        if seed is not None:
+            state["demo"] = seed(api_url, admin_key)
+
+    (state_dir / "local.json").write_text(json.dumps(state, indent=2))
+    log.info(
+        "Imprimatur is running at %s (embedded AWS at %s); admin key in %s", api_url, endpoint, state_dir / "local.json"
+    )
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    log.info("stopping")
+    httpd.shutdown()
+    dispatcher.stop()
+    moto.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

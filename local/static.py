@@ -1,0 +1,30 @@
+"""Static files served by the local gateway (the web console lives under /console/ when present)."""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Callable
+from pathlib import Path
+
+from local.gateway import GatewayResponse
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _dir_server(prefix: str, directory: Path) -> Callable[[str], GatewayResponse | None]:
+    def serve(path: str) -> GatewayResponse | None:
+        rel = path[len(prefix) :] if path.startswith(prefix) else ""
+        target = (directory / (rel or "index.html")).resolve()
+        if not str(target).startswith(str(directory.resolve())) or not target.is_file():
+            target = directory / "index.html"
+            if not target.is_file():
+                return None
+        ctype = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        return GatewayResponse(200, {"content-type": ctype, "cache-control": "no-cache"}, target.read_bytes())
+
+    return serve
+
+
+def static_routes() -> dict[str, Callable[[str], GatewayResponse | None]]:
+    console = ROOT / "console" / "dist"
+    return {"/console/": _dir_server("/console/", console)} if console.is_dir() else {}
