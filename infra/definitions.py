@@ -120,7 +120,10 @@ FUNCTIONS: dict[str, FunctionDef] = {
         tables_r=("catalog", "accounts"),
     ),
     "delivery": FunctionDef(
-        "delivery", "functions.licensing.handlers.delivery.handler", tables_rw=("licensing",), tables_r=("catalog",)
+        "delivery",
+        "functions.licensing.handlers.delivery.handler",
+        tables_rw=("licensing",),
+        tables_r=("catalog", "metering"),
     ),
     "metering": FunctionDef(
         "metering",
