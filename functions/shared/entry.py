@@ -14,12 +14,24 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 
 
+def _unauthorized() -> dict[str, Any]:
+    body = (
+        '{"type":"https://imprimatur.dev/problems/unauthorized","title":"Unauthorized","status":401,'
+        '"detail":"The API key is missing, not valid, revoked, or its account is suspended.","code":"unauthorized"}'
+    )
+    return {"statusCode": 401, "headers": {"Content-Type": "application/problem+json"}, "body": body}
+
+
 def http_entry(
     app: Any, env_loader: Callable[[], Any], logger: Logger
 ) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         env_loader()  # validated once per cold start (cached), fails loudly on a broken deployment
+        ctx = ((event.get("requestContext") or {}).get("authorizer") or {}).get("lambda")
+        if ctx is not None and "account_id" not in ctx:
+            # The route has the authoriser and it found no valid key: 401 before any body validation.
+            return _unauthorized()
         return app.resolve(event, context)
 
     return handler
