@@ -1,0 +1,316 @@
+"""Stateful resources, built from ``infra.definitions``: tables, buckets, queues, the usage archive catalogue and
+the licence-signing key."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from aws_cdk import Aws, Duration, RemovalPolicy, Tags
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_glue as glue
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.constants import (
+    ABORT_INCOMPLETE_MULTIPART_AFTER,
+    ACCESS_LOG_EXPIRATION,
+    DLQ_RETENTION,
+    NONCURRENT_VERSION_EXPIRATION,
+    TAG_LOGICAL_NAME,
+    USAGE_ARCHIVE_PREFIX,
+    USAGE_GLUE_TABLE,
+    Naming,
+)
+from infra.definitions import BUCKETS, QUEUES, TABLES, BucketDef, QueueDef, TableDef
+from infra.nag import acknowledge
+
+PK: Final = "pk"
+SK: Final = "sk"
+
+USAGE_ARCHIVE_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
+    # One JSON object per line, written by the metering consumer (functions/metering).
+    ("event_id", "string"),
+    ("license_id", "string"),
+    ("buyer_id", "string"),
+    ("publisher_id", "string"),
+    ("asset_id", "string"),
+    ("use", "string"),
+    ("units", "bigint"),
+    ("occurred_at", "string"),  # RFC 3339; Athena: from_iso8601_timestamp(occurred_at)
+    ("amount_micros", "bigint"),
+    ("currency", "string"),
+    ("source", "string"),
+)
+USAGE_PARTITION_KEY: Final = "dt"
+USAGE_PARTITION_START: Final = "2025-01-01"
+
+
+def tag_definition(scope: Construct, kind: str, logical: str) -> None:
+    Tags.of(scope).add(TAG_LOGICAL_NAME, f"{kind}/{logical}")
+
+
+class Tables(Construct):
+    """One DynamoDB table per service (``TABLES``): ``pk``/``sk`` strings, GSIs, on-demand, PITR, TTL."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.tables: dict[str, dynamodb.Table] = {name: self._table(d) for name, d in TABLES.items()}
+        self.defs: dict[str, TableDef] = dict(TABLES)
+
+    def _table(self, d: TableDef) -> dynamodb.Table:
+        table = dynamodb.Table(
+            self,
+            d.name.capitalize(),
+            partition_key=dynamodb.Attribute(name=PK, type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name=SK, type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            time_to_live_attribute=d.ttl_attribute,
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        for gsi in d.gsis:
+            table.add_global_secondary_index(
+                index_name=gsi.name,
+                partition_key=dynamodb.Attribute(name=gsi.pk, type=dynamodb.AttributeType.STRING),
+                sort_key=dynamodb.Attribute(name=gsi.sk, type=dynamodb.AttributeType.STRING),
+                projection_type=dynamodb.ProjectionType.ALL,
+            )
+        tag_definition(table, "table", d.name)
+        return table
+
+    def index_arns(self, logical: str) -> list[str]:
+        """The exact ARNs of a table's indexes (no ``index/*`` wildcard)."""
+        table = self.tables[logical]
+        return [f"{table.table_arn}/index/{g.name}" for g in self.defs[logical].gsis]
+
+
+class WorkQueue(Construct):
+    """A queue from ``QUEUES`` and its dead-letter queue: SSE (SQS-managed), TLS only, bounded redrive."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, definition: QueueDef) -> None:
+        super().__init__(scope, construct_id)
+        self.definition = definition
+        self.dlq = sqs.Queue(
+            self,
+            "Dlq",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=DLQ_RETENTION,
+        )
+        tag_definition(self.dlq, "queue", definition.dlq_name)
+        self.queue = sqs.Queue(
+            self,
+            "Queue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            visibility_timeout=Duration.seconds(definition.visibility_timeout_s),
+            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dlq, max_receive_count=definition.max_receive_count),
+        )
+        tag_definition(self.queue, "queue", definition.name)
+
+
+class Queues(Construct):
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.queues: dict[str, WorkQueue] = {
+            name: WorkQueue(self, name.capitalize(), definition=d) for name, d in QUEUES.items()
+        }
+
+
+def _secure_bucket(
+    scope: Construct,
+    construct_id: str,
+    *,
+    definition: BucketDef | None,
+    access_logs: s3.IBucket | None,
+    log_prefix: str | None = None,
+    bucket_name: str | None = None,
+    lifecycle_rules: list[s3.LifecycleRule] | None = None,
+    cors: list[s3.CorsRule] | None = None,
+) -> s3.Bucket:
+    return s3.Bucket(
+        scope,
+        construct_id,
+        bucket_name=bucket_name,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        enforce_ssl=True,
+        versioned=definition.versioned if definition else False,
+        server_access_logs_bucket=access_logs,
+        server_access_logs_prefix=log_prefix,
+        lifecycle_rules=lifecycle_rules,
+        cors=cors,
+        removal_policy=RemovalPolicy.RETAIN,
+    )
+
+
+def _standard_lifecycle(versioned: bool) -> list[s3.LifecycleRule]:
+    rule = s3.LifecycleRule(
+        id="abort-incomplete-multipart-and-expire-old-versions",
+        abort_incomplete_multipart_upload_after=ABORT_INCOMPLETE_MULTIPART_AFTER,
+        noncurrent_version_expiration=NONCURRENT_VERSION_EXPIRATION if versioned else None,
+    )
+    return [rule]
+
+
+class Storage(Construct):
+    """The content bucket (presigned browser uploads and downloads), the usage archive bucket and the bucket
+    that receives both buckets' server access logs."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, naming: Naming, uploads: WorkQueue) -> None:
+        super().__init__(scope, construct_id)
+        self.access_logs = _secure_bucket(
+            self,
+            "AccessLogs",
+            definition=None,
+            access_logs=None,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-access-logs",
+                    expiration=ACCESS_LOG_EXPIRATION,
+                    abort_incomplete_multipart_upload_after=ABORT_INCOMPLETE_MULTIPART_AFTER,
+                )
+            ],
+        )
+        acknowledge(
+            self.access_logs,
+            "AwsSolutions-S1",
+            "This bucket is the destination of the other buckets' server access logs; logging it to itself "
+            "would loop and logging it elsewhere needs yet another bucket.",
+        )
+
+        content_def = BUCKETS["content"]
+        # A name computed from the stack's own account and region (no reference to the bucket resource), so the
+        # uploads queue's policy can name the bucket before the bucket exists: S3 validates the notification
+        # destination at creation, and this avoids CDK's notification custom resource (an extra Lambda).
+        content_name = f"{naming.prefix}-content-{Aws.ACCOUNT_ID}-{Aws.REGION}"
+        content_arn = f"arn:{Aws.PARTITION}:s3:::{content_name}"
+        self.content = _secure_bucket(
+            self,
+            "Content",
+            definition=content_def,
+            access_logs=self.access_logs,
+            log_prefix="content/",
+            bucket_name=content_name,
+            lifecycle_rules=_standard_lifecycle(content_def.versioned),
+            cors=[
+                s3.CorsRule(
+                    allowed_methods=[s3.HttpMethods.PUT, s3.HttpMethods.GET, s3.HttpMethods.HEAD],
+                    allowed_origins=["*"],
+                    allowed_headers=["*"],
+                    exposed_headers=["ETag"],
+                    max_age=3000,
+                )
+            ],
+        )
+        tag_definition(self.content, "bucket", content_def.name)
+        self._notify_uploads(content_arn, uploads)
+
+        usage_def = BUCKETS["usage"]
+        self.usage = _secure_bucket(
+            self,
+            "Usage",
+            definition=usage_def,
+            access_logs=self.access_logs,
+            log_prefix="usage/",
+            lifecycle_rules=_standard_lifecycle(usage_def.versioned),
+        )
+        tag_definition(self.usage, "bucket", usage_def.name)
+
+    def _notify_uploads(self, content_arn: str, uploads: WorkQueue) -> None:
+        policy = uploads.queue.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowContentBucketNotifications",
+                principals=[iam.ServicePrincipal("s3.amazonaws.com")],
+                actions=["sqs:SendMessage"],
+                resources=[uploads.queue.queue_arn],
+                conditions={
+                    "ArnEquals": {"aws:SourceArn": content_arn},
+                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                },
+            )
+        )
+        cfn_bucket = self.content.node.default_child
+        assert isinstance(cfn_bucket, s3.CfnBucket)
+        cfn_bucket.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
+            queue_configurations=[
+                s3.CfnBucket.QueueConfigurationProperty(event="s3:ObjectCreated:*", queue=uploads.queue.queue_arn)
+            ]
+        )
+        if policy.policy_dependable is not None:
+            self.content.node.add_dependency(policy.policy_dependable)
+
+
+class UsageCatalog(Construct):
+    """Glue database and table over ``s3://<usage bucket>/usage/dt=YYYY-MM-DD/*.jsonl`` so Athena can query the
+    archive. Partition projection on ``dt``: no crawler and no ``MSCK REPAIR`` needed."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, naming: Naming, bucket: s3.IBucket) -> None:
+        super().__init__(scope, construct_id)
+        self.database_name = naming.glue_database
+        self.table_name = USAGE_GLUE_TABLE
+        location = f"s3://{bucket.bucket_name}/{USAGE_ARCHIVE_PREFIX}"
+        database = glue.CfnDatabase(
+            self,
+            "Database",
+            catalog_id=Aws.ACCOUNT_ID,
+            database_input=glue.CfnDatabase.DatabaseInputProperty(
+                name=self.database_name, description="Imprimatur usage archive (metering events)"
+            ),
+        )
+        table = glue.CfnTable(
+            self,
+            "Table",
+            catalog_id=Aws.ACCOUNT_ID,
+            database_name=self.database_name,
+            table_input=glue.CfnTable.TableInputProperty(
+                name=self.table_name,
+                description="Metered usage events, JSON lines, partitioned by UTC day",
+                table_type="EXTERNAL_TABLE",
+                parameters={
+                    "classification": "json",
+                    "projection.enabled": "true",
+                    f"projection.{USAGE_PARTITION_KEY}.type": "date",
+                    f"projection.{USAGE_PARTITION_KEY}.format": "yyyy-MM-dd",
+                    f"projection.{USAGE_PARTITION_KEY}.range": f"{USAGE_PARTITION_START},NOW",
+                    f"projection.{USAGE_PARTITION_KEY}.interval": "1",
+                    f"projection.{USAGE_PARTITION_KEY}.interval.unit": "DAYS",
+                    "storage.location.template": f"{location}{USAGE_PARTITION_KEY}=${{{USAGE_PARTITION_KEY}}}/",
+                },
+                partition_keys=[glue.CfnTable.ColumnProperty(name=USAGE_PARTITION_KEY, type="string")],
+                storage_descriptor=glue.CfnTable.StorageDescriptorProperty(
+                    location=location,
+                    input_format="org.apache.hadoop.mapred.TextInputFormat",
+                    output_format="org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+                    serde_info=glue.CfnTable.SerdeInfoProperty(
+                        serialization_library="org.openx.data.jsonserde.JsonSerDe",
+                        parameters={"ignore.malformed.json": "true"},
+                    ),
+                    columns=[glue.CfnTable.ColumnProperty(name=n, type=t) for n, t in USAGE_ARCHIVE_COLUMNS],
+                ),
+            ),
+        )
+        table.node.add_dependency(database)
+
+
+class SigningKey(Construct):
+    """The asymmetric KMS key that signs licence certificates (ES256). Only the licensing function may use it."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, naming: Naming) -> None:
+        super().__init__(scope, construct_id)
+        self.key = kms.Key(
+            self,
+            "Key",
+            description="Imprimatur licence certificate signing (ES256, JWKS served by the API)",
+            key_spec=kms.KeySpec.ECC_NIST_P256,
+            key_usage=kms.KeyUsage.SIGN_VERIFY,
+            alias=naming.signing_key_alias,
+            removal_policy=RemovalPolicy.RETAIN,
+        )

@@ -1,0 +1,236 @@
+"""The Lambda functions (one per ``FUNCTIONS`` entry), each with its own least-privilege role and log group,
+and the queue consumers' event source mappings.
+
+Permissions are written out as exact actions on exact resources. Table access comes from each
+``FunctionDef`` (``tables_rw`` / ``tables_r``); the few other capabilities (content bucket, usage queue and
+archive, signing key) are declared in the tables below, so the whole access matrix reads in one screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+from aws_cdk import Duration
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from infra.constants import (
+    ARCHITECTURE,
+    LOG_RETENTION,
+    METRICS_NAMESPACE,
+    RUNTIME,
+    SQS_MAX_BATCHING_WINDOW,
+    USAGE_ARCHIVE_PREFIX,
+    Naming,
+)
+from infra.constructs.build import LambdaPackages
+from infra.constructs.data import Queues, SigningKey, Storage, Tables, WorkQueue
+from infra.definitions import BUCKETS, FUNCTIONS, PLATFORM_FEE_BPS, QUEUES, FunctionDef
+from infra.nag import acknowledge, resource_finding
+
+TABLE_READ_ACTIONS: Final = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query")
+TABLE_WRITE_ACTIONS: Final = (
+    # TransactWriteItems has no IAM action of its own: each item in a transaction is authorised by the
+    # action it performs (PutItem, UpdateItem, DeleteItem, ConditionCheckItem).
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+)
+
+CONTENT_BUCKET_ACCESS: Final[Mapping[str, tuple[str, ...]]] = {
+    # Presigned PUT (single and multipart: CreateMultipartUpload, UploadPart and CompleteMultipartUpload are all
+    # authorised by s3:PutObject), reading the object back to verify it on /complete, aborting a stale upload.
+    "catalog": ("s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"),
+    # Reads the stored object to check its size and SHA-256 after an ObjectCreated event.
+    "verifier": ("s3:GetObject",),
+    # Signs presigned GET URLs (the hot path; the bytes never pass through Lambda).
+    "delivery": ("s3:GetObject",),
+}
+USAGE_QUEUE_SENDERS: Final = ("delivery", "metering")
+USAGE_ARCHIVE_WRITERS: Final = ("metering_consumer",)
+SIGNERS: Final = ("licensing",)
+"""The only functions allowed to use the licence-signing key (kms:Sign, kms:GetPublicKey)."""
+SIGNING_ACTIONS: Final = ("kms:Sign", "kms:GetPublicKey")
+
+RUNTIME_REASON: Final = (
+    "The runtime is pinned to Python 3.12 on purpose (infra.constants.RUNTIME): the layer's wheels are built "
+    "for cp312/aarch64 and the code is tested on it; moving to a newer runtime is a deliberate, tested change."
+)
+XRAY_REASON: Final = (
+    "Active X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords do not support resource-level "
+    "permissions, so the statement CDK adds for Tracing.ACTIVE must name Resource '*'."
+)
+
+
+class ServiceFunction(Construct):
+    """One Lambda function: its role (no managed policies), its log group with retention, JSON logs, X-Ray."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        definition: FunctionDef,
+        packages: LambdaPackages,
+        environment: Mapping[str, str],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.definition = definition
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Imprimatur {definition.name} function (least privilege)",
+        )
+        self.log_group = logs.LogGroup(self, "Logs", retention=LOG_RETENTION)
+        self.log_group.grant_write(self.role)
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description=f"Imprimatur {definition.name}: {definition.handler}",
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=definition.handler,
+            code=packages.code,
+            layers=[packages.layer],
+            timeout=Duration.seconds(definition.timeout_s),
+            memory_size=definition.memory_mb,
+            role=self.role,
+            environment=dict(environment),
+            tracing=lambda_.Tracing.ACTIVE,
+            logging_format=lambda_.LoggingFormat.JSON,
+            application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
+            system_log_level_v2=lambda_.SystemLogLevel.WARN,
+            log_group=self.log_group,
+        )
+        acknowledge(self.role, "AwsSolutions-IAM5[Resource::*]", XRAY_REASON)
+        acknowledge(self.function, "AwsSolutions-L1", RUNTIME_REASON)
+
+    def allow(self, actions: tuple[str, ...], resources: list[str]) -> None:
+        self.role.add_to_principal_policy(iam.PolicyStatement(actions=list(actions), resources=resources))
+
+
+class Services(Construct):
+    """Every function in ``FUNCTIONS``, wired to the data it may touch and nothing else."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        naming: Naming,
+        packages: LambdaPackages,
+        tables: Tables,
+        storage: Storage,
+        queues: Queues,
+        signing_key: SigningKey,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._tables = tables
+        self._storage = storage
+        self._queues = queues
+        shared_env = {
+            BUCKETS["content"].env_var: storage.content.bucket_name,
+            BUCKETS["usage"].env_var: storage.usage.bucket_name,
+            **{q.definition.env_var: q.queue.queue_url for q in queues.queues.values()},
+            "STAGE": naming.stage_label,
+            "PLATFORM_FEE_BPS": str(PLATFORM_FEE_BPS),
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            # Responses can hold presigned URLs, certificates or API keys: never put them in traces.
+            "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
+        }
+        self.functions: dict[str, ServiceFunction] = {}
+        for name, definition in FUNCTIONS.items():
+            env = {
+                **shared_env,
+                **{tables.defs[t].env_var: tables.tables[t].table_name for t in _tables_of(definition)},
+                "POWERTOOLS_SERVICE_NAME": name,
+                **definition.extra_env,
+            }
+            if name in SIGNERS:
+                env["SIGNING_KEY_ID"] = signing_key.key.key_id
+            fn = ServiceFunction(self, _construct_id(name), definition=definition, packages=packages, environment=env)
+            self.functions[name] = fn
+            self._grant_tables(fn)
+
+        self._grant_content(storage.content)
+        self._grant_usage(queues.queues["usage"], storage.usage)
+        for name in SIGNERS:
+            self.functions[name].allow(SIGNING_ACTIONS, [signing_key.key.key_arn])
+        for queue in queues.queues.values():
+            self._consume(queue)
+
+    def _grant_tables(self, fn: ServiceFunction) -> None:
+        d = fn.definition
+        for logical in d.tables_rw:
+            resources = [self._tables.tables[logical].table_arn, *self._tables.index_arns(logical)]
+            fn.allow(TABLE_READ_ACTIONS + TABLE_WRITE_ACTIONS, resources)
+        for logical in d.tables_r:
+            resources = [self._tables.tables[logical].table_arn, *self._tables.index_arns(logical)]
+            fn.allow(TABLE_READ_ACTIONS, resources)
+
+    def _grant_content(self, bucket: s3.Bucket) -> None:
+        for name, actions in CONTENT_BUCKET_ACCESS.items():
+            fn = self.functions[name]
+            fn.allow(actions, [bucket.arn_for_objects("*")])
+            acknowledge(
+                fn.role,
+                resource_finding(bucket, "/*"),
+                "Content objects are keyed per asset and created at run time; this bucket holds nothing but "
+                f"asset content, and the actions are limited to {', '.join(actions)}.",
+            )
+
+    def _grant_usage(self, usage: WorkQueue, archive: s3.Bucket) -> None:
+        for name in USAGE_QUEUE_SENDERS:
+            # SendMessageBatch is authorised by sqs:SendMessage; the queue uses SQS-managed SSE (no KMS grant).
+            self.functions[name].allow(("sqs:SendMessage",), [usage.queue.queue_arn])
+        for name in USAGE_ARCHIVE_WRITERS:
+            fn = self.functions[name]
+            fn.allow(("s3:PutObject",), [archive.arn_for_objects(f"{USAGE_ARCHIVE_PREFIX}*")])
+            acknowledge(
+                fn.role,
+                resource_finding(archive, f"/{USAGE_ARCHIVE_PREFIX}*"),
+                "The metering consumer writes one object per batch under usage/dt=YYYY-MM-DD/ (the Athena "
+                "partition layout); it may only put objects, and only under that prefix.",
+            )
+
+    def _consume(self, queue: WorkQueue) -> None:
+        d = queue.definition
+        fn = self.functions[d.consumer]
+        fn.function.add_event_source(
+            sources.SqsEventSource(
+                queue.queue,
+                batch_size=d.batch_size,
+                max_batching_window=SQS_MAX_BATCHING_WINDOW if d.batch_size > 10 else None,
+                report_batch_item_failures=True,
+            )
+        )
+
+
+def _tables_of(d: FunctionDef) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(d.tables_rw + d.tables_r))
+
+
+def _construct_id(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+def _assert_known() -> None:
+    names = set(FUNCTIONS)
+    declared = set(CONTENT_BUCKET_ACCESS) | set(USAGE_QUEUE_SENDERS) | set(USAGE_ARCHIVE_WRITERS) | set(SIGNERS)
+    declared |= {q.consumer for q in QUEUES.values()}
+    unknown = declared - names
+    if unknown:
+        raise ValueError(f"access tables name unknown functions: {sorted(unknown)}")
+
+
+_assert_known()
+
+__all__ = ["ServiceFunction", "Services"]

@@ -1,0 +1,86 @@
+"""The Imprimatur stack: composes the constructs, wires monitoring, and publishes the stable outputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack, Tags
+from constructs import Construct
+
+from infra.constants import APP_NAME, USAGE_GLUE_TABLE, Naming, Outputs
+from infra.constructs.api import Api
+from infra.constructs.build import BuildOutput, LambdaPackages
+from infra.constructs.data import Queues, SigningKey, Storage, Tables, UsageCatalog
+from infra.constructs.monitoring import Monitoring
+from infra.constructs.schedules import Schedules
+from infra.constructs.services import Services
+from infra.definitions import TABLES
+
+
+class ImprimaturStack(Stack):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, naming: Naming, build_output: BuildOutput, **kwargs: Any
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            stack_name=naming.stack_name,
+            description=f"Imprimatur: open marketplace for licensing content to AI (stage {naming.stage_label})",
+            **kwargs,
+        )
+        self.naming = naming
+        Tags.of(self).add("project", APP_NAME)
+        Tags.of(self).add("stage", naming.stage_label)
+
+        self.tables = Tables(self, "Tables")
+        self.queues = Queues(self, "Queues")
+        self.storage = Storage(self, "Storage", naming=naming, uploads=self.queues.queues["uploads"])
+        self.usage_catalog = UsageCatalog(self, "UsageCatalog", naming=naming, bucket=self.storage.usage)
+        self.signing_key = SigningKey(self, "SigningKey", naming=naming)
+        self.packages = LambdaPackages(self, "Packages", output=build_output)
+        self.services = Services(
+            self,
+            "Services",
+            naming=naming,
+            packages=self.packages,
+            tables=self.tables,
+            storage=self.storage,
+            queues=self.queues,
+            signing_key=self.signing_key,
+        )
+        self.api = Api(self, "Api", naming=naming, services=self.services)
+        self.schedules = Schedules(self, "Schedules", services=self.services)
+        self.monitoring = Monitoring(self, "Monitoring")
+        self._watch()
+        self._outputs()
+
+    def _watch(self) -> None:
+        m = self.monitoring
+        for name, q in self.queues.queues.items():
+            m.dead_letter_queue(_pascal(name), q.dlq)
+            m.queue_age(_pascal(name), q.queue)
+        m.dead_letter_queue("Schedules", self.schedules.dlq)
+        for name, fn in self.services.functions.items():
+            m.function_errors(_pascal(name), fn.function)
+        m.api_server_errors(self.api.http_api)
+
+    def _outputs(self) -> None:
+        url = self.api.url
+        values: dict[str, str] = {
+            Outputs.API_URL: url,
+            Outputs.JWKS_URL: f"{url}.well-known/jwks.json",
+            Outputs.CONTENT_BUCKET_NAME: self.storage.content.bucket_name,
+            Outputs.USAGE_BUCKET_NAME: self.storage.usage.bucket_name,
+            Outputs.USAGE_QUEUE_URL: self.queues.queues["usage"].queue.queue_url,
+            Outputs.SIGNING_KEY_ID: self.signing_key.key.key_id,
+            Outputs.ALARM_TOPIC_ARN: self.monitoring.topic.topic_arn,
+            Outputs.USAGE_GLUE_DATABASE: self.usage_catalog.database_name,
+            Outputs.USAGE_GLUE_TABLE: USAGE_GLUE_TABLE,
+            **{Outputs.table_name(name): self.tables.tables[name].table_name for name in TABLES},
+        }
+        for key, value in values.items():
+            CfnOutput(self, key, value=value)
+
+
+def _pascal(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))

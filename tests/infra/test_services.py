@@ -1,0 +1,189 @@
+"""Lambda functions: runtime, architecture, logging, tracing, environment, and one least-privilege role each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from infra.constants import ARCHITECTURE_NAME, LOG_RETENTION, RUNTIME_NAME
+from infra.constructs.services import CONTENT_BUCKET_ACCESS, SIGNERS, USAGE_QUEUE_SENDERS
+from infra.definitions import BUCKETS, FUNCTIONS, PLATFORM_FEE_BPS, QUEUES, TABLES
+from tests.infra.conftest import (
+    Resources,
+    actions,
+    by_definition,
+    function_id,
+    of_type,
+    role_id,
+    role_statements,
+    statements_on,
+)
+
+RETENTION_DAYS = {"ONE_MONTH": 30}
+
+
+def _fn(resources: Resources, name: str) -> dict[str, Any]:
+    props: dict[str, Any] = resources[function_id(resources, name)]["Properties"]
+    return props
+
+
+def test_one_function_per_definition(resources: Resources) -> None:
+    assert len(of_type(resources, "AWS::Lambda::Function")) == len(FUNCTIONS)
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_function_matches_its_definition(resources: Resources, name: str) -> None:
+    # Given the function built from FUNCTIONS[name]
+    d = FUNCTIONS[name]
+    props = _fn(resources, name)
+
+    # Then the handler path is the repository's import path, on Python 3.12 / ARM64
+    assert props["Handler"] == d.handler
+    assert props["Runtime"] == RUNTIME_NAME
+    assert props["Architectures"] == [ARCHITECTURE_NAME]
+    assert props["Timeout"] == d.timeout_s
+    assert props["MemorySize"] == d.memory_mb
+    # And it is traced, logs JSON to its own log group, and uses the shared dependency layer
+    assert props["TracingConfig"] == {"Mode": "Active"}
+    assert props["LoggingConfig"]["LogFormat"] == "JSON"
+    assert len(props["Layers"]) == 1
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_function_logs_to_a_log_group_with_retention(resources: Resources, name: str) -> None:
+    log_group_id = _fn(resources, name)["LoggingConfig"]["LogGroup"]["Ref"]
+    log_group = resources[log_group_id]
+    assert log_group["Type"] == "AWS::Logs::LogGroup"
+    assert log_group["Properties"]["RetentionInDays"] == RETENTION_DAYS[LOG_RETENTION.name]
+
+
+def test_every_log_group_has_retention(resources: Resources) -> None:
+    for lid, lg in of_type(resources, "AWS::Logs::LogGroup").items():
+        assert lg["Properties"].get("RetentionInDays"), lid
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_function_environment(resources: Resources, name: str) -> None:
+    # Given the function's environment
+    d = FUNCTIONS[name]
+    env = _fn(resources, name)["Environment"]["Variables"]
+
+    # Then each table it uses is named by the table's variable, and no other table is
+    used = set(d.tables_rw) | set(d.tables_r)
+    for logical, t in TABLES.items():
+        if logical in used:
+            table_id, _ = by_definition(resources, "AWS::DynamoDB::Table", "table", logical)
+            assert env[t.env_var] == {"Ref": table_id}
+        else:
+            assert t.env_var not in env
+    # And the buckets, the usage queue, the service name, stage and fee are there
+    assert env[BUCKETS["content"].env_var] == {
+        "Ref": by_definition(resources, "AWS::S3::Bucket", "bucket", "content")[0]
+    }
+    assert env[BUCKETS["usage"].env_var] == {"Ref": by_definition(resources, "AWS::S3::Bucket", "bucket", "usage")[0]}
+    assert env[QUEUES["usage"].env_var] == {"Ref": by_definition(resources, "AWS::SQS::Queue", "queue", "usage")[0]}
+    assert env["POWERTOOLS_SERVICE_NAME"] == name
+    assert env["STAGE"] == "default"
+    assert env["PLATFORM_FEE_BPS"] == str(PLATFORM_FEE_BPS)
+    # And only the signer knows the signing key
+    assert ("SIGNING_KEY_ID" in env) == (name in SIGNERS)
+    for key, value in d.extra_env.items():
+        assert env[key] == value
+
+
+def test_one_role_per_function_and_no_managed_policies(resources: Resources) -> None:
+    roles = [role_id(resources, name) for name in FUNCTIONS]
+    assert len(set(roles)) == len(FUNCTIONS)
+    for rid in roles:
+        assert not resources[rid]["Properties"].get("ManagedPolicyArns"), rid
+        assert resources[rid]["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [
+            {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}}
+        ]
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_role_has_no_wildcard_action_and_star_only_for_xray(resources: Resources, name: str) -> None:
+    statements = role_statements(resources, role_id(resources, name))
+    for s in statements:
+        assert s["Effect"] == "Allow"
+        acts = [s["Action"]] if isinstance(s["Action"], str) else s["Action"]
+        assert all("*" not in a for a in acts), s
+        if s["Resource"] == "*":
+            assert set(acts) <= {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}, s
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_table_access_is_exactly_what_the_definition_says(resources: Resources, name: str) -> None:
+    # Given the function's role and its definition
+    d = FUNCTIONS[name]
+    statements = role_statements(resources, role_id(resources, name))
+    for logical in TABLES:
+        table_id, _ = by_definition(resources, "AWS::DynamoDB::Table", "table", logical)
+        granted = actions(statements_on(statements, table_id))
+        # Then owners read and write, readers only read, others get nothing
+        if logical in d.tables_rw:
+            assert {
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:Query",
+                "dynamodb:ConditionCheckItem",
+            } <= granted
+        elif logical in d.tables_r:
+            assert granted == {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
+        else:
+            assert granted == set()
+    # And no function may scan or change a table's definition
+    assert not {a for a in actions(statements) if a.startswith("dynamodb:") and ("Scan" in a or "Table" in a)}
+
+
+def test_only_the_signer_may_use_the_signing_key(resources: Resources) -> None:
+    for name in FUNCTIONS:
+        kms = {a for a in actions(role_statements(resources, role_id(resources, name))) if a.startswith("kms:")}
+        if name in SIGNERS:
+            assert kms == {"kms:Sign", "kms:GetPublicKey"}
+        else:
+            assert kms == set(), name
+
+
+def test_delivery_has_no_kms_permission_at_all(resources: Resources) -> None:
+    # The hot path never signs (ARCHITECTURE.md, P1)
+    statements = role_statements(resources, role_id(resources, "delivery"))
+    assert not [a for a in actions(statements) if a.lower().startswith("kms:")]
+    (key_id,) = of_type(resources, "AWS::KMS::Key").keys() & {
+        k for k, v in resources.items() if v["Properties"].get("KeyUsage") == "SIGN_VERIFY"
+    }
+    assert statements_on(statements, key_id) == []
+
+
+def test_licensing_may_sign(resources: Resources) -> None:
+    statements = role_statements(resources, role_id(resources, "licensing"))
+    signing = [s for s in statements if "kms:Sign" in s["Action"]]
+    assert len(signing) == 1
+    key_id = signing[0]["Resource"]["Fn::GetAtt"][0]
+    assert resources[key_id]["Properties"]["KeyUsage"] == "SIGN_VERIFY"
+
+
+def test_content_bucket_access_per_function(resources: Resources) -> None:
+    bucket_id, _ = by_definition(resources, "AWS::S3::Bucket", "bucket", "content")
+    for name in FUNCTIONS:
+        granted = actions(statements_on(role_statements(resources, role_id(resources, name)), bucket_id))
+        assert granted == set(CONTENT_BUCKET_ACCESS.get(name, ())), name
+    assert CONTENT_BUCKET_ACCESS["delivery"] == ("s3:GetObject",)
+    assert CONTENT_BUCKET_ACCESS["verifier"] == ("s3:GetObject",)
+
+
+def test_usage_queue_senders_and_archive_writer(resources: Resources) -> None:
+    queue_id, _ = by_definition(resources, "AWS::SQS::Queue", "queue", "usage")
+    archive_id, _ = by_definition(resources, "AWS::S3::Bucket", "bucket", "usage")
+    for name in FUNCTIONS:
+        statements = role_statements(resources, role_id(resources, name))
+        on_queue = actions(statements_on(statements, queue_id))
+        on_archive = actions(statements_on(statements, archive_id))
+        if name in USAGE_QUEUE_SENDERS:
+            assert on_queue == {"sqs:SendMessage"}
+        elif name == QUEUES["usage"].consumer:
+            assert "sqs:DeleteMessage" in on_queue and "sqs:SendMessage" not in on_queue
+        else:
+            assert on_queue == set(), name
+        assert on_archive == ({"s3:PutObject"} if name == "metering_consumer" else set()), name
