@@ -38,11 +38,11 @@ format: install
 
 ## make synth: CloudFormation template in cdk.out/, gated by cdk-nag (AwsSolutions) and cfn-lint
 synth: install
-	$(PY) -m infra.synth
+	$(PY) -m infra.synth $(if $(STAGE),--stage $(STAGE),)
 
 ## make deploy: deploy to the AWS account of your current credentials (STAGE=dev for a named copy)
 deploy: synth
-	npx --yes aws-cdk@2.1033.0 deploy --app cdk.out $(if $(STAGE),-c stage=$(STAGE),) --require-approval broadening
+	npx --yes aws-cdk@2.1148.1 deploy --app cdk.out --require-approval broadening $(if $(STAGE),Imprimatur-$(STAGE),Imprimatur)
 
 ## make admin-key: create the first admin account and key on a deployed stack (uses your AWS credentials)
 admin-key: install
