@@ -1,0 +1,73 @@
+"""The local side of the drift check: the resources `make run` creates in moto (local/provision.py) have the same
+shape as the synthesized CloudFormation template — tables (keys, indexes, TTL), queues (visibility timeout,
+redrive), buckets (versioning) and the content bucket's notification to the uploads queue."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from infra.definitions import BUCKETS, QUEUES, TABLES, local_name
+from tests.infra.conftest import Resources, by_definition
+
+
+@pytest.fixture(scope="module")
+def local() -> Iterator[dict[str, Any]]:
+    with mock_aws():
+        from local.provision import provision
+
+        env = provision()
+        yield {"env": env, "ddb": boto3.client("dynamodb"), "sqs": boto3.client("sqs"), "s3": boto3.client("s3")}
+
+
+def _keys(schema: list[dict[str, str]]) -> list[tuple[str, str]]:
+    return [(k["AttributeName"], k["KeyType"]) for k in schema]
+
+
+@pytest.mark.parametrize("logical", sorted(TABLES))
+def test_local_table_has_the_template_shape(local: dict[str, Any], resources: Resources, logical: str) -> None:
+    _, table = by_definition(resources, "AWS::DynamoDB::Table", "table", logical)
+    props = table["Properties"]
+    desc = local["ddb"].describe_table(TableName=local_name("table", logical))["Table"]
+    assert _keys(desc["KeySchema"]) == _keys(props["KeySchema"])
+    assert {g["IndexName"]: _keys(g["KeySchema"]) for g in desc.get("GlobalSecondaryIndexes", [])} == {
+        g["IndexName"]: _keys(g["KeySchema"]) for g in props.get("GlobalSecondaryIndexes", [])
+    }
+    ttl = local["ddb"].describe_time_to_live(TableName=desc["TableName"])["TimeToLiveDescription"]
+    assert ttl["AttributeName"] == props["TimeToLiveSpecification"]["AttributeName"]
+    assert desc["BillingModeSummary"]["BillingMode"] == props["BillingMode"]
+
+
+@pytest.mark.parametrize("logical", sorted(QUEUES))
+def test_local_queue_has_the_template_shape(local: dict[str, Any], resources: Resources, logical: str) -> None:
+    _, queue = by_definition(resources, "AWS::SQS::Queue", "queue", logical)
+    attrs = local["sqs"].get_queue_attributes(QueueUrl=local["env"][QUEUES[logical].env_var], AttributeNames=["All"])[
+        "Attributes"
+    ]
+    assert int(attrs["VisibilityTimeout"]) == queue["Properties"]["VisibilityTimeout"]
+    redrive = json.loads(attrs["RedrivePolicy"])
+    assert int(redrive["maxReceiveCount"]) == queue["Properties"]["RedrivePolicy"]["maxReceiveCount"]
+    assert redrive["deadLetterTargetArn"].endswith(local_name("queue", QUEUES[logical].dlq_name))
+
+
+@pytest.mark.parametrize("logical", sorted(BUCKETS))
+def test_local_bucket_versioning_matches(local: dict[str, Any], resources: Resources, logical: str) -> None:
+    _, bucket = by_definition(resources, "AWS::S3::Bucket", "bucket", logical)
+    expected = bucket["Properties"].get("VersioningConfiguration", {}).get("Status", "Suspended")
+    got = local["s3"].get_bucket_versioning(Bucket=local_name("bucket", logical)).get("Status", "Suspended")
+    assert got == expected
+
+
+def test_content_bucket_notifies_the_uploads_queue_in_both(local: dict[str, Any], resources: Resources) -> None:
+    _, bucket = by_definition(resources, "AWS::S3::Bucket", "bucket", "content")
+    cloud = bucket["Properties"]["NotificationConfiguration"]["QueueConfigurations"]
+    assert [c["Event"] for c in cloud] == ["s3:ObjectCreated:*"]
+    conf = local["s3"].get_bucket_notification_configuration(Bucket=local_name("bucket", "content"))
+    assert [(q["QueueArn"].rsplit(":", 1)[1], q["Events"]) for q in conf["QueueConfigurations"]] == [
+        (local_name("queue", "uploads"), ["s3:ObjectCreated:*"])
+    ]
