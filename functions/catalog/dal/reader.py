@@ -144,3 +144,12 @@ def pool_members(pool_id: str, now_iso: str | None = None) -> list[dict[str, Any
         if "LastEvaluatedKey" not in got:
             return out
         args["ExclusiveStartKey"] = got["LastEvaluatedKey"]
+
+
+def asset_from_item_model(asset: Any) -> dict[str, Any]:
+    """The reader's dict view of a catalogue ``Asset`` model (used inside the catalogue service)."""
+    data = asset.model_dump()
+    now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    out = {k: data.get(k) for k in _ASSET_FIELDS}
+    out["pool_ids"] = asset.effective_pool_ids(now)
+    return out

@@ -1,0 +1,207 @@
+"""Asset rules: create with a presigned upload, read with ownership, update, withdraw, verify."""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+from typing import Any
+
+from functions.catalog.dal.content import ContentStore
+from functions.catalog.dal.store import CatalogStore
+from functions.catalog.logic.verify import verify
+from functions.catalog.models.domain import (
+    PART_SIZE,
+    PART_URL_TTL_S,
+    PUT_MAX_BYTES,
+    PUT_URL_TTL_S,
+    Asset,
+    UploadState,
+)
+from functions.catalog.models.input import CompleteRequest, CreateAssetRequest, UpdateAssetRequest
+from functions.shared.auth import Principal
+from functions.shared.clock import iso, now, now_iso
+from functions.shared.errors import Conflict, Gone, NotFound, Unprocessable
+from functions.shared.ids import is_id, new_id
+
+MAX_PARTS = 10_000
+
+
+def part_size_for(size: int) -> int:
+    """16 MiB parts, grown in whole MiB when a file would need more than 10,000 parts."""
+    mib = 1024 * 1024
+    return max(PART_SIZE, math.ceil(size / MAX_PARTS / mib) * mib)
+
+
+def _visible(asset: Asset | None, caller: Principal | None) -> Asset:
+    """The asset if the caller may see it: anyone for available, the owner (or an admin) for any status."""
+    if asset is None:
+        raise NotFound("No such asset.")
+    if asset.status == "available":
+        return asset
+    if caller is not None and (caller.account_id == asset.publisher_id or caller.is_admin):
+        return asset
+    raise NotFound("No such asset.")
+
+
+def _owned(asset: Asset | None, caller: Principal) -> Asset:
+    if asset is None or asset.publisher_id != caller.account_id:
+        raise NotFound("No such asset.")
+    return asset
+
+
+def _check_collection(store: CatalogStore, caller: Principal, collection_id: str | None) -> None:
+    if collection_id is None:
+        return
+    col = store.get_collection(collection_id) if is_id(collection_id, "col") else None
+    if col is None or col.publisher_id != caller.account_id:
+        raise Unprocessable("collection_id is not one of your collections.", code="unknown_collection")
+
+
+def create_asset(
+    store: CatalogStore, content: ContentStore, caller: Principal, req: CreateAssetRequest
+) -> tuple[Asset, dict[str, Any]]:
+    _check_collection(store, caller, req.collection_id)
+    asset_id = new_id("ast")
+    key = f"assets/{caller.account_id}/{asset_id}"
+    created = now()
+    multipart = req.size_bytes > PUT_MAX_BYTES
+    upload: dict[str, Any]
+    if multipart:
+        part_size = part_size_for(req.size_bytes)
+        count = math.ceil(req.size_bytes / part_size)
+        upload_id = content.start_multipart(key, req.media_type)
+        state = UploadState(method="MULTIPART", upload_id=upload_id, part_size=part_size, part_count=count)
+        upload = {
+            "method": "MULTIPART",
+            "upload_id": upload_id,
+            "part_size": part_size,
+            "parts": [
+                {"part_number": n, "url": content.presign_part(key, upload_id, n, PART_URL_TTL_S)}
+                for n in range(1, count + 1)
+            ],
+            "expires_at": iso(created + timedelta(seconds=PART_URL_TTL_S)),
+        }
+    else:
+        url, headers = content.presign_put(key, req.media_type, req.sha256, PUT_URL_TTL_S)
+        state = UploadState(method="PUT")
+        upload = {
+            "method": "PUT",
+            "url": url,
+            "headers": headers,
+            "expires_at": iso(created + timedelta(seconds=PUT_URL_TTL_S)),
+        }
+    asset = Asset(
+        id=asset_id,
+        publisher_id=caller.account_id,
+        title=req.title,
+        description=req.description,
+        kind=req.kind,
+        media_type=req.media_type,
+        language=req.language,
+        tags=req.tags,
+        size_bytes=req.size_bytes,
+        sha256=req.sha256.lower(),
+        status="pending_upload",
+        s3_key=key,
+        collection_id=req.collection_id,
+        upload=state,
+        published_at=req.published_at,
+        created_at=iso(created),
+        updated_at=iso(created),
+    )
+    store.put_new_asset(asset)
+    return asset, upload
+
+
+def get_asset(store: CatalogStore, asset_id: str, caller: Principal | None) -> Asset:
+    return _visible(store.get_asset(asset_id), caller)
+
+
+def update_asset(store: CatalogStore, caller: Principal, asset_id: str, req: UpdateAssetRequest) -> Asset:
+    asset = _owned(store.get_asset(asset_id), caller)
+    if asset.status == "withdrawn":
+        raise Gone("This asset was withdrawn.", code="asset_withdrawn")
+    changes = req.model_dump(exclude_unset=True)
+    if "collection_id" in changes:
+        _check_collection(store, caller, changes["collection_id"])
+    updated = asset.model_copy(update={**changes, "updated_at": now_iso()})
+    if not store.save_asset(updated, expect_status=asset.status):
+        raise Conflict("The asset changed while it was being updated; retry.", code="concurrent_update")
+    return updated
+
+
+def withdraw_asset(store: CatalogStore, content: ContentStore, caller: Principal, asset_id: str) -> Asset:
+    asset = _owned(store.get_asset(asset_id), caller)
+    if asset.status == "withdrawn":
+        return asset
+    if asset.upload.method == "MULTIPART" and asset.status == "pending_upload" and asset.upload.upload_id:
+        content.abort_multipart(asset.s3_key, asset.upload.upload_id)
+    when = now_iso()
+    withdrawn = asset.model_copy(
+        update={"status": "withdrawn", "status_reason": "withdrawn by the publisher", "updated_at": when}
+    )
+    store.save_asset(withdrawn)
+    for offer in store.iter_offers(f"OFFERS#asset#{asset.id}"):
+        if offer.status == "active":
+            store.retire_offer(offer.id, when)
+    return withdrawn
+
+
+def complete_upload(
+    store: CatalogStore, content: ContentStore, caller: Principal, asset_id: str, req: CompleteRequest
+) -> Asset:
+    asset = _owned(store.get_asset(asset_id), caller)
+    if asset.status != "pending_upload":
+        return asset  # already verified (or withdrawn): completing again changes nothing
+    if asset.upload.method == "MULTIPART":
+        assert asset.upload.upload_id is not None
+        parts = (
+            [(p.part_number, p.etag) for p in req.parts]
+            if req.parts
+            else content.list_parts(asset.s3_key, asset.upload.upload_id)
+        )
+        expected = asset.upload.part_count or 0
+        if sorted(n for n, _ in parts) != list(range(1, expected + 1)):
+            raise Unprocessable(
+                f"All {expected} parts must be uploaded and listed before completing.", code="incomplete_upload"
+            )
+        try:
+            content.complete_multipart(asset.s3_key, asset.upload.upload_id, parts)
+        except Exception as exc:  # botocore ClientError: bad etag, unknown upload
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+            if code in ("InvalidPart", "InvalidPartOrder", "NoSuchUpload", "EntityTooSmall"):
+                raise Unprocessable(f"S3 refused to complete the upload ({code}).", code="invalid_parts") from None
+            raise
+    return verify_asset(store, content, asset.id) or asset
+
+
+def verify_asset(store: CatalogStore, content: ContentStore, asset_id: str) -> Asset | None:
+    """Verify the stored object of a pending asset. Idempotent: only a ``pending_upload`` asset changes, once.
+    Returns the asset after verification, or None when there is nothing (yet) to verify."""
+    asset = store.get_asset(asset_id)
+    if asset is None or asset.status != "pending_upload":
+        return asset
+    chunks = content.stream(asset.s3_key)
+    if chunks is None:
+        return None
+    verdict = verify(chunks, declared_size=asset.size_bytes, declared_sha256=asset.sha256, media_type=asset.media_type)
+    when = now_iso()
+    result = asset.model_copy(
+        update={
+            "status": "available" if verdict.ok else "rejected",
+            "status_reason": verdict.reason,
+            "verified_at": when,
+            "updated_at": when,
+            "published_at": asset.published_at or when,
+        }
+    )
+    if store.save_asset(result, expect_status="pending_upload"):
+        return result
+    return store.get_asset(asset_id)
+
+
+def asset_id_from_key(key: str) -> str | None:
+    parts = key.split("/")
+    if len(parts) == 3 and parts[0] == "assets" and is_id(parts[2], "ast"):
+        return parts[2]
+    return None

@@ -1,0 +1,94 @@
+"""Public catalogue search over available assets (``GET /v1/catalog/assets``).
+
+One index is chosen per request, most selective first: ``collection_id`` → ``publisher_id`` → ``tag`` → the
+longest word of ``q`` → ``kind`` → ``language`` → all. Its entries (newest first) give asset ids; the assets are
+read in one BatchGetItem per page, and every other filter is applied to the assets themselves, together with
+their active offers (``use``, ``max_price_micros``). A request reads at most ``MAX_INDEX_PAGES`` index pages: a
+page may hold fewer than ``limit`` items while ``next_cursor`` is still set (docs/catalog.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from functions.catalog.dal import reader
+from functions.catalog.dal.store import CatalogStore, tokens
+from functions.catalog.models.domain import Asset
+from functions.shared import cursor
+from functions.shared.uses import covers
+
+MAX_INDEX_PAGES = 5
+
+
+def choose_index(f: dict[str, Any]) -> str:
+    if f.get("collection_id"):
+        return f"COL#{f['collection_id']}"
+    if f.get("publisher_id"):
+        return f"PUB#{f['publisher_id']}"
+    if f.get("tag"):
+        return f"TAG#{f['tag'].strip().lower()}"
+    words = tokens(f.get("q"))
+    if words:
+        return f"TOK#{max(words, key=len)}"
+    if f.get("kind"):
+        return f"KIND#{f['kind']}"
+    if f.get("language"):
+        return f"LANG#{f['language']}"
+    return "ALL"
+
+
+def _asset_matches(a: Asset, f: dict[str, Any]) -> bool:
+    if a.status != "available":
+        return False
+    if f.get("kind") and a.kind != f["kind"]:
+        return False
+    if f.get("language") and a.language != f["language"]:
+        return False
+    if f.get("tag") and f["tag"].strip().lower() not in a.tags:
+        return False
+    if f.get("publisher_id") and a.publisher_id != f["publisher_id"]:
+        return False
+    if f.get("collection_id") and a.collection_id != f["collection_id"]:
+        return False
+    words = tokens(f.get("q"))
+    if words:
+        have = set(tokens(a.title, " ".join(a.tags), a.description))
+        if not all(w in have for w in words):
+            return False
+    return True
+
+
+def _offers_match(offers: list[dict[str, Any]], f: dict[str, Any]) -> bool:
+    use, max_price = f.get("use"), f.get("max_price_micros")
+    if use is None and max_price is None:
+        return True
+    for o in offers:
+        if use is not None and not covers(o["uses"], use):
+            continue
+        if max_price is not None and int(o["pricing"].get("amount_micros") or 0) > max_price:
+            continue
+        return True
+    return False
+
+
+def search(
+    store: CatalogStore, f: dict[str, Any], limit: int, cursor_token: str | None
+) -> tuple[list[tuple[Asset, list[dict[str, Any]]]], str | None]:
+    index = choose_index(f)
+    start = cursor.decode(cursor_token, key_names=("pk", "sk"), expect={"pk": f"IDX#{index}"})
+    results: list[tuple[Asset, list[dict[str, Any]]]] = []
+    for _ in range(MAX_INDEX_PAGES):
+        entries, lek = store.search_page(index, start, limit)
+        assets = store.batch_get_assets([e["asset_id"] for e in entries])
+        for e in entries:
+            a = assets.get(e["asset_id"])
+            if a is not None and _asset_matches(a, f):
+                offers = reader.active_offers_for_asset(reader.asset_from_item_model(a))
+                if _offers_match(offers, f):
+                    results.append((a, offers))
+            if len(results) == limit:
+                return results, cursor.encode({"pk": {"S": e["pk"]}, "sk": {"S": e["sk"]}})
+        if not lek:
+            return results, None
+        start = lek
+    return results, cursor.encode(start)

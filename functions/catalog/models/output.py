@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class AssetOut(BaseModel):
+    id: str
+    publisher_id: str
+    title: str
+    description: str | None = None
+    kind: str
+    media_type: str
+    language: str
+    tags: list[str]
+    size_bytes: int
+    sha256: str
+    status: str
+    status_reason: str | None = None
+    collection_id: str | None = None
+    pool_ids: list[str] = []
+    published_at: str | None = None
+    created_at: str
+    updated_at: str
+
+
+class PutUpload(BaseModel):
+    method: str
+    url: str
+    headers: dict[str, str]
+    expires_at: str
+
+
+class Part(BaseModel):
+    part_number: int
+    url: str
+
+
+class MultipartUpload(BaseModel):
+    method: str
+    upload_id: str
+    part_size: int
+    parts: list[Part]
+    expires_at: str
+
+
+class CreateAssetResponse(BaseModel):
+    asset: AssetOut
+    upload: PutUpload | MultipartUpload
+
+
+class AssetList(BaseModel):
+    items: list[AssetOut]
+    next_cursor: str | None = None
+
+
+class OfferPricing(BaseModel):
+    model: str
+    amount_micros: int
+    currency: str
+    unit: str | None = None
+    period_days: int | None = None
+
+
+class OfferOut(BaseModel):
+    id: str
+    publisher_id: str
+    scope: dict[str, str]
+    uses: list[str]
+    pricing: OfferPricing
+    term_days: int | None = None
+    attribution_required: bool
+    territories: list[str] | None = None
+    user_types: list[str] | None = None
+    max_licenses: int | None = None
+    status: str
+    created_at: str
+    retired_at: str | None = None
+
+
+class OfferList(BaseModel):
+    items: list[OfferOut]
+    next_cursor: str | None = None
+
+
+class CatalogItem(AssetOut):
+    offers: list[OfferOut]
+
+
+class CatalogPage(BaseModel):
+    items: list[CatalogItem]
+    next_cursor: str | None = None
+
+
+class CollectionOut(BaseModel):
+    id: str
+    publisher_id: str
+    title: str
+    description: str | None = None
+    created_at: str
+
+
+class PublisherOut(BaseModel):
+    id: str
+    name: str
+    asset_count: int
+    offer_count: int
+    rsl_url: str
+    robots_txt: str
+
+
+class PoolOut(BaseModel):
+    id: str
+    name: str
+    description: str
+    created_at: str
+    member_count: int
+
+
+class PoolMembersOut(BaseModel):
+    pool_id: str
+    asset_ids: list[str]
+
+
+class PoolLeaveOut(BaseModel):
+    pool_id: str
+    asset_id: str
+    leaves_at: str
+
+
+def offer_out(o: Any) -> OfferOut:
+    data = o if isinstance(o, dict) else o.model_dump()
+    return OfferOut.model_validate(data)
