@@ -26,6 +26,7 @@ from local.events import LambdaContext, authorizer_event, http_event
 
 log = logging.getLogger("imprimatur.gateway")
 Handler = Callable[[dict[str, Any], Any], Any]
+_IMPORT_LOCK = threading.RLock()
 
 
 @dataclass
@@ -68,10 +69,19 @@ class LocalGateway:
     def handler(self, function: str) -> Handler:
         h = self._handlers.get(function)
         if h is None:
-            module, _, attr = FUNCTIONS[function].handler.rpartition(".")
-            h = getattr(importlib.import_module(module), attr)
-            self._handlers[function] = h
+            with _IMPORT_LOCK:  # concurrent first imports from several threads can deadlock or half-initialise
+                module, _, attr = FUNCTIONS[function].handler.rpartition(".")
+                h = getattr(importlib.import_module(module), attr)
+                self._handlers[function] = h
         return h
+
+    def warm(self) -> None:
+        """Import every handler now (one at a time), as a set of warm Lambda instances would be."""
+        for name in FUNCTIONS:
+            try:
+                self.handler(name)
+            except ModuleNotFoundError as exc:
+                log.warning("function %s is not available: %s", name, exc)
 
     def invoke(self, function: str, event: dict[str, Any]) -> Any:
         with self._locks[function]:

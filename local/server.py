@@ -130,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     from local.static import static_routes
 
     gateway = LocalGateway(auth_cache_ttl=args.auth_cache_ttl, static=static_routes())
+    gateway.warm()
     httpd = ThreadingHTTPServer((args.host, args.port), _make_http_handler(gateway))
     httpd.daemon_threads = True
     api_url = f"http://{args.host}:{httpd.server_port}"

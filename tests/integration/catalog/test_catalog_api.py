@@ -185,7 +185,7 @@ def test_search_filters_and_pagination(aws: dict[str, str], make_account: Any) -
 
     # Given 240 available assets from two publishers, created through the logic (faster than HTTP)
     a_client, a = make_account("publisher")
-    b_client, b = make_account("publisher")
+    _b_client, b = make_account("publisher")
     store, content = CatalogStore(aws["CATALOG_TABLE"]), ContentStore(aws["CONTENT_BUCKET"])
     s3 = boto3.client("s3")
     kinds = ["article", "dataset", "book"]
