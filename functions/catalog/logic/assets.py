@@ -64,7 +64,7 @@ def create_asset(
     asset_id = new_id("ast")
     key = f"assets/{caller.account_id}/{asset_id}"
     created = now()
-    multipart = req.size_bytes > PUT_MAX_BYTES
+    multipart = req.upload_method == "MULTIPART" or (req.upload_method is None and req.size_bytes > PUT_MAX_BYTES)
     upload: dict[str, Any]
     if multipart:
         part_size = part_size_for(req.size_bytes)

@@ -48,6 +48,8 @@ def _magic_ok(media_type: str, head: bytes) -> bool:
         "audio/wav": lambda h: h[:4] == b"RIFF" and h[8:12] == b"WAVE",
         "video/mp4": lambda h: h[4:8] == b"ftyp",
     }
+    if media_type == "application/octet-stream":
+        return True  # opaque binary by declaration: size and SHA-256 still hold it to what was declared
     if media_type in checks:
         return bool(checks[media_type](head))
     if media_type in _TEXT:

@@ -19,7 +19,7 @@ MEDIA_TYPES = frozenset(
         "text/plain", "text/html", "text/markdown", "text/csv", "application/json", "application/x-ndjson",
         "application/xml", "application/pdf", "application/zip", "application/gzip", "application/x-tar",
         "application/epub+zip", "application/parquet", "image/png", "image/jpeg", "image/webp", "audio/mpeg",
-        "audio/wav", "video/mp4",
+        "audio/wav", "video/mp4", "application/octet-stream",
     }
 )  # fmt: skip
 

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from functions.catalog.models.domain import MAX_ASSET_BYTES, MEDIA_TYPES, TERRITORIES
+from functions.catalog.models.domain import MAX_ASSET_BYTES, MEDIA_TYPES, PUT_MAX_BYTES, TERRITORIES
 
 Kind = Literal["article", "dataset", "image", "audio", "video", "book", "other"]
 Use = Literal["all", "ai-all", "ai-train", "ai-input", "ai-index", "search"]
@@ -42,6 +42,11 @@ class CreateAssetRequest(_Strict):
     sha256: Sha256
     published_at: str | None = None
     collection_id: IdStr | None = None
+    upload_method: Literal["PUT", "MULTIPART"] | None = Field(
+        default=None,
+        description="Default: a single PUT up to 100 MiB, multipart above. A client may ask for multipart for a "
+        "smaller file (resumable, parallel parts); a PUT above 100 MiB is refused.",
+    )
 
     @field_validator("media_type")
     @classmethod
@@ -62,6 +67,12 @@ class CreateAssetRequest(_Strict):
     @classmethod
     def _tags(cls, v: list[str]) -> list[str]:
         return list(dict.fromkeys(v))
+
+    @model_validator(mode="after")
+    def _method(self) -> CreateAssetRequest:
+        if self.upload_method == "PUT" and self.size_bytes > PUT_MAX_BYTES:
+            raise ValueError("a single PUT carries at most 100 MiB: use MULTIPART")
+        return self
 
 
 class UpdateAssetRequest(_Strict):
