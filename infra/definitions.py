@@ -53,7 +53,7 @@ TABLES: dict[str, TableDef] = {
     # One table per service; only its owner writes it (ARCHITECTURE.md).
     "accounts": TableDef("accounts", _gsis(1)),
     "catalog": TableDef("catalog", _gsis(4)),
-    "licensing": TableDef("licensing", _gsis(3)),
+    "licensing": TableDef("licensing", _gsis(4)),
     "metering": TableDef("metering", _gsis(2)),
 }
 

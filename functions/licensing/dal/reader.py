@@ -1,0 +1,87 @@
+"""Read-only access to licences for other services (docs/data-contracts.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from functions.shared import aws
+from functions.shared.ddb import from_item
+
+_FIELDS = (
+    "id",
+    "buyer_id",
+    "publisher_id",
+    "offer_id",
+    "scope",
+    "use",
+    "terms",
+    "terms_sha256",
+    "status",
+    "budget_cap_micros",
+    "starts_at",
+    "expires_at",
+    "created_at",
+    "cancelled_at",
+    "revoked_at",
+    "pay_per_crawl",
+)
+
+
+def _table() -> str:
+    from functions.shared.config import BaseEnv, load_env
+
+    class _Env(BaseEnv):
+        LICENSING_TABLE: str
+
+    return load_env(_Env).LICENSING_TABLE
+
+
+def license_key(license_id: str) -> dict[str, dict[str, str]]:
+    return {"pk": {"S": f"LIC#{license_id}"}, "sk": {"S": "LIC"}}
+
+
+def license_from_item(item: dict[str, Any]) -> dict[str, Any]:
+    data = from_item(item)
+    return {k: data.get(k) for k in _FIELDS}
+
+
+def get_license(license_id: str) -> dict[str, Any] | None:
+    got = aws.client("dynamodb").get_item(TableName=_table(), Key=license_key(license_id))
+    return license_from_item(got["Item"]) if "Item" in got else None
+
+
+def active_subscriptions() -> Iterator[dict[str, Any]]:
+    """Active subscription licences, from the sparse ``SUBS`` index (no scan)."""
+    ddb = aws.client("dynamodb")
+    args: dict[str, Any] = {
+        "TableName": _table(),
+        "IndexName": "gsi4",
+        "KeyConditionExpression": "gsi4pk = :p",
+        "ExpressionAttributeValues": {":p": {"S": "SUBS"}},
+    }
+    while True:
+        got = ddb.query(**args)
+        for item in got.get("Items", []):
+            yield license_from_item(item)
+        if "LastEvaluatedKey" not in got:
+            return
+        args["ExclusiveStartKey"] = got["LastEvaluatedKey"]
+
+
+def active_licenses_of(buyer_id: str) -> list[dict[str, Any]]:
+    """The buyer's active licences (sparse index), e.g. to validate reported usage."""
+    ddb = aws.client("dynamodb")
+    args: dict[str, Any] = {
+        "TableName": _table(),
+        "IndexName": "gsi3",
+        "KeyConditionExpression": "gsi3pk = :p",
+        "ExpressionAttributeValues": {":p": {"S": f"ACTIVE#{buyer_id}"}},
+    }
+    out: list[dict[str, Any]] = []
+    while True:
+        got = ddb.query(**args)
+        out += [license_from_item(i) for i in got.get("Items", [])]
+        if "LastEvaluatedKey" not in got:
+            return out
+        args["ExclusiveStartKey"] = got["LastEvaluatedKey"]
