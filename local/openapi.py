@@ -92,7 +92,8 @@ def build() -> dict[str, Any]:
             if exc.name and exc.name.startswith("functions."):
                 continue  # a service not written yet
             raise
-        schema = json.loads(module.app.get_openapi_json_schema(title="x", version="1"))
+        doc_app = module.openapi_app() if hasattr(module, "openapi_app") else module.app
+        schema = json.loads(doc_app.get_openapi_json_schema(title="x", version="1"))
         for path, ops in schema.get("paths", {}).items():
             for method, op in ops.items():
                 auth = auth_by_route.get((method, path))

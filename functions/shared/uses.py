@@ -11,7 +11,4 @@ _AI = frozenset({"ai-train", "ai-input", "ai-index"})
 
 def covers(granted: Iterable[str], use: str) -> bool:
     """True when a grant of ``granted`` uses permits ``use``."""
-    for g in granted:
-        if g == "all" or g == use or (g == "ai-all" and (use in _AI or use == "ai-all")):
-            return True
-    return False
+    return any(g in ("all", use) or (g == "ai-all" and (use in _AI or use == "ai-all")) for g in granted)

@@ -72,7 +72,7 @@ def test_revoked_key_stops_working_other_keys_continue(make_account: Any) -> Non
     new = client.post("/v1/me/keys")
     assert new.status == 201
     second = client.as_(new.json["api_key"])
-    first_key_id = [k for k in client.get("/v1/me/keys").json["items"] if k["key_id"] != new.json["key_id"]][0]
+    first_key_id = next(k for k in client.get("/v1/me/keys").json["items"] if k["key_id"] != new.json["key_id"])
     # When the first key is revoked (using the second)
     assert second.delete(f"/v1/me/keys/{first_key_id['key_id']}").status == 204
     # Then

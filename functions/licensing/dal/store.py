@@ -1,0 +1,189 @@
+"""Licensing table access (table ``licensing``; only the licensing service writes it).
+
+| pattern | key / index |
+|---|---|
+| licence by id (delivery: in the same BatchGetItem as the asset and the spend) | pk=``LIC#<id>``, sk=``LIC`` |
+| a buyer's licences, newest first (``?as=buyer``) | gsi1: ``BUYER#<buyer>`` / ``<created_at>#<id>`` |
+| a publisher's licences (``?as=publisher``) | gsi2: ``PUBL#<publisher>`` / ``<created_at>#<id>`` |
+| a buyer's *active* licences (delivery without ``license_id``) | gsi3 (sparse): ``ACTIVE#<buyer>`` / ``<id>`` |
+| active subscriptions (renewal job) | gsi4 (sparse): ``SUBS`` / ``<id>`` |
+| licences granted per offer (``max_licenses``) | pk=``OFFERCOUNT#<offer>``, sk=``COUNT``, attribute ``n`` |
+| pay-per-crawl licence of a buyer and an offer | pk=``PPC#<buyer>#<offer>``, sk=``PPC`` → ``license_id`` |
+
+The sparse keys are removed when a licence stops being active, so the delivery path and the renewal job only
+ever read active licences. A grant is one transaction: counter, licence, (pay-per-crawl pointer), and the
+idempotency completion.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from functions.licensing.models.domain import License
+from functions.shared import aws, cursor
+from functions.shared.ddb import from_item, to_item
+from functions.shared.errors import Conflict
+
+_INDEX_FIELDS = ("gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk", "gsi4pk", "gsi4sk")
+
+
+def license_item(lic: License) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "pk": f"LIC#{lic.id}",
+        "sk": "LIC",
+        **lic.model_dump(),
+        "gsi1pk": f"BUYER#{lic.buyer_id}",
+        "gsi1sk": f"{lic.created_at}#{lic.id}",
+        "gsi2pk": f"PUBL#{lic.publisher_id}",
+        "gsi2sk": f"{lic.created_at}#{lic.id}",
+    }
+    if lic.status == "active":
+        item["gsi3pk"], item["gsi3sk"] = f"ACTIVE#{lic.buyer_id}", lic.id
+        if lic.terms["pricing"]["model"] == "subscription":
+            item["gsi4pk"], item["gsi4sk"] = "SUBS", lic.id
+    return item
+
+
+def license_from_data(data: dict[str, Any]) -> License:
+    return License.model_validate({k: v for k, v in data.items() if k not in ("pk", "sk", *_INDEX_FIELDS)})
+
+
+class LicensingStore:
+    def __init__(self, table: str) -> None:
+        self.table = table
+
+    @property
+    def _ddb(self) -> Any:
+        return aws.client("dynamodb")
+
+    def grant(
+        self,
+        lic: License,
+        *,
+        max_licenses: int | None,
+        ppc_key: str | None = None,
+        extra: list[dict[str, Any]] | None = None,
+    ) -> None:
+        ddb = self._ddb
+        count: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": {"pk": {"S": f"OFFERCOUNT#{lic.offer_id}"}, "sk": {"S": "COUNT"}},
+            "UpdateExpression": "ADD n :one",
+            "ExpressionAttributeValues": {":one": {"N": "1"}},
+        }
+        if max_licenses is not None:
+            count["ConditionExpression"] = "attribute_not_exists(n) OR n < :max"
+            count["ExpressionAttributeValues"][":max"] = {"N": str(max_licenses)}
+        items: list[dict[str, Any]] = [
+            {"Update": count},
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": to_item(license_item(lic)),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+        ]
+        if ppc_key:
+            items.append(
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": to_item({"pk": ppc_key, "sk": "PPC", "license_id": lic.id}),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+            )
+        items += extra or []
+        try:
+            ddb.transact_write_items(TransactItems=items)
+        except ddb.exceptions.TransactionCanceledException as exc:
+            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                raise Conflict("This offer has reached its max_licenses.", code="max_licenses_reached") from None
+            if ppc_key and len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed":
+                raise Conflict("A pay-per-crawl licence for this offer was just created.", code="ppc_race") from None
+            raise
+
+    def get(self, license_id: str, *, consistent: bool = False) -> License | None:
+        got = self._ddb.get_item(
+            TableName=self.table, Key={"pk": {"S": f"LIC#{license_id}"}, "sk": {"S": "LIC"}}, ConsistentRead=consistent
+        )
+        return license_from_data(from_item(got["Item"])) if "Item" in got else None
+
+    def ppc_license_id(self, buyer_id: str, offer_id: str) -> str | None:
+        got = self._ddb.get_item(
+            TableName=self.table,
+            Key={"pk": {"S": f"PPC#{buyer_id}#{offer_id}"}, "sk": {"S": "PPC"}},
+            ConsistentRead=True,
+        )
+        return got["Item"]["license_id"]["S"] if "Item" in got else None
+
+    def end(self, license_id: str, status: str, when: str, reason: str | None = None) -> License | None:
+        """Move an active licence to ``cancelled`` or ``revoked``. None when it was not active."""
+        ddb = self._ddb
+        field = "cancelled_at" if status == "cancelled" else "revoked_at"
+        values: dict[str, Any] = {":new": {"S": status}, ":active": {"S": "active"}, ":t": {"S": when}}
+        expr = f"SET #s = :new, {field} = :t"
+        if reason is not None:
+            expr += ", revoke_reason = :r"
+            values[":r"] = {"S": reason}
+        try:
+            got = ddb.update_item(
+                TableName=self.table,
+                Key={"pk": {"S": f"LIC#{license_id}"}, "sk": {"S": "LIC"}},
+                UpdateExpression=expr + " REMOVE gsi3pk, gsi3sk, gsi4pk, gsi4sk",
+                ConditionExpression="#s = :active",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        except ddb.exceptions.ConditionalCheckFailedException:
+            return None
+        return license_from_data(from_item(got["Attributes"]))
+
+    def list_for(
+        self, party: str, account_id: str, status: str | None, limit: int, cursor_token: str | None
+    ) -> tuple[list[License], str | None]:
+        index, pk = ("gsi1", f"BUYER#{account_id}") if party == "buyer" else ("gsi2", f"PUBL#{account_id}")
+        keys = ("pk", "sk", f"{index}pk", f"{index}sk")
+        start = cursor.decode(cursor_token, key_names=keys, expect={f"{index}pk": pk})
+        found: list[License] = []
+        for _ in range(20):
+            args: dict[str, Any] = {
+                "TableName": self.table,
+                "IndexName": index,
+                "KeyConditionExpression": f"{index}pk = :pk",
+                "ExpressionAttributeValues": {":pk": {"S": pk}},
+                "ScanIndexForward": False,
+                "Limit": limit,
+            }
+            if start:
+                args["ExclusiveStartKey"] = start
+            got = self._ddb.query(**args)
+            for raw in got.get("Items", []):
+                data = from_item(raw)
+                if status is None or data["status"] == status:
+                    found.append(license_from_data(data))
+                    if len(found) == limit:
+                        return found, cursor.encode({k: {"S": data[k]} for k in keys})
+            start = got.get("LastEvaluatedKey")
+            if not start:
+                return found, None
+        return found, cursor.encode(start)
+
+
+def set_certificate(table: str, license_id: str, certificate: str) -> None:
+    """Store a certificate issued after the grant (pay-per-crawl licences are granted on the delivery path, which
+    never signs); never overwrites an existing one."""
+    ddb = aws.client("dynamodb")
+    try:
+        ddb.update_item(
+            TableName=table,
+            Key={"pk": {"S": f"LIC#{license_id}"}, "sk": {"S": "LIC"}},
+            UpdateExpression="SET certificate = :c",
+            ConditionExpression="attribute_exists(pk) AND certificate = :empty",
+            ExpressionAttributeValues={":c": {"S": certificate}, ":empty": {"S": ""}},
+        )
+    except ddb.exceptions.ConditionalCheckFailedException:
+        pass

@@ -1,0 +1,45 @@
+"""The entitlement decision of content delivery, on plain dicts (no I/O): may this licence deliver this asset for
+this use now, within its budget?"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from functions.shared.uses import covers
+
+
+def covers_asset(lic: dict[str, Any], asset: dict[str, Any]) -> bool:
+    scope = lic.get("scope") or {}
+    kind, sid = scope.get("type"), scope.get("id")
+    if kind == "asset":
+        return bool(sid == asset["id"])
+    if kind == "collection":
+        return bool(sid and sid == asset.get("collection_id"))
+    if kind == "pool":
+        return sid in (asset.get("pool_ids") or [])
+    return False
+
+
+def access_price(lic: dict[str, Any]) -> int:
+    pricing = (lic.get("terms") or {}).get("pricing") or {}
+    return int(pricing.get("amount_micros") or 0) if pricing.get("model") == "per_access" else 0
+
+
+def refusal(lic: dict[str, Any], asset: dict[str, Any], use: str, now_iso: str, spent_micros: int) -> str | None:
+    """None when the licence entitles this delivery; otherwise the problem ``code`` of the 403."""
+    if lic["status"] == "revoked":
+        return "license_revoked"
+    if lic["status"] == "cancelled":
+        return "license_cancelled"
+    if lic.get("expires_at") and now_iso >= lic["expires_at"]:
+        return "license_expired"
+    if lic.get("starts_at") and now_iso < lic["starts_at"]:
+        return "license_not_started"
+    if not covers_asset(lic, asset):
+        return "license_scope"
+    if not covers([lic["use"]], use):
+        return "license_use"
+    cap = lic.get("budget_cap_micros")
+    if cap is not None and spent_micros + access_price(lic) > cap:
+        return "budget_exhausted"
+    return None

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class LicenseOut(BaseModel):
+    id: str
+    buyer_id: str
+    publisher_id: str
+    offer_id: str
+    scope: dict[str, str]
+    use: str
+    terms: dict[str, Any]
+    terms_sha256: str
+    status: str
+    budget_cap_micros: int | None = None
+    starts_at: str
+    expires_at: str | None = None
+    created_at: str
+    cancelled_at: str | None = None
+    revoked_at: str | None = None
+    revoke_reason: str | None = None
+
+
+class GrantResponse(BaseModel):
+    license: LicenseOut
+    certificate: str
+
+
+class LicenseList(BaseModel):
+    items: list[LicenseOut]
+    next_cursor: str | None = None
+
+
+class CertificateOut(BaseModel):
+    license_id: str
+    certificate: str
+    jwks_url: str
+
+
+class Jwk(BaseModel):
+    kty: str
+    crv: str
+    x: str
+    y: str
+    use: str
+    alg: str
+    kid: str
+
+
+class Jwks(BaseModel):
+    keys: list[Jwk]
+
+
+class ContentOut(BaseModel):
+    url: str
+    expires_at: str
+    license_id: str
+    sha256: str
+    size_bytes: int
+    media_type: str

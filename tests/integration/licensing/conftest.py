@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import boto3
+import pytest
+
+
+@pytest.fixture
+def market(aws: dict[str, str], make_account: Any) -> dict[str, Any]:
+    """A publisher with one available asset and a few offers, and two buyers."""
+    pub, pub_acct = make_account("publisher", name="Harbour Gazette")
+    buyer, buyer_acct = make_account("buyer")
+    other, other_acct = make_account("buyer")
+    data = b"Sea wall approved by the council."
+    r = pub.post(
+        "/v1/assets",
+        {
+            "title": "Sea wall",
+            "kind": "article",
+            "media_type": "text/plain",
+            "language": "en",
+            "size_bytes": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
+        },
+    )
+    asset = r.json["asset"]
+    boto3.client("s3").put_object(Bucket=aws["CONTENT_BUCKET"], Key=f"assets/{pub_acct['id']}/{asset['id']}", Body=data)
+    assert pub.post(f"/v1/assets/{asset['id']}/complete").json["status"] == "available"
+
+    def offer(**body: Any) -> dict[str, Any]:
+        got = pub.post("/v1/offers", {"asset_id": asset["id"], **body})
+        assert got.status == 201, got.body
+        return dict(got.json)
+
+    return {
+        "pub": pub,
+        "pub_acct": pub_acct,
+        "buyer": buyer,
+        "buyer_acct": buyer_acct,
+        "other": other,
+        "other_acct": other_acct,
+        "asset": asset,
+        "data": data,
+        "offer": offer,
+        "per_access": offer(uses=["ai-input", "search"], pricing={"model": "per_access", "amount_micros": 10_000}),
+        "flat": offer(uses=["ai-train"], pricing={"model": "flat", "amount_micros": 5_000_000}, term_days=30),
+    }
+
+
+def queue_messages(aws: dict[str, str]) -> list[dict[str, Any]]:
+    import json
+
+    sqs = boto3.client("sqs")
+    out = []
+    while True:
+        got = sqs.receive_message(QueueUrl=aws["USAGE_QUEUE_URL"], MaxNumberOfMessages=10, VisibilityTimeout=0)
+        msgs = got.get("Messages", [])
+        if not msgs:
+            return out
+        for m in msgs:
+            out.append(json.loads(m["Body"]))
+            sqs.delete_message(QueueUrl=aws["USAGE_QUEUE_URL"], ReceiptHandle=m["ReceiptHandle"])

@@ -1,0 +1,135 @@
+"""Content delivery: entitlement, 402 with offers, pay per crawl, 403/404/410, and the hot path's AWS calls."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from functions.shared import aws as shared_aws
+from tests.integration.licensing.conftest import queue_messages
+
+
+def content(client: Any, asset_id: str, **params: Any) -> Any:
+    headers = params.pop("headers", None)
+    return client.get(f"/v1/assets/{asset_id}/content", params=params, headers=headers)
+
+
+def test_not_entitled_gets_402_with_offers_and_crawler_price(market: dict[str, Any]) -> None:
+    r = content(market["buyer"], market["asset"]["id"], use="ai-input")
+    assert r.status == 402 and r.json["code"] == "payment_required"
+    assert [o["id"] for o in r.json["offers"]] == [market["per_access"]["id"]]
+    assert r.headers["crawler-price"] == "USD 0.010000"
+    train = content(market["buyer"], market["asset"]["id"], use="ai-train")
+    assert train.status == 402 and "crawler-price" not in train.headers
+
+
+def test_licensed_delivery_presigned_get_link_and_one_usage_message(
+    aws: dict[str, str], market: dict[str, Any]
+) -> None:
+    buyer, asset = market["buyer"], market["asset"]
+    lic = buyer.post("/v1/licenses", {"offer_id": market["per_access"]["id"], "use": "ai-input"}).json["license"]
+    queue_messages(aws)
+    for params in ({"license_id": lic["id"]}, {}):
+        r = content(buyer, asset["id"], use="ai-input", **params)
+        assert r.status == 200, r.body
+        body = r.json
+        assert body["license_id"] == lic["id"] and body["sha256"] == asset["sha256"]
+        q = parse_qs(urlparse(body["url"]).query)
+        assert int(q["X-Amz-Expires"][0]) <= 300 and urlparse(body["url"]).path.endswith(asset["id"])
+        assert r.headers["link"].endswith('/rsl.xml>; rel="license"; type="application/rsl+xml"')
+    usage = [m for m in queue_messages(aws) if m["kind"] == "usage"]
+    assert len(usage) == 2 and len({m["event_id"] for m in usage}) == 2
+    assert usage[0]["license_id"] == lic["id"] and usage[0]["publisher_id"] == market["pub_acct"]["id"]
+
+
+def test_revoked_cancelled_and_other_buyer(market: dict[str, Any]) -> None:
+    buyer, pub, asset = market["buyer"], market["pub"], market["asset"]
+    lic = buyer.post("/v1/licenses", {"offer_id": market["per_access"]["id"], "use": "search"}).json["license"]
+    assert content(buyer, asset["id"], use="search", license_id=lic["id"]).status == 200
+    assert content(market["other"], asset["id"], use="search", license_id=lic["id"]).status == 404
+    assert content(buyer, asset["id"], use="ai-train", license_id=lic["id"]).json["code"] == "license_use"
+    pub.post(f"/v1/licenses/{lic['id']}/revoke", {"reason": "stop"})
+    r = content(buyer, asset["id"], use="search", license_id=lic["id"])
+    assert r.status == 403 and r.json["code"] == "license_revoked"
+    assert content(buyer, asset["id"], use="search").status == 402
+
+
+def test_budget_cap_stops_delivery(aws: dict[str, str], market: dict[str, Any]) -> None:
+    import boto3
+
+    buyer, asset = market["buyer"], market["asset"]
+    lic = buyer.post(
+        "/v1/licenses", {"offer_id": market["per_access"]["id"], "use": "search", "budget_cap_micros": 25_000}
+    ).json["license"]
+    # metering records spend per licence; simulate 20,000 micros already charged
+    boto3.client("dynamodb").put_item(
+        TableName=aws["METERING_TABLE"],
+        Item={"pk": {"S": f"SPEND#{lic['id']}"}, "sk": {"S": "SPEND"}, "spent_micros": {"N": "20000"}},
+    )
+    r = content(buyer, asset["id"], use="search", license_id=lic["id"])
+    assert r.status == 403 and r.json["code"] == "budget_exhausted"
+
+
+def test_withdrawn_unknown_and_roles(market: dict[str, Any]) -> None:
+    buyer, asset = market["buyer"], market["asset"]
+    assert content(buyer, "ast_00000000000000000000000000", use="search").status == 404
+    assert content(buyer, "nonsense", use="search").status == 404
+    assert content(buyer, asset["id"], use="everything").status == 422
+    assert content(market["pub"], asset["id"], use="search").status == 403
+    market["pub"].delete(f"/v1/assets/{asset['id']}")
+    assert content(buyer, asset["id"], use="search").status == 410
+
+
+def test_pay_per_crawl_grants_once_and_reuses(aws: dict[str, str], market: dict[str, Any]) -> None:
+    buyer, asset = market["buyer"], market["asset"]
+    too_low = content(buyer, asset["id"], use="ai-input", headers={"crawler-max-price": "USD 0.005"})
+    assert too_low.status == 402
+    first = content(buyer, asset["id"], use="ai-input", headers={"crawler-max-price": "USD 0.02"})
+    assert first.status == 200 and first.headers["crawler-charged"] == "USD 0.010000"
+    second = content(buyer, asset["id"], use="ai-input", headers={"crawler-exact-price": "USD 0.010000"})
+    assert second.status == 200 and second.json["license_id"] == first.json["license_id"]
+    listed = buyer.get("/v1/licenses").json["items"]
+    assert [x["id"] for x in listed] == [first.json["license_id"]]
+    assert content(buyer, asset["id"], use="ai-input", headers={"crawler-max-price": "ten"}).status == 400
+    cert = buyer.get(f"/v1/licenses/{first.json['license_id']}/certificate")
+    assert cert.status == 200 and cert.json["certificate"].count(".") == 2
+
+
+@contextmanager
+def count_aws_calls() -> Iterator[Counter[str]]:
+    """Count every AWS API call made through the shared clients (botocore 'before-call' events)."""
+    calls: Counter[str] = Counter()
+
+    def hook(model: Any, **_: Any) -> None:
+        calls[f"{model.service_model.service_name}.{model.name}"] += 1
+
+    clients = [shared_aws.client(s) for s in ("dynamodb", "s3", "sqs", "kms")]
+    for c in clients:
+        c.meta.events.register("before-call.*.*", hook)
+    try:
+        yield calls
+    finally:
+        for c in clients:
+            c.meta.events.unregister("before-call.*.*", hook)
+
+
+@pytest.mark.parametrize(("named", "limit"), [(True, 2), (False, 3)])
+def test_p1_aws_calls_per_delivery(gw: Any, market: dict[str, Any], named: bool, limit: int) -> None:
+    gw.auth_cache_ttl = 60  # as API Gateway caches the authoriser's answer; only the delivery's calls count
+    buyer, asset = market["buyer"], market["asset"]
+    lic = buyer.post("/v1/licenses", {"offer_id": market["per_access"]["id"], "use": "ai-input"}).json["license"]
+    content(buyer, asset["id"], use="ai-input")  # warm: first-request imports and clients
+    params = {"license_id": lic["id"]} if named else {}
+    with count_aws_calls() as calls:
+        for _ in range(5):
+            assert content(buyer, asset["id"], use="ai-input", **params).status == 200
+    per_delivery = sum(calls.values()) / 5
+    assert per_delivery <= limit, calls
+    assert not any(k.startswith("kms.") for k in calls)
+    writes = [k for k in calls if k.split(".")[1] in ("PutItem", "UpdateItem", "TransactWriteItems", "BatchWriteItem")]
+    assert writes == [], calls  # P3: a delivery writes no DynamoDB key
