@@ -18,8 +18,10 @@ def test_fee_split_rounds_fee_down() -> None:
     assert money.fee_split(10_001, 1000) == (1000, 9001)
 
 
-@given(st.dictionaries(st.text(min_size=1, max_size=5), st.integers(min_value=0, max_value=10**6), max_size=20),
-       st.integers(min_value=0, max_value=10**12))
+@given(
+    st.dictionaries(st.text(min_size=1, max_size=5), st.integers(min_value=0, max_value=10**6), max_size=20),
+    st.integers(min_value=0, max_value=10**12),
+)
 def test_pro_rata_sums_exactly_and_zero_weight_gets_nothing(weights: dict[str, int], total: int) -> None:
     shares = money.pro_rata(total, weights)
     assert set(shares) == set(weights)
