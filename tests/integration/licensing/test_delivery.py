@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from functions.shared import aws as shared_aws
-from tests.integration.licensing.conftest import queue_messages
+from tests.integration.conftest import queue_messages
 
 
 def content(client: Any, asset_id: str, **params: Any) -> Any:

@@ -11,7 +11,7 @@ from joserfc import jws as jose_jws
 from joserfc.errors import BadSignatureError
 from joserfc.jwk import KeySet
 
-from tests.integration.licensing.conftest import queue_messages
+from tests.integration.conftest import queue_messages
 
 
 def test_grant_freezes_terms_and_books_a_flat_charge(aws: dict[str, str], market: dict[str, Any]) -> None:

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from functions.shared.config import BaseEnv, load_env
+
+
+class MeteringEnv(BaseEnv):
+    METERING_TABLE: str
+    LICENSING_TABLE: str
+    CATALOG_TABLE: str
+    USAGE_QUEUE_URL: str = ""
+    USAGE_BUCKET: str = ""
+
+
+def env() -> MeteringEnv:
+    return load_env(MeteringEnv)

@@ -1,0 +1,209 @@
+"""Metering API: reported usage, usage reads, balances, statements (JSON/CSV), pool distributions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+
+from functions.catalog.dal import reader as catalog
+from functions.licensing.dal.reader import license_from_item, license_key
+from functions.metering.dal.store import MeteringStore
+from functions.metering.env import env
+from functions.metering.handlers.jobs import send_messages
+from functions.metering.logic import jobs
+from functions.metering.logic.reads import group_usage, statement, statement_csv
+from functions.metering.logic.reporting import message, triage
+from functions.metering.models.input import PERIOD, DistributionRequest, ReportUsageRequest
+from functions.metering.models.output import Balance, Distribution, ReportUsageResponse, Statement, UsageReport
+from functions.shared import aws
+from functions.shared.api import json_response, make_resolver, path_id, principal
+from functions.shared.auth import Principal
+from functions.shared.clock import iso, now
+from functions.shared.entry import http_entry
+from functions.shared.errors import Forbidden, Unprocessable
+from functions.shared.idempotency import HEADER, IdempotencyStore
+
+logger = Logger()
+app = make_resolver()
+OPENAPI_MODELS = (ReportUsageResponse, Distribution, Statement)
+DateQ = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}", max_length=40)]
+IdQ = Annotated[str | None, Query(max_length=64)]
+
+
+def _store() -> MeteringStore:
+    return MeteringStore(env().METERING_TABLE)
+
+
+def _licences(ids: set[str]) -> dict[str, dict[str, Any]]:
+    table = env().LICENSING_TABLE
+    out: dict[str, dict[str, Any]] = {}
+    keys = [license_key(i) for i in sorted(ids) if i.startswith("lic_")]
+    for i in range(0, len(keys), 100):
+        request: dict[str, Any] = {table: {"Keys": keys[i : i + 100]}}
+        for _ in range(8):
+            got = aws.client("dynamodb").batch_get_item(RequestItems=request)
+            for item in got.get("Responses", {}).get(table, []):
+                lic = license_from_item(item)
+                out[lic["id"]] = lic
+            request = got.get("UnprocessedKeys") or {}
+            if not request:
+                break
+    return out
+
+
+@app.post(
+    "/v1/usage",
+    summary="Report usage against your licences (buyer; up to 500 events)",
+    tags=["metering"],
+    responses={
+        202: {
+            "description": "Accepted for metering",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ReportUsageResponse"}}},
+        }
+    },
+)
+def report_usage(body: Annotated[ReportUsageRequest, Body()]) -> Response[str]:
+    caller = principal(app).require("buyer")
+
+    def effect() -> tuple[Any, int]:
+        licences = _licences({ev.license_id for ev in body.events})
+        assets: dict[str, dict[str, Any] | None] = {}
+
+        def asset_of(asset_id: str) -> dict[str, Any] | None:
+            if asset_id not in assets:
+                assets[asset_id] = catalog.get_asset(asset_id) if asset_id.startswith("ast_") else None
+            return assets[asset_id]
+
+        known = _store().known([f"EVT#{caller.account_id}#{ev.event_id}" for ev in body.events])
+        accepted, duplicates, rejected = triage(caller.account_id, body.events, licences, asset_of, known)
+        msgs = []
+        for ev in accepted:
+            lic, asset = licences[ev.license_id], asset_of(ev.asset_id)
+            pool = lic["scope"]["id"] if lic["scope"]["type"] == "pool" else None
+            msgs.append(message(caller.account_id, ev, asset["publisher_id"] if asset else None, pool))
+        if msgs:
+            send_messages(env().USAGE_QUEUE_URL, msgs)
+        return ReportUsageResponse(accepted=len(accepted), duplicates=duplicates, rejected=rejected).model_dump(), 202
+
+    ev = app.current_event
+    out, status = IdempotencyStore(env().METERING_TABLE).run(caller.account_id, ev.headers.get(HEADER), ev.body, effect)
+    return json_response(out, status)
+
+
+def _view(caller: Principal, as_: str | None) -> str:
+    if caller.is_admin and as_ is None:
+        return "USAGE#ALL"
+    role = as_ or ("buyer" if "buyer" in caller.roles else "publisher")
+    caller.require(role)  # type: ignore[arg-type]
+    return f"USAGE#{'B' if role == 'buyer' else 'P'}#{caller.account_id}"
+
+
+@app.get(
+    "/v1/usage", summary="Usage and amounts, grouped (buyer: own; publisher: its assets; admin: all)", tags=["metering"]
+)
+def get_usage(
+    from_: Annotated[str | None, Query(alias="from", pattern=r"^\d{4}-\d{2}-\d{2}", max_length=40)] = None,
+    to: DateQ = None,
+    group_by: Annotated[Literal["day", "asset", "license", "buyer", "publisher"], Query()] = "day",
+    license_id: IdQ = None,
+    asset_id: IdQ = None,
+    as_: Annotated[Literal["buyer", "publisher"] | None, Query(alias="as")] = None,
+) -> UsageReport:
+    caller = principal(app)
+    start = (from_ or iso(now() - timedelta(days=30)))[:10]
+    end = (to or iso(now()))[:10]
+    if end < start:
+        raise Unprocessable("'to' is before 'from'.", code="invalid_range")
+    rows = _store().query_all(_view(caller, as_), sk_between=(start, end + "~"))
+    return UsageReport(items=group_usage(rows, group_by, license_id, asset_id), group_by=group_by, from_=start, to=end)
+
+
+def _account(caller: Principal, account_id: str | None) -> str:
+    if account_id and account_id != caller.account_id:
+        if not caller.is_admin:
+            raise Forbidden("Only an admin reads another account's books.", code="insufficient_role")
+        return account_id
+    return caller.account_id
+
+
+@app.get(
+    "/v1/balance",
+    summary="What a buyer owes (negative) or a publisher has earned (admin: any account, 'platform' or a pool)",
+    tags=["metering"],
+)
+def get_balance(
+    currency: Annotated[str, Query(pattern=r"^[A-Z]{3}$")] = "USD",
+    account_id: IdQ = None,
+) -> Balance:
+    account = _account(principal(app), account_id)
+    row = _store().get(f"BAL#{account}#{currency}", "BAL") or {}
+    return Balance(account_id=account, currency=currency, balance_micros=int(row.get("balance_micros", 0)))
+
+
+@app.get(
+    "/v1/statements/<period>",
+    summary="Monthly statement (JSON, or CSV with Accept: text/csv)",
+    tags=["metering"],
+    responses={
+        200: {
+            "description": "The statement",
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/Statement"}},
+                "text/csv": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
+def get_statement(period: str, account_id: IdQ = None) -> Response[str]:
+    import re
+
+    if not re.match(PERIOD, period):
+        raise Unprocessable(
+            "period must be YYYY-MM.",
+            code="validation_failed",
+            extra={"errors": [{"field": "period", "location": "path", "message": "YYYY-MM", "type": "pattern"}]},
+        )
+    account = _account(principal(app), account_id)
+    store = _store()
+    st = statement(
+        account,
+        period,
+        store.query_all(f"STMT#{account}#{period}", consistent=True),
+        store.get(f"STMTCLOSE#{account}#{period}", "STM"),
+        env().PLATFORM_FEE_BPS,
+    )
+    accept = app.current_event.headers.get("accept", "")
+    if "text/csv" in accept:
+        return Response(
+            200,
+            "text/csv",
+            statement_csv(st),
+            headers={"Content-Disposition": f'attachment; filename="statement-{account}-{period}.csv"'},
+        )
+    return Response(200, "application/json", st.model_dump_json())
+
+
+@app.post(
+    "/v1/pools/<id>/distributions",
+    summary="Split a pool's net revenue of a period between its members (admin)",
+    tags=["pools"],
+    responses={
+        201: {
+            "description": "Distributed",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Distribution"}}},
+        }
+    },
+)
+def create_distribution(id: str, body: Annotated[DistributionRequest, Body()]) -> Response[str]:
+    principal(app).require("admin")
+    if body.period > iso(now())[:7]:
+        raise Unprocessable("The period has not started.", code="period_in_future")
+    dist = jobs.distribute(_store(), path_id(id, "pool"), body.period)
+    return json_response(dist.model_dump(), 201)
+
+
+handler = http_entry(app, env, logger)

@@ -1,0 +1,87 @@
+"""Metering consumer: the usage queue (deliveries, reported usage, charges) into the ledger and aggregates.
+
+Powertools ``BatchProcessor`` parses and prices each record (a malformed or unknown-licence message fails alone and,
+after ``maxReceiveCount`` receives, lands in the DLQ); the valid records are then committed per chunk, exactly once
+(``functions.metering.dal.store``). Partial batch failures are reported, so one bad message never blocks the rest.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from functions.licensing.dal.reader import license_from_item, license_key
+from functions.metering.dal.archive import archive
+from functions.metering.dal.store import MeteringStore
+from functions.metering.env import env
+from functions.metering.logic.consume import consume
+from functions.metering.logic.pricing import Entry, PoisonMessage, price
+from functions.shared import aws
+
+logger = Logger()
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def _licences(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    ids: set[str] = set()
+    for r in records:
+        try:
+            lic = json.loads(r["body"]).get("license_id")
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(lic, str) and lic.startswith("lic_") and len(lic) < 64:
+            ids.add(lic)
+    table = env().LICENSING_TABLE
+    out: dict[str, dict[str, Any]] = {}
+    keys = [license_key(i) for i in sorted(ids)]
+    for i in range(0, len(keys), 100):
+        request: dict[str, Any] = {table: {"Keys": keys[i : i + 100]}}
+        for _ in range(8):
+            got = aws.client("dynamodb").batch_get_item(RequestItems=request)
+            for item in got.get("Responses", {}).get(table, []):
+                lic = license_from_item(item)
+                out[lic["id"]] = lic
+            request = got.get("UnprocessedKeys") or {}
+            if not request:
+                break
+    return out
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    e = env()
+    records = event.get("Records", [])
+    licences = _licences(records)
+
+    def record_handler(record: SQSRecord) -> Entry:
+        try:
+            msg = json.loads(record.body)
+        except ValueError:
+            raise PoisonMessage("body is not JSON") from None
+        if not isinstance(msg, dict):
+            raise PoisonMessage("body is not an object")
+        return price(msg, licences.get(str(msg.get("license_id"))), e.PLATFORM_FEE_BPS)
+
+    with processor(records=records, handler=record_handler):
+        results = processor.process()
+    priced = [(rec["messageId"], res) for status, res, rec in results if status == "success"]
+    store = MeteringStore(e.METERING_TABLE)
+    outcome = consume(store, priced, (lambda chunk: archive(e.USAGE_BUCKET, chunk)) if e.USAGE_BUCKET else None)
+    response: dict[str, Any] = dict(processor.response())
+    response["batchItemFailures"] = [
+        *response["batchItemFailures"],
+        *({"itemIdentifier": i} for i in outcome.failed_ids),
+    ]
+    logger.info(
+        "metered",
+        extra={
+            "records": len(records),
+            "committed": len(outcome.committed),
+            "duplicates": outcome.duplicates,
+            "failed": len(response["batchItemFailures"]),
+        },
+    )
+    return response

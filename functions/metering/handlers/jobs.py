@@ -1,0 +1,49 @@
+"""Scheduled jobs (EventBridge Scheduler in the cloud; ``python -m local.jobs <job>`` or the local dispatcher):
+``{"job": "renew_subscriptions" | "monthly_close" | "pool_distributions", "period"?: "YYYY-MM"}``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from functions.licensing.dal.reader import active_subscriptions
+from functions.metering.dal.store import MeteringStore
+from functions.metering.env import env
+from functions.metering.logic import jobs
+from functions.shared import aws
+
+logger = Logger()
+
+
+def send_messages(queue_url: str, messages: list[dict[str, Any]]) -> None:
+    sqs = aws.client("sqs")
+    for i in range(0, len(messages), 10):
+        batch = messages[i : i + 10]
+        got = sqs.send_message_batch(
+            QueueUrl=queue_url,
+            Entries=[{"Id": str(n), "MessageBody": json.dumps(m, separators=(",", ":"))} for n, m in enumerate(batch)],
+        )
+        if got.get("Failed"):
+            raise RuntimeError(f"{len(got['Failed'])} messages were not queued")
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    e = env()
+    store = MeteringStore(e.METERING_TABLE)
+    job = event.get("job")
+    period = event.get("period") or jobs.previous_period()
+    if job == "renew_subscriptions":
+        sent = jobs.renew(store, active_subscriptions(), lambda msgs: send_messages(e.USAGE_QUEUE_URL, msgs))
+        result: dict[str, Any] = {"job": job, "charges_queued": sent}
+    elif job == "monthly_close":
+        result = {"job": job, "period": period, "statements_closed": jobs.close_period(store, period)}
+    elif job == "pool_distributions":
+        done = [jobs.distribute(store, pool, period).model_dump() for pool in jobs.pools_with_revenue(store, period)]
+        result = {"job": job, "period": period, "distributions": done}
+    else:
+        raise ValueError(f"unknown job {job!r}")
+    logger.info("job done", extra=result)
+    return result

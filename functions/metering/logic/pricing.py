@@ -1,0 +1,134 @@
+"""Turning a usage or charge message into a priced ledger entry (pure: no I/O).
+
+Prices come from the licence's frozen terms (docs/data-contracts.md): ``per_access`` prices each delivery,
+``per_unit`` prices reported units, ``flat`` and ``subscription`` are charged by ``charge`` messages, ``free``
+never. The platform fee is ``money.fee_split`` at the one configured rate. A pool licence pays the pool's
+account (``pool_…``), which the monthly distribution passes on to its members.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from functions.shared import money
+
+PLATFORM = "platform"
+
+
+class PoisonMessage(ValueError):
+    """A message that can never be processed (malformed, unknown licence): it goes to the DLQ after retries."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One de-duplicated effect: a metered use and/or a charge, with its ledger postings."""
+
+    dedup_key: str
+    kind: str  # usage | charge
+    buyer_id: str
+    publisher_id: str  # the account credited: the publisher, or the pool for a pool licence
+    asset_publisher_id: str | None  # whose asset was used (usage reads)
+    license_id: str
+    asset_id: str | None
+    pool_id: str | None
+    use: str
+    units: int
+    accesses: int
+    occurred_at: str
+    currency: str
+    gross: int
+    fee: int
+    net: int
+    fee_bps: int
+    source: str
+    event_id: str
+    postings: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def day(self) -> str:
+        return self.occurred_at[:10]
+
+    @property
+    def period(self) -> str:
+        return self.occurred_at[:7]
+
+
+def _require(msg: dict[str, Any], *names: str) -> None:
+    missing = [n for n in names if msg.get(n) in (None, "")]
+    if missing:
+        raise PoisonMessage(f"missing fields: {', '.join(missing)}")
+
+
+def price(msg: dict[str, Any], lic: dict[str, Any] | None, fee_bps: int) -> Entry:
+    kind = msg.get("kind")
+    if kind not in ("usage", "charge"):
+        raise PoisonMessage(f"unknown message kind {kind!r}")
+    _require(msg, "buyer_id", "license_id", "occurred_at")
+    if lic is None:
+        raise PoisonMessage(f"unknown licence {msg['license_id']}")
+    if lic["buyer_id"] != msg["buyer_id"]:
+        raise PoisonMessage("licence does not belong to the buyer")
+    pricing = lic["terms"]["pricing"]
+    currency = pricing.get("currency", "USD")
+    pool_id = lic["scope"]["id"] if lic["scope"]["type"] == "pool" else None
+    credited = pool_id or lic["publisher_id"]
+    if kind == "usage":
+        _require(msg, "event_id", "asset_id", "use")
+        units = int(msg.get("units") or 0)
+        if units < 1:
+            raise PoisonMessage("units must be >= 1")
+        source = msg.get("source") or "report"
+        model = pricing["model"]
+        unit_price = int(pricing.get("amount_micros") or 0)
+        if model == "per_access" and source == "delivery":
+            gross = unit_price
+        elif model == "per_unit" and source == "report":
+            gross = money.times(unit_price, units)
+        else:
+            gross = 0
+        dedup = f"EVT#{msg['buyer_id']}#{msg['event_id']}"
+        accesses = 1 if source == "delivery" else 0
+        event_id, use = str(msg["event_id"]), str(msg["use"])
+        asset_id: str | None = str(msg["asset_id"])
+        asset_publisher = msg.get("publisher_id")
+    else:
+        _require(msg, "charge_id", "amount_micros")
+        gross = int(msg["amount_micros"])
+        if gross < 0:
+            raise PoisonMessage("negative charge")
+        dedup = f"CHG#{msg['charge_id']}"
+        units, accesses, source = 0, 0, "charge"
+        event_id, use = str(msg["charge_id"]), str(lic["use"])
+        asset_id = msg.get("asset_id")
+        asset_publisher = None
+    fee, net = money.fee_split(gross, fee_bps)
+    postings = []
+    if gross:
+        postings = [
+            {"account": msg["buyer_id"], "amount_micros": -gross},
+            {"account": credited, "amount_micros": net},
+            {"account": PLATFORM, "amount_micros": fee},
+        ]
+    return Entry(
+        dedup_key=dedup,
+        kind=kind,
+        buyer_id=msg["buyer_id"],
+        publisher_id=credited,
+        asset_publisher_id=asset_publisher,
+        license_id=lic["id"],
+        asset_id=asset_id,
+        pool_id=pool_id,
+        use=use,
+        units=units,
+        accesses=accesses,
+        occurred_at=str(msg["occurred_at"]),
+        currency=currency,
+        gross=gross,
+        fee=fee,
+        net=net,
+        fee_bps=fee_bps,
+        source=source,
+        event_id=event_id,
+        postings=postings,
+    )

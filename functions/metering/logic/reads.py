@@ -1,0 +1,158 @@
+"""Reads over the aggregates: usage grouped, statements (JSON and CSV)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from typing import Any
+
+from functions.metering.models.output import DistributionLine, Statement, StatementLine, Totals, UsageItem
+
+GROUP_FIELDS = {
+    "day": "day",
+    "asset": "asset_id",
+    "license": "license_id",
+    "buyer": "buyer_id",
+    "publisher": "publisher_id",
+}
+
+
+def group_usage(
+    rows: list[dict[str, Any]], group_by: str, license_id: str | None, asset_id: str | None
+) -> list[UsageItem]:
+    sums: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for r in rows:
+        if license_id and r.get("license_id") != license_id:
+            continue
+        if asset_id and r.get("asset_id") != asset_id:
+            continue
+        key = str(r.get(GROUP_FIELDS[group_by]) or "-")
+        s = sums[key]
+        s[0] += int(r.get("units", 0))
+        s[1] += int(r.get("accesses", 0))
+        s[2] += int(r.get("amount_micros", 0))
+    return [UsageItem(key=k, units=u, accesses=a, amount_micros=m) for k, (u, a, m) in sorted(sums.items())]
+
+
+def statement(
+    account_id: str, period: str, rows: list[dict[str, Any]], closed: dict[str, Any] | None, fee_bps: int
+) -> Statement:
+    lines = [
+        StatementLine(
+            license_id=r["license_id"],
+            asset_id=r.get("asset_id"),
+            use=r["use"],
+            units=int(r.get("units", 0)),
+            gross_micros=int(r.get("gross_micros", 0)),
+            fee_micros=int(r.get("fee_micros", 0)),
+            net_micros=int(r.get("net_micros", 0)),
+            fee_rate_bps=int(r.get("fee_rate_bps", fee_bps)),
+            currency=r["currency"],
+            pool_id=r.get("pool_id"),
+        )
+        for r in rows
+        if not r["sk"].startswith("DIST#")
+    ]
+    dists = [
+        DistributionLine(
+            pool_id=r["pool_id"],
+            currency=r["currency"],
+            units=int(r.get("units", 0)),
+            share_micros=int(r.get("share_micros", 0)),
+            pool_units=int(r.get("pool_units", 0)),
+            pool_net_micros=int(r.get("pool_net_micros", 0)),
+        )
+        for r in rows
+        if r["sk"].startswith("DIST#")
+    ]
+    totals = Totals(
+        units=sum(x.units for x in lines),
+        gross_micros=sum(x.gross_micros for x in lines),
+        fee_micros=sum(x.fee_micros for x in lines),
+        net_micros=sum(x.net_micros for x in lines),
+        distributions_micros=sum(d.share_micros for d in dists),
+    )
+    return Statement(
+        id=(closed or {}).get("id"),
+        account_id=account_id,
+        period=period,
+        status="closed" if closed else "open",
+        fee_rate_bps=fee_bps,
+        lines=lines,
+        distributions=dists,
+        totals=totals,
+    )
+
+
+def statement_csv(st: Statement) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(
+        [
+            "account_id",
+            "period",
+            "license_id",
+            "asset_id",
+            "use",
+            "units",
+            "gross_micros",
+            "fee_micros",
+            "net_micros",
+            "fee_rate_bps",
+            "currency",
+            "pool_id",
+        ]
+    )
+    for x in st.lines:
+        w.writerow(
+            [
+                st.account_id,
+                st.period,
+                x.license_id,
+                x.asset_id or "",
+                x.use,
+                x.units,
+                x.gross_micros,
+                x.fee_micros,
+                x.net_micros,
+                x.fee_rate_bps,
+                x.currency,
+                x.pool_id or "",
+            ]
+        )
+    for d in st.distributions:
+        w.writerow(
+            [
+                st.account_id,
+                st.period,
+                "",
+                "",
+                "pool-distribution",
+                d.units,
+                "",
+                "",
+                d.share_micros,
+                "",
+                d.currency,
+                d.pool_id,
+            ]
+        )
+    t = st.totals
+    w.writerow(
+        [
+            st.account_id,
+            st.period,
+            "TOTAL",
+            "",
+            "",
+            t.units,
+            t.gross_micros,
+            t.fee_micros,
+            t.net_micros + t.distributions_micros,
+            "",
+            "",
+            "",
+        ]
+    )
+    return buf.getvalue()

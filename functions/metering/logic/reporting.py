@@ -1,0 +1,72 @@
+"""Buyer-reported usage: which events are accepted, duplicates, or rejected (and why), before they are queued."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from functions.licensing.logic.entitlement import covers_asset
+from functions.metering.models.input import UsageEvent
+from functions.shared.clock import iso, now, parse_iso
+from functions.shared.uses import covers
+
+FUTURE_SKEW = timedelta(minutes=5)
+
+
+def triage(
+    buyer_id: str,
+    events: list[UsageEvent],
+    licences: dict[str, dict[str, Any]],
+    asset_of: Callable[[str], dict[str, Any] | None],
+    known: set[str],
+) -> tuple[list[UsageEvent], int, list[dict[str, str]]]:
+    """Split events into (accepted, duplicate count, rejected [{event_id, code}])."""
+    accepted: list[UsageEvent] = []
+    rejected: list[dict[str, str]] = []
+    duplicates = 0
+    seen: set[str] = set()
+    limit = iso(now() + FUTURE_SKEW)
+    for ev in events:
+        if ev.event_id in seen or f"EVT#{buyer_id}#{ev.event_id}" in known:
+            duplicates += 1
+            continue
+        seen.add(ev.event_id)
+        occurred = iso(parse_iso(ev.occurred_at))
+        lic = licences.get(ev.license_id)
+        code = None
+        if lic is None or lic["buyer_id"] != buyer_id:
+            code = "unknown_license"
+        elif occurred > limit:
+            code = "in_future"
+        elif occurred < lic["starts_at"] or (lic.get("expires_at") and occurred >= lic["expires_at"]):
+            code = "outside_term"
+        elif lic["status"] != "active" and occurred >= (lic.get("cancelled_at") or lic.get("revoked_at") or ""):
+            code = "license_inactive"
+        elif not covers([lic["use"]], ev.use):
+            code = "use_not_covered"
+        else:
+            asset = asset_of(ev.asset_id)
+            if asset is None or not covers_asset(lic, asset):
+                code = "asset_not_covered"
+        if code:
+            rejected.append({"event_id": ev.event_id, "code": code})
+        else:
+            accepted.append(ev.model_copy(update={"occurred_at": occurred}))
+    return accepted, duplicates, rejected
+
+
+def message(buyer_id: str, ev: UsageEvent, publisher_id: str | None, pool_id: str | None) -> dict[str, Any]:
+    return {
+        "kind": "usage",
+        "event_id": ev.event_id,
+        "source": "report",
+        "buyer_id": buyer_id,
+        "license_id": ev.license_id,
+        "asset_id": ev.asset_id,
+        "publisher_id": publisher_id,
+        "pool_id": pool_id,
+        "use": ev.use,
+        "units": ev.units,
+        "occurred_at": ev.occurred_at,
+    }
