@@ -53,7 +53,7 @@ CONTENT_BUCKET_ACCESS: Final[Mapping[str, tuple[str, ...]]] = {
     # Signs presigned GET URLs (the hot path; the bytes never pass through Lambda).
     "delivery": ("s3:GetObject",),
 }
-USAGE_QUEUE_SENDERS: Final = ("delivery", "metering")
+USAGE_QUEUE_SENDERS: Final = ("delivery", "licensing", "metering", "metering_jobs")  # usage, grant charges, renewals
 USAGE_ARCHIVE_WRITERS: Final = ("metering_consumer",)
 SIGNERS: Final = ("licensing",)
 """The only functions allowed to use the licence-signing key (kms:Sign, kms:GetPublicKey)."""

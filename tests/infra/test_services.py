@@ -187,3 +187,9 @@ def test_usage_queue_senders_and_archive_writer(resources: Resources) -> None:
         else:
             assert on_queue == set(), name
         assert on_archive == ({"s3:PutObject"} if name == "metering_consumer" else set()), name
+
+
+def test_every_function_that_queues_messages_may_send_them() -> None:
+    # delivery: one usage message per delivery; licensing: the grant's charge; metering: reported usage;
+    # metering_jobs: subscription renewals. The code paths are covered by the integration tests.
+    assert set(USAGE_QUEUE_SENDERS) == {"delivery", "licensing", "metering", "metering_jobs"}

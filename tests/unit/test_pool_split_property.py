@@ -17,8 +17,9 @@ members = st.lists(st.from_regex(r"acct_[a-z0-9]{4}", fullmatch=True), min_size=
 @given(members=members, data=st.data(), net=st.integers(min_value=0, max_value=10**12))
 def test_split_is_exact_fair_and_order_independent(members: list[str], data: st.DataObject, net: int) -> None:
     # Given usage events (member, units) in some arrival order
-    events = data.draw(st.lists(st.tuples(st.sampled_from(members), st.integers(min_value=1, max_value=10_000)),
-                                max_size=200))
+    events = data.draw(
+        st.lists(st.tuples(st.sampled_from(members), st.integers(min_value=1, max_value=10_000)), max_size=200)
+    )
     shuffled = data.draw(st.permutations(events))
 
     def split(evts: list[tuple[str, int]]) -> dict[str, int]:
