@@ -7,10 +7,10 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
 .PHONY: install run test test-fast lint format synth deploy bench openapi admin-key clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml sdk/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --disable-pip-version-check uv==0.13.8
-	$(VENV)/bin/uv pip install -q --python $(PY) -e '.[dev]'
+	$(VENV)/bin/uv pip install -q --python $(PY) -e '.[dev]' -e ./sdk
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -30,7 +30,7 @@ test-fast: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy functions local infra
+	$(VENV)/bin/mypy functions local infra sdk/imprimatur_client
 
 format: install
 	$(VENV)/bin/ruff format .
