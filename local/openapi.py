@@ -51,6 +51,7 @@ ERROR_STATUSES = {
     "403": "Authenticated but not allowed",
     "404": "Not found (or not yours)",
     "409": "Conflict",
+    "415": "The request body is not JSON",
     "422": "Invalid fields",
 }
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
@@ -102,6 +103,8 @@ def build() -> dict[str, Any]:
                 responses = op.setdefault("responses", {})
                 for status, desc in ERROR_STATUSES.items():
                     if status == "401" and auth == "public":
+                        continue
+                    if status == "415" and not op.get("requestBody"):
                         continue
                     if status in ("400", "422") and not op.get("parameters") and not op.get("requestBody"):
                         responses.pop(status, None)  # nothing to validate: Powertools' 422 cannot happen

@@ -57,7 +57,12 @@ def _make_http_handler(gateway: Any) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(resp.body)
             log.info("%s %s -> %d (%.1f ms)", self.command, path, resp.status, (time.perf_counter() - started) * 1000)
 
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_TRACE = _serve
+
+        def __getattr__(self, name: str) -> Any:  # any other method (QUERY, PROPFIND...): the gateway answers 405
+            if name.startswith("do_"):
+                return self._serve
+            raise AttributeError(name)
 
         def log_message(self, format: str, *args: Any) -> None:
             return

@@ -5,6 +5,7 @@ Locally, ``AWS_ENDPOINT_URL`` (honoured natively by boto3) points every client a
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
@@ -24,7 +25,7 @@ def client(service: str) -> Any:
                 cfg = Config(
                     retries={"max_attempts": 3, "mode": "standard"},
                     connect_timeout=2,
-                    read_timeout=10,
+                    read_timeout=int(os.environ.get("AWS_READ_TIMEOUT_S", "10")),  # benchmarks on moto raise it
                     signature_version="s3v4" if service == "s3" else None,
                     s3={"addressing_style": "path"} if service == "s3" else None,
                 )

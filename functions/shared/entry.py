@@ -14,6 +14,29 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 
 
+def _json_content_type(headers: dict[str, str]) -> bool:
+    ctype = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    media = ctype.split(";")[0].strip().lower()
+    return media in ("", "application/json") or media.endswith("+json")
+
+
+def _problem_dict(status: int, title: str, detail: str, code: str) -> dict[str, Any]:
+    import json
+
+    body = {
+        "type": f"https://imprimatur.dev/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/problem+json"},
+        "body": json.dumps(body, separators=(",", ":")),
+    }
+
+
 def _unauthorized() -> dict[str, Any]:
     body = (
         '{"type":"https://imprimatur.dev/problems/unauthorized","title":"Unauthorized","status":401,'
@@ -32,6 +55,10 @@ def http_entry(
         if ctx is not None and "account_id" not in ctx:
             # The route has the authoriser and it found no valid key: 401 before any body validation.
             return _unauthorized()
+        if event.get("body") and not _json_content_type(event.get("headers") or {}):
+            return _problem_dict(
+                415, "Unsupported media type", "Send the request body as application/json.", "unsupported_media_type"
+            )
         return app.resolve(event, context)
 
     return handler

@@ -24,7 +24,7 @@ from functions.shared.ids import is_id
 
 logger = Logger()
 app = make_resolver()
-OPENAPI_MODELS = (GrantResponse,)
+OPENAPI_MODELS = (GrantResponse, Jwks)
 
 
 def _store() -> LicensingStore:
@@ -133,7 +133,14 @@ def revoke_license(id: str, body: Annotated[RevokeRequest, Body()]) -> LicenseOu
     return _out(logic.revoke(_store(), principal(app), path_id(id, "lic"), body.reason))
 
 
-@app.get("/.well-known/jwks.json", summary="Public keys that verify licence certificates", tags=["licences"])
+@app.get(
+    "/.well-known/jwks.json",
+    summary="Public keys that verify licence certificates",
+    tags=["licences"],
+    responses={
+        200: {"description": "JWKS", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Jwks"}}}}
+    },
+)
 def jwks() -> Response[str]:
     body = Jwks.model_validate({"keys": [Signer(env().SIGNING_KEY_ID).jwk()]}).model_dump_json()
     return Response(200, "application/json", body, headers={"Cache-Control": "public, max-age=3600"})

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -37,7 +38,9 @@ from functions.shared.money import format_price_header, parse_price_header
 from functions.shared.uses import USES, covers
 
 log = logging.getLogger("imprimatur.delivery")
-log.setLevel(logging.INFO)
+# One line per delivery is DEBUG: at crawler scale it would cost more than the delivery itself, and every delivery is
+# already recorded by metering (usage archive). Failures are logged by the runtime; raise the level to debug.
+log.setLevel(logging.DEBUG if os.environ.get("DELIVERY_DEBUG_LOG") == "1" else logging.WARNING)
 URL_TTL_S = 300
 
 
@@ -306,7 +309,7 @@ def _deliver(
         "size_bytes": asset["size_bytes"],
         "media_type": asset["media_type"],
     }
-    log.info(json.dumps({"msg": "delivered", "asset_id": asset["id"], "license_id": lic["id"], "use": use}))
+    log.debug(json.dumps({"msg": "delivered", "asset_id": asset["id"], "license_id": lic["id"], "use": use}))
     return {"statusCode": 200, "headers": headers, "body": json.dumps(body, separators=(",", ":"))}
 
 

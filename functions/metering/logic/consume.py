@@ -3,11 +3,15 @@ in chunks that are each exactly-once (dal.store.MeteringStore.commit)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from functions.metering.dal.store import MeteringStore
 from functions.metering.logic.pricing import Entry
+
+
+log = logging.getLogger("imprimatur.metering")
 
 
 @dataclass
@@ -37,7 +41,8 @@ def consume(
             if archive is not None:
                 archive(chunk)
             done = store.commit(chunk)
-        except Exception:
+        except Exception:  # this chunk's messages are retried by SQS; the others are done
+            log.exception("metering chunk failed", extra={"events": len(chunk)})
             out.failed_ids += [ids_of[e.dedup_key] for e in chunk]
             continue
         out.committed += done

@@ -1,0 +1,73 @@
+"""P4: platform cost per million content deliveries, fed by the measured call counts, write units, durations and
+log bytes. Prices are AWS list prices for us-east-1 (on-demand), as one table with its date; change them here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+PRICES_DATE = "2026-11-28"
+PRICES = {  # USD
+    "apigw_http_per_million": 1.00,  # HTTP API, first 300 M requests / month
+    "lambda_request_per_million": 0.20,
+    "lambda_arm_gb_second": 0.0000133334,
+    "ddb_ondemand_rru_per_million": 0.125,
+    "ddb_ondemand_wru_per_million": 0.625,
+    "sqs_standard_per_million": 0.40,
+    "s3_get_per_thousand": 0.0004,
+    "s3_put_per_thousand": 0.005,
+    "logs_ingest_per_gb": 0.50,
+    "xray_traces_per_million": 5.00,
+}
+DELIVERY_MEMORY_GB = 0.5  # infra.definitions FUNCTIONS["delivery"].memory_mb
+CONSUMER_MEMORY_GB = 1.0  # FUNCTIONS["metering_consumer"].memory_mb
+PLATFORM_LOG_BYTES = 320  # Lambda's own START/END/REPORT lines per invocation (JSON format), typical size
+XRAY_SAMPLED = 0.05  # default sampling rule: 1 request/s + 5 %; the reservoir is ignored at crawler scale
+AUTH_MISS_RATE = 0.001  # authoriser cache misses per delivery (60 s cache per key; a crawler reuses its key)
+
+
+def model(delivery: dict[str, Any], consumer: dict[str, Any]) -> dict[str, Any]:
+    """Cost of one million deliveries, by component (USD)."""
+    m = 1_000_000
+    p = PRICES
+    wall_s = max(delivery["wall_ms_median"], 1.0) / 1000  # billed per ms, at least 1 ms
+    per_event_busy_s = 1 / consumer["events_per_s"] if consumer["events_per_s"] else 0.0
+    reads_rru = 1.5  # BatchGetItem of licence + asset + spend, eventually consistent, each item < 4 KB
+    consumer_rru = 1.0 + 0.5 * 100 / 100  # consistent de-dup read per event + the batch's licence read, amortised
+    sqs_requests = 1 + 0.2  # SendMessage, plus ReceiveMessage/DeleteMessageBatch of 10 per call
+    log_bytes = delivery["log_bytes_per_delivery"] + PLATFORM_LOG_BYTES
+    consumer_invocations = consumer["consumer_invocations"] / max(consumer["events"], 1)
+    parts = {
+        "API Gateway (HTTP API)": p["apigw_http_per_million"],
+        "Lambda delivery requests": p["lambda_request_per_million"],
+        "Lambda delivery duration": m * wall_s * DELIVERY_MEMORY_GB * p["lambda_arm_gb_second"],
+        "Authoriser (cache misses)": AUTH_MISS_RATE
+        * (p["lambda_request_per_million"] + 1.0 * p["ddb_ondemand_rru_per_million"]),
+        "DynamoDB reads (delivery)": reads_rru * p["ddb_ondemand_rru_per_million"],
+        "SQS usage messages": sqs_requests * p["sqs_standard_per_million"],
+        "S3 GET of the content (presigned)": m / 1000 * p["s3_get_per_thousand"],
+        "Metering consumer requests": consumer_invocations * p["lambda_request_per_million"],
+        "Metering consumer duration": m * per_event_busy_s * CONSUMER_MEMORY_GB * p["lambda_arm_gb_second"],
+        "DynamoDB writes (metering)": consumer["write_units_per_1000"] / 1000 * p["ddb_ondemand_wru_per_million"],
+        "DynamoDB reads (metering)": consumer_rru * p["ddb_ondemand_rru_per_million"],
+        "S3 archive PUTs": consumer["s3_puts"] / max(consumer["events"], 1) * m / 1000 * p["s3_put_per_thousand"],
+        "CloudWatch Logs (delivery)": m * log_bytes / 1e9 * p["logs_ingest_per_gb"],
+        "X-Ray traces (sampled)": XRAY_SAMPLED * p["xray_traces_per_million"],
+    }
+    total = sum(parts.values())
+    # The same load on provisioned DynamoDB capacity: a steady 1,000 deliveries/s for a month costs per million
+    wcu_hour, rcu_hour = 0.00065, 0.00013
+    per_s = 1000
+    wcu = consumer["write_units_per_1000"] / 1000 * per_s
+    rcu = (reads_rru + consumer_rru) / 2 * per_s  # provisioned RCU reads 4 KB strongly or 2 eventually
+    seconds_per_million = m / per_s
+    provisioned = (wcu * wcu_hour + rcu * rcu_hour) * seconds_per_million / 3600
+    ondemand_ddb = (
+        parts["DynamoDB writes (metering)"] + parts["DynamoDB reads (metering)"] + parts["DynamoDB reads (delivery)"]
+    )
+    return {
+        "parts": parts,
+        "total": total,
+        "total_with_provisioned_ddb": total - ondemand_ddb + provisioned,
+        "prices": p,
+        "prices_date": PRICES_DATE,
+    }

@@ -1,0 +1,184 @@
+"""A measurement harness: moto's server in a separate process (so its CPU is not counted as ours), the resources
+from ``infra.definitions``, the local gateway in-process with the authoriser cache on (as API Gateway caches it),
+and a botocore hook that records every AWS call the handlers make."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class CallLog:
+    calls: Counter[str] = field(default_factory=Counter)
+    written_keys: Counter[str] = field(default_factory=Counter)
+    write_items: int = 0
+    write_units: int = 0  # DynamoDB write request units, assuming items < 1 KB (transactional writes cost 2)
+
+    def reset(self) -> None:
+        self.calls.clear()
+        self.written_keys.clear()
+        self.write_items = self.write_units = 0
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                requests.get(url + "/moto-api/", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+class Harness:
+    def __init__(self, endpoint: str) -> None:
+        os.environ.update(
+            {
+                "AWS_ACCESS_KEY_ID": "bench",
+                "AWS_SECRET_ACCESS_KEY": "bench",
+                "AWS_DEFAULT_REGION": "us-east-1",
+                "AWS_ENDPOINT_URL": endpoint,
+                "POWERTOOLS_LOG_LEVEL": "WARNING",
+            }
+        )
+        from functions.shared import aws
+        from functions.shared.config import clear_env_cache
+        from local.gateway import LocalGateway
+        from local.provision import provision
+
+        aws.reset_clients()
+        clear_env_cache()
+        self.env = provision()
+        os.environ.update(self.env)
+        self.gw = LocalGateway(auth_cache_ttl=3600)
+        self.gw.warm()
+        self.log = CallLog()
+        for service in ("dynamodb", "s3", "sqs", "kms"):
+            aws.client(service).meta.events.register("before-call.*.*", self._count)
+        aws.client("dynamodb").meta.events.register("before-parameter-build.dynamodb.*", self._writes)
+
+    def _count(self, model: Any, **_: Any) -> None:
+        self.log.calls[f"{model.service_model.service_name}.{model.name}"] += 1
+
+    def _writes(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        """API-level parameters (before serialisation): which keys a write touches."""
+        name = model.name
+        if name in ("PutItem", "UpdateItem", "DeleteItem"):
+            key = params.get("Item") or params.get("Key") or {}
+            self._written(key, 1)
+        elif name == "TransactWriteItems":
+            for item in params.get("TransactItems", []):
+                op = next(iter(item.values()))
+                self._written(op.get("Item") or op.get("Key") or {}, 2)
+        elif name == "BatchWriteItem":
+            for reqs in params.get("RequestItems", {}).values():
+                for r in reqs:
+                    op = r.get("PutRequest") or r.get("DeleteRequest") or {}
+                    self._written(op.get("Item") or op.get("Key") or {}, 1)
+
+    def _written(self, key: dict[str, Any], units: int) -> None:
+        pk = key.get("pk", {}).get("S", "?")
+        sk = key.get("sk", {}).get("S", "")
+        self.log.written_keys[f"{pk}|{sk}"] += 1
+        self.log.write_items += 1
+        self.log.write_units += units
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        key: str | None = None,
+        body: Any = None,
+        query: str = "",
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, Any, dict[str, str]]:
+        import json
+
+        hdrs = {"content-type": "application/json", **(headers or {})}
+        if key:
+            hdrs["authorization"] = f"Bearer {key}"
+        r = self.gw.handle(method, path, query, hdrs, json.dumps(body).encode() if body is not None else None)
+        try:
+            data = json.loads(r.body) if r.body else None
+        except ValueError:
+            data = r.body
+        return r.status, data, r.headers
+
+    def scenario(self) -> dict[str, Any]:
+        """Accounts, an available asset, offers and licences to exercise every route with."""
+        from local.server import ensure_admin
+
+        admin = ensure_admin(self.env)
+        s: dict[str, Any] = {"admin": admin}
+        for role in ("publisher", "buyer"):
+            st, body, _ = self.call(
+                "POST", "/v1/accounts", admin, {"name": role, "email": f"{role}@bench.example", "roles": [role]}
+            )
+            assert st == 201, body
+            s[role], s[f"{role}_id"] = body["api_key"], body["account"]["id"]
+        data = b"benchmark article " * 100
+        st, body, _ = self.call(
+            "POST",
+            "/v1/assets",
+            s["publisher"],
+            {
+                "title": "Bench article",
+                "kind": "article",
+                "media_type": "text/plain",
+                "language": "en",
+                "tags": ["bench"],
+                "size_bytes": len(data),
+                "sha256": hashlib.sha256(data).hexdigest(),
+            },
+        )
+        s["asset_id"] = body["asset"]["id"]
+        up = body["upload"]
+        requests.put(up["url"], data=data, headers=up["headers"], timeout=30).raise_for_status()
+        self.call("POST", f"/v1/assets/{s['asset_id']}/complete", s["publisher"])
+        st, offer, _ = self.call(
+            "POST",
+            "/v1/offers",
+            s["publisher"],
+            {
+                "asset_id": s["asset_id"],
+                "uses": ["ai-input"],
+                "pricing": {"model": "per_access", "amount_micros": 10_000},
+            },
+        )
+        s["offer_id"] = offer["id"]
+        st, lic, _ = self.call("POST", "/v1/licenses", s["buyer"], {"offer_id": offer["id"], "use": "ai-input"})
+        s["license_id"] = lic["license"]["id"]
+        return s

@@ -1,0 +1,332 @@
+"""P1 (AWS calls per operation, every route), P3 (writes per key over N deliveries), P5 (consumer throughput and
+DynamoDB writes per 1,000 events), warm CPU per delivery, and application log bytes per delivery."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import statistics
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from benchmarks.harness import Harness
+from infra.definitions import ROUTES
+
+Req = tuple[str, str, str | None, Any, str]  # method, path, key role, body, query
+
+
+def route_requests(s: dict[str, Any]) -> dict[str, Callable[[], Req]]:
+    """One valid request per route of the route table (keys name the identity used)."""
+    a, o, lic, pub_id = s["asset_id"], s["offer_id"], s["license_id"], s["publisher_id"]
+    now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    n = {"i": 0}
+
+    def uniq() -> str:
+        n["i"] += 1
+        return f"{n['i']}-{time.time_ns()}"
+
+    return {
+        "GET /v1/health": lambda: ("GET", "/v1/health", None, None, ""),
+        "GET /v1/openapi.json": lambda: ("GET", "/v1/openapi.json", None, None, ""),
+        "POST /v1/accounts": lambda: (
+            "POST",
+            "/v1/accounts",
+            "admin",
+            {"name": "x", "email": f"x{uniq()}@bench.example", "roles": ["buyer"]},
+            "",
+        ),
+        "POST /v1/accounts/{id}/suspend": lambda: ("POST", f"/v1/accounts/{s['spare_id']}/suspend", "admin", {}, ""),
+        "GET /v1/me": lambda: ("GET", "/v1/me", "buyer", None, ""),
+        "POST /v1/me/keys": lambda: ("POST", "/v1/me/keys", "spare2", {}, ""),
+        "GET /v1/me/keys": lambda: ("GET", "/v1/me/keys", "buyer", None, ""),
+        "DELETE /v1/me/keys/{key_id}": lambda: ("DELETE", f"/v1/me/keys/{s['spare_key_id']}", "spare2", None, ""),
+        "POST /v1/assets": lambda: (
+            "POST",
+            "/v1/assets",
+            "publisher",
+            {
+                "title": "t",
+                "kind": "article",
+                "media_type": "text/plain",
+                "language": "en",
+                "size_bytes": 10,
+                "sha256": "0" * 64,
+            },
+            "",
+        ),
+        "GET /v1/assets": lambda: ("GET", "/v1/assets", "publisher", None, ""),
+        "GET /v1/assets/{id}": lambda: ("GET", f"/v1/assets/{a}", None, None, ""),
+        "PATCH /v1/assets/{id}": lambda: ("PATCH", f"/v1/assets/{a}", "publisher", {"description": uniq()}, ""),
+        "DELETE /v1/assets/{id}": lambda: ("DELETE", f"/v1/assets/{s['spare_asset']}", "publisher", None, ""),
+        "POST /v1/assets/{id}/complete": lambda: ("POST", f"/v1/assets/{a}/complete", "publisher", {}, ""),
+        "GET /v1/catalog/assets": lambda: ("GET", "/v1/catalog/assets", None, None, "q=bench"),
+        "POST /v1/collections": lambda: ("POST", "/v1/collections", "publisher", {"title": "c"}, ""),
+        "GET /v1/collections/{id}": lambda: ("GET", f"/v1/collections/{s['collection_id']}", None, None, ""),
+        "GET /v1/publishers/{id}": lambda: ("GET", f"/v1/publishers/{pub_id}", None, None, ""),
+        "POST /v1/offers": lambda: (
+            "POST",
+            "/v1/offers",
+            "publisher",
+            {"asset_id": a, "uses": ["search"], "pricing": {"model": "free"}},
+            "",
+        ),
+        "GET /v1/offers": lambda: ("GET", "/v1/offers", None, None, f"asset_id={a}"),
+        "GET /v1/offers/{id}": lambda: ("GET", f"/v1/offers/{o}", None, None, ""),
+        "DELETE /v1/offers/{id}": lambda: ("DELETE", f"/v1/offers/{s['spare_offer']}", "publisher", None, ""),
+        "POST /v1/pools": lambda: ("POST", "/v1/pools", "admin", {"name": "p"}, ""),
+        "GET /v1/pools/{id}": lambda: ("GET", f"/v1/pools/{s['pool_id']}", None, None, ""),
+        "POST /v1/pools/{id}/members": lambda: (
+            "POST",
+            f"/v1/pools/{s['pool_id']}/members",
+            "publisher",
+            {"asset_ids": [a]},
+            "",
+        ),
+        "DELETE /v1/pools/{id}/members/{asset_id}": lambda: (
+            "DELETE",
+            f"/v1/pools/{s['pool_id']}/members/{a}",
+            "publisher",
+            None,
+            "",
+        ),
+        "GET /v1/publishers/{id}/rsl.xml": lambda: ("GET", f"/v1/publishers/{pub_id}/rsl.xml", None, None, ""),
+        "GET /v1/assets/{id}/rsl.xml": lambda: ("GET", f"/v1/assets/{a}/rsl.xml", None, None, ""),
+        "POST /v1/licenses": lambda: ("POST", "/v1/licenses", "buyer", {"offer_id": o, "use": "ai-input"}, ""),
+        "GET /v1/licenses": lambda: ("GET", "/v1/licenses", "buyer", None, ""),
+        "GET /v1/licenses/{id}": lambda: ("GET", f"/v1/licenses/{lic}", "buyer", None, ""),
+        "GET /v1/licenses/{id}/certificate": lambda: ("GET", f"/v1/licenses/{lic}/certificate", "buyer", None, ""),
+        "POST /v1/licenses/{id}/cancel": lambda: ("POST", f"/v1/licenses/{s['spare_license']}/cancel", "buyer", {}, ""),
+        "POST /v1/licenses/{id}/revoke": lambda: (
+            "POST",
+            f"/v1/licenses/{s['spare_license2']}/revoke",
+            "publisher",
+            {"reason": "bench"},
+            "",
+        ),
+        "GET /.well-known/jwks.json": lambda: ("GET", "/.well-known/jwks.json", None, None, ""),
+        "GET /v1/assets/{id}/content": lambda: (
+            "GET",
+            f"/v1/assets/{a}/content",
+            "buyer",
+            None,
+            f"use=ai-input&license_id={lic}",
+        ),
+        "POST /v1/usage": lambda: (
+            "POST",
+            "/v1/usage",
+            "buyer",
+            {
+                "events": [
+                    {
+                        "event_id": uniq(),
+                        "license_id": lic,
+                        "asset_id": a,
+                        "use": "ai-input",
+                        "units": 1,
+                        "occurred_at": now,
+                    }
+                ]
+            },
+            "",
+        ),
+        "GET /v1/usage": lambda: ("GET", "/v1/usage", "buyer", None, "group_by=asset"),
+        "GET /v1/balance": lambda: ("GET", "/v1/balance", "buyer", None, ""),
+        "GET /v1/statements/{period}": lambda: ("GET", f"/v1/statements/{now[:7]}", "buyer", None, ""),
+        "POST /v1/pools/{id}/distributions": lambda: (
+            "POST",
+            f"/v1/pools/{s['pool_id']}/distributions",
+            "admin",
+            {"period": now[:7]},
+            "",
+        ),
+    }
+
+
+def _prepare_spares(h: Harness, s: dict[str, Any]) -> None:
+    """Objects consumed by the destructive routes (suspend, revoke key, withdraw, retire, cancel, revoke)."""
+    _, body, _ = h.call(
+        "POST",
+        "/v1/accounts",
+        s["admin"],
+        {"name": "spare", "email": f"spare{time.time_ns()}@bench.example", "roles": ["buyer"]},
+    )
+    s["spare_id"] = body["account"]["id"]
+    _, body, _ = h.call(
+        "POST",
+        "/v1/accounts",
+        s["admin"],
+        {"name": "spare2", "email": f"spare2{time.time_ns()}@bench.example", "roles": ["buyer"]},
+    )
+    s["spare2"] = body["api_key"]
+    _, keys, _ = h.call("GET", "/v1/me/keys", s["spare2"])
+    s["spare_key_id"] = keys["items"][0]["key_id"]
+    _, body, _ = h.call(
+        "POST",
+        "/v1/assets",
+        s["publisher"],
+        {
+            "title": "spare",
+            "kind": "article",
+            "media_type": "text/plain",
+            "language": "en",
+            "size_bytes": 1,
+            "sha256": "0" * 64,
+        },
+    )
+    s["spare_asset"] = body["asset"]["id"]
+    _, body, _ = h.call(
+        "POST",
+        "/v1/offers",
+        s["publisher"],
+        {"asset_id": s["asset_id"], "uses": ["ai-index"], "pricing": {"model": "free"}},
+    )
+    s["spare_offer"] = body["id"]
+    for name in ("spare_license", "spare_license2"):
+        _, body, _ = h.call("POST", "/v1/licenses", s["buyer"], {"offer_id": s["offer_id"], "use": "ai-input"})
+        s[name] = body["license"]["id"]
+    _, body, _ = h.call("POST", "/v1/collections", s["publisher"], {"title": "bench"})
+    s["collection_id"] = body["id"]
+    _, body, _ = h.call("POST", "/v1/pools", s["admin"], {"name": "bench pool"})
+    s["pool_id"] = body["id"]
+
+
+DESTRUCTIVE = frozenset(
+    {
+        "POST /v1/accounts/{id}/suspend",
+        "DELETE /v1/me/keys/{key_id}",
+        "DELETE /v1/assets/{id}",
+        "DELETE /v1/offers/{id}",
+        "POST /v1/licenses/{id}/cancel",
+        "POST /v1/licenses/{id}/revoke",
+        "POST /v1/me/keys",
+    }
+)
+
+
+def calls_per_route(h: Harness, s: dict[str, Any]) -> list[dict[str, Any]]:
+    _prepare_spares(h, s)
+    reqs = route_requests(s)
+    missing = {r.route_key for r in ROUTES} - set(reqs)
+    assert not missing, f"no benchmark request for {missing}"
+    rows = []
+    for route in ROUTES:
+        method, path, who, body, query = reqs[route.route_key]()
+        h.call(method, path, s.get(who) if who else None, body, query)  # warm: first-call imports, caches
+        if route.route_key in DESTRUCTIVE:
+            _prepare_spares(h, s)  # measure on fresh objects
+        method, path, who, body, query = reqs[route.route_key]()
+        h.log.reset()
+        status, _, _ = h.call(method, path, s.get(who) if who else None, body, query)
+        calls = dict(h.log.calls)
+        rows.append({"route": route.route_key, "status": status, "calls": sum(calls.values()), "detail": calls})
+    return rows
+
+
+def delivery_profile(h: Harness, s: dict[str, Any], n: int) -> dict[str, Any]:
+    """Warm CPU, wall time, AWS calls and log bytes per delivery, over ``n`` deliveries (named and unnamed)."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    lambda_json = logging.Formatter(
+        '{"timestamp":"%(asctime)s","level":"%(levelname)s","message":%(message)s,'
+        '"logger":"%(name)s","requestId":"00000000-0000-0000-0000-000000000000"}'
+    )
+    handler.setFormatter(lambda_json)
+    logging.getLogger("imprimatur.delivery").addHandler(handler)
+    results: dict[str, Any] = {}
+    for label, query in (("named", f"use=ai-input&license_id={s['license_id']}"), ("unnamed", "use=ai-input")):
+        path = f"/v1/assets/{s['asset_id']}/content"
+        h.call("GET", path, s["buyer"], None, query)
+        h.log.reset()
+        stream.seek(0)
+        stream.truncate()
+        cpu, wall = [], []
+        for _ in range(n):
+            c0, w0 = time.process_time(), time.perf_counter()
+            status, _, _ = h.call("GET", path, s["buyer"], None, query)
+            cpu.append(time.process_time() - c0)
+            wall.append(time.perf_counter() - w0)
+            assert status == 200
+        results[label] = {
+            "calls_per_delivery": sum(h.log.calls.values()) / n,
+            "kms_calls": sum(v for k, v in h.log.calls.items() if k.startswith("kms.")),
+            "ddb_writes": h.log.write_items,
+            "cpu_ms_median": statistics.median(cpu) * 1000,
+            "wall_ms_median": statistics.median(wall) * 1000,
+            "log_bytes_per_delivery": len(stream.getvalue().encode()) / n,
+            "detail": dict(h.log.calls),
+        }
+    logging.getLogger("imprimatur.delivery").removeHandler(handler)
+    return results
+
+
+def deliveries_and_consumer(h: Harness, s: dict[str, Any], n: int, batch: int = 100) -> dict[str, Any]:
+    """P3 and P5: ``n`` deliveries, then the consumer drains the queue in batches of ``batch``."""
+    import boto3
+
+    from local.events import LambdaContext, sqs_event
+
+    path = f"/v1/assets/{s['asset_id']}/content"
+    query = f"use=ai-input&license_id={s['license_id']}"
+    sqs = boto3.client("sqs")
+    url = h.env["USAGE_QUEUE_URL"]
+    sqs.purge_queue(QueueUrl=url)
+    h.log.reset()
+    for _ in range(n):
+        h.call("GET", path, s["buyer"], None, query)
+    delivery_writes = h.log.write_items
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    consumer = h.gw.handler("metering_consumer")
+    h.log.reset()
+    events = 0
+    busy = 0.0
+    invocations = 0
+    while True:
+        msgs: list[dict[str, Any]] = []
+        while len(msgs) < batch:
+            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=600)
+            if not got.get("Messages"):
+                break
+            msgs += got["Messages"]
+        if not msgs:
+            break
+        t0 = time.perf_counter()
+        calls_before = sum(h.log.calls.values())
+        result = consumer(sqs_event(msgs, arn), LambdaContext(function_name="metering_consumer"))
+        busy += time.perf_counter() - t0
+        invocations += 1
+        assert not result["batchItemFailures"], result
+        events += len(msgs)
+        del calls_before
+        for i in range(0, len(msgs), 10):
+            sqs.delete_message_batch(
+                QueueUrl=url,
+                Entries=[{"Id": str(j), "ReceiptHandle": m["ReceiptHandle"]} for j, m in enumerate(msgs[i : i + 10])],
+            )
+    # calls above include our own receive/delete: count only DynamoDB/S3 from the consumer
+    ddb_calls = sum(v for k, v in h.log.calls.items() if k.startswith("dynamodb."))
+    top_key, top_writes = h.log.written_keys.most_common(1)[0] if h.log.written_keys else ("-", 0)
+    return {
+        "deliveries": n,
+        "delivery_ddb_writes": delivery_writes,
+        "events": events,
+        "consumer_invocations": invocations,
+        "events_per_s": events / busy if busy else 0.0,
+        "consumer_ddb_calls": ddb_calls,
+        "write_items_per_1000": h.log.write_items * 1000 / max(events, 1),
+        "write_units_per_1000": h.log.write_units * 1000 / max(events, 1),
+        "max_writes_one_key": top_writes,
+        "hottest_key": top_key,
+        "s3_puts": h.log.calls.get("s3.PutObject", 0),
+    }
+
+
+def n_deliveries() -> int:
+    return int(os.environ.get("BENCH_DELIVERIES", "10000"))
+
+
+def dumps(x: Any) -> str:
+    return json.dumps(x, indent=2, sort_keys=True)

@@ -1,0 +1,197 @@
+"""``make bench``: every P target of ARCHITECTURE.md side by side in one run, written as a table to
+``benchmarks/results/latest.md`` and ``latest.json``.
+
+    make bench                           # BENCH_DELIVERIES=10000 by default
+    BENCH_DELIVERIES=2000 make bench     # quicker
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from benchmarks import cold_start, cost, hotpath
+from benchmarks.harness import Harness, moto_server
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def row(target: str, metric: str, value: Any, unit: str, limit: str, met: bool | None) -> dict[str, Any]:
+    return {"target": target, "metric": metric, "value": value, "unit": unit, "limit": limit, "met": met}
+
+
+def main() -> int:
+    started = time.time()
+    rows: list[dict[str, Any]] = []
+    n = hotpath.n_deliveries()
+    print(f"measuring with {n} deliveries (moto server in a separate process)...", flush=True)
+    with moto_server() as endpoint:
+        h = Harness(endpoint)
+        s = h.scenario()
+        routes = hotpath.calls_per_route(h, s)
+        profile = hotpath.delivery_profile(h, s, 300)
+        consumer = hotpath.deliveries_and_consumer(h, s, n)
+    named, unnamed = profile["named"], profile["unnamed"]
+    rows.append(
+        row(
+            "P1",
+            "AWS calls per delivery, licence named",
+            named["calls_per_delivery"],
+            "calls",
+            "≤ 2",
+            named["calls_per_delivery"] <= 2,
+        )
+    )
+    rows.append(
+        row(
+            "P1",
+            "AWS calls per delivery, licence looked up",
+            unnamed["calls_per_delivery"],
+            "calls",
+            "≤ 3",
+            unnamed["calls_per_delivery"] <= 3,
+        )
+    )
+    rows.append(
+        row(
+            "P1",
+            "KMS calls on the delivery path",
+            named["kms_calls"] + unnamed["kms_calls"],
+            "calls",
+            "0",
+            named["kms_calls"] + unnamed["kms_calls"] == 0,
+        )
+    )
+    rows += [
+        row("P1", f"AWS calls: {r['route']} (HTTP {r['status']})", r["calls"], "calls", "report", None) for r in routes
+    ]
+    print("cold starts (fresh interpreters)...", flush=True)
+    rows += [{**r, "limit": r["limit"]} for r in cold_start.run(samples=5)]
+    rows.append(
+        row(
+            "P3",
+            f"DynamoDB writes on {n} deliveries (delivery path)",
+            consumer["delivery_ddb_writes"],
+            "writes",
+            "0",
+            consumer["delivery_ddb_writes"] == 0,
+        )
+    )
+    per_s_at_1k = consumer["max_writes_one_key"] / n * 1000
+    rows.append(
+        row(
+            "P3",
+            f"most writes to one key while metering {n} deliveries ({consumer['hottest_key']})",
+            consumer["max_writes_one_key"],
+            f"writes (≈ {per_s_at_1k:.0f}/s at 1,000 deliveries/s)",
+            "< 1,000/s per key",
+            per_s_at_1k < 1000,
+        )
+    )
+    rows.append(
+        row(
+            "P5",
+            "metering consumer throughput (one process, moto)",
+            round(consumer["events_per_s"]),
+            "events/s",
+            "report",
+            None,
+        )
+    )
+    rows.append(
+        row(
+            "P5",
+            "DynamoDB items written per 1,000 events",
+            round(consumer["write_items_per_1000"]),
+            "items",
+            "report",
+            None,
+        )
+    )
+    rows.append(
+        row(
+            "P5",
+            "DynamoDB write units per 1,000 events",
+            round(consumer["write_units_per_1000"]),
+            "WRU",
+            "report",
+            None,
+        )
+    )
+    rows.append(
+        row(
+            "—", "warm CPU per delivery (handler + SDK, median)", round(named["cpu_ms_median"], 2), "ms", "report", None
+        )
+    )
+    rows.append(
+        row("—", "application log bytes per delivery", round(named["log_bytes_per_delivery"]), "bytes", "report", None)
+    )
+    model = cost.model(named, consumer)
+    rows += [row("P4", f"cost: {k}", round(v, 4), "USD / 1M deliveries", "", None) for k, v in model["parts"].items()]
+    rows.append(
+        row(
+            "P4",
+            "platform cost per million deliveries (on-demand)",
+            round(model["total"], 3),
+            "USD",
+            "≤ 3",
+            model["total"] <= 3,
+        )
+    )
+    rows.append(
+        row(
+            "P4",
+            "same, DynamoDB provisioned at a steady 1,000 deliveries/s",
+            round(model["total_with_provisioned_ddb"], 3),
+            "USD",
+            "≤ 3",
+            model["total_with_provisioned_ddb"] <= 3,
+        )
+    )
+    write(
+        rows,
+        {
+            "deliveries": n,
+            "profile": profile,
+            "consumer": consumer,
+            "routes": routes,
+            "cost": model,
+            "seconds": round(time.time() - started),
+            "python": sys.version.split()[0],
+            "machine": platform.machine(),
+            "cores": __import__("os").cpu_count(),
+        },
+    )
+    return 0
+
+
+def write(rows: list[dict[str, Any]], raw: dict[str, Any]) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    when = datetime.now(UTC).isoformat(timespec="seconds")
+    lines = [
+        f"# Benchmark results ({when}, commit {rev})",
+        "",
+        f"Reproduce: `make bench` (BENCH_DELIVERIES={raw['deliveries']}); {raw['cores']} cores, "
+        f"Python {raw['python']}, {raw['seconds']} s. Prices dated {cost.PRICES_DATE} (benchmarks/cost.py).",
+        "",
+        "| target | metric | value | unit | limit | met |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        met = "—" if r["met"] is None else ("yes" if r["met"] else "**no**")
+        lines.append(f"| {r['target']} | {r['metric']} | {r['value']} | {r['unit']} | {r['limit']} | {met} |")
+    text = "\n".join(lines) + "\n"
+    (RESULTS / "latest.md").write_text(text)
+    (RESULTS / "latest.json").write_text(json.dumps({"rows": rows, "raw": raw}, indent=2, default=str))
+    print(text)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
