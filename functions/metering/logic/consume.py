@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from functions.metering.dal.store import MeteringStore
 from functions.metering.logic.pricing import Entry
 
-
 log = logging.getLogger("imprimatur.metering")
 
 
