@@ -1,0 +1,47 @@
+"""Run a scheduled job now, against the marketplace started by ``make run``:
+
+    .venv/bin/python -m local.jobs renew_subscriptions
+    .venv/bin/python -m local.jobs monthly_close --period 2026-11
+    .venv/bin/python -m local.jobs pool_distributions --period 2026-11
+
+It runs the same ``metering_jobs`` handler EventBridge Scheduler invokes in the cloud, against the embedded AWS named in
+``.imprimatur/local.json``; queued charges are then metered by the running server's dispatcher.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+from infra.definitions import SCHEDULES
+
+
+def main(argv: list[str] | None = None) -> int:
+    jobs = sorted(p["job"] for _, _, p in SCHEDULES.values())
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("job", choices=jobs)
+    p.add_argument("--period", help="YYYY-MM (default: the previous month)")
+    p.add_argument("--state-file", default=".imprimatur/local.json")
+    args = p.parse_args(argv)
+    state = json.loads(Path(args.state_file).read_text())
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": state.get("region", "us-east-1"),
+            "AWS_ENDPOINT_URL": state["s3_endpoint"],
+            **state["resources"],
+        }
+    )
+    from functions.metering.handlers.jobs import handler
+    from local.events import LambdaContext
+
+    event = {"job": args.job, **({"period": args.period} if args.period else {})}
+    print(json.dumps(handler(event, LambdaContext(function_name="metering_jobs")), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
