@@ -220,9 +220,19 @@ def calls_per_route(h: Harness, s: dict[str, Any]) -> list[dict[str, Any]]:
             _prepare_spares(h, s)  # measure on fresh objects
         method, path, who, body, query = reqs[route.route_key]()
         h.log.reset()
+        cpu0 = time.process_time()
         status, _, _ = h.call(method, path, s.get(who) if who else None, body, query)
+        cpu_ms = (time.process_time() - cpu0) * 1000
         calls = dict(h.log.calls)
-        rows.append({"route": route.route_key, "status": status, "calls": sum(calls.values()), "detail": calls})
+        rows.append(
+            {
+                "route": route.route_key,
+                "status": status,
+                "calls": sum(calls.values()),
+                "detail": calls,
+                "cpu_ms": round(cpu_ms, 1),
+            }
+        )
     return rows
 
 
@@ -330,3 +340,58 @@ def n_deliveries() -> int:
 
 def dumps(x: Any) -> str:
     return json.dumps(x, indent=2, sort_keys=True)
+
+
+def simulated_write_plan(n: int, batch: int = 100) -> dict[str, Any]:
+    """P3 at scale without moto's slowness: ``n`` deliveries of ONE asset on ONE licence (the hottest case) go through
+    the consumer's own pricing, chunking and aggregation code; every key its transactions would write is counted."""
+    from collections import Counter
+
+    from functions.metering.dal.store import MeteringStore, aggregate
+    from functions.metering.logic.pricing import price
+
+    lic = {
+        "id": "lic_hot",
+        "buyer_id": "acct_buyer",
+        "publisher_id": "acct_pub",
+        "use": "ai-input",
+        "scope": {"type": "asset", "id": "ast_hot"},
+        "terms": {"pricing": {"model": "per_access", "amount_micros": 10_000, "currency": "USD"}},
+    }
+    now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    writes: Counter[str] = Counter()
+    transactions = 0
+    for start in range(0, n, batch):
+        entries = [
+            price(
+                {
+                    "kind": "usage",
+                    "event_id": f"evt_{i}",
+                    "source": "delivery",
+                    "buyer_id": "acct_buyer",
+                    "license_id": "lic_hot",
+                    "asset_id": "ast_hot",
+                    "publisher_id": "acct_pub",
+                    "use": "ai-input",
+                    "units": 1,
+                    "occurred_at": now,
+                },
+                lic,
+                1000,
+            )
+            for i in range(start, min(n, start + batch))
+        ]
+        for chunk in MeteringStore.chunks(entries):
+            transactions += 1
+            for e in chunk:
+                writes[e.dedup_key] += 1
+            for pk, sk in aggregate(chunk).keys():  # noqa: SIM118 - _Agg.keys() is a method, not a dict view
+                writes[f"{pk}|{sk}"] += 1
+    key, top = writes.most_common(1)[0]
+    return {
+        "deliveries": n,
+        "transactions": transactions,
+        "max_writes_one_key": top,
+        "hottest_key": key,
+        "keys_written": len(writes),
+    }
