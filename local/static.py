@@ -20,7 +20,16 @@ def _dir_server(prefix: str, directory: Path) -> Callable[[str], GatewayResponse
             if not target.is_file():
                 return None
         ctype = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-        return GatewayResponse(200, {"content-type": ctype, "cache-control": "no-cache"}, target.read_bytes())
+        headers = {
+            "content-type": ctype,
+            "cache-control": "no-cache",
+            "x-content-type-options": "nosniff",
+            "referrer-policy": "no-referrer",
+            "x-frame-options": "DENY",
+            "content-security-policy": "default-src 'self'; img-src 'self' data:; connect-src *; "
+            "frame-ancestors 'none'",
+        }
+        return GatewayResponse(200, headers, target.read_bytes())
 
     return serve
 
