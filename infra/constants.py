@@ -64,6 +64,7 @@ class Outputs:
     """Stable CloudFormation output keys: scripts, the SDK and the docs read these."""
 
     API_URL: Final = "ApiUrl"
+    CONSOLE_URL: Final = "ConsoleUrl"
     JWKS_URL: Final = "JwksUrl"
     CONTENT_BUCKET_NAME: Final = "ContentBucketName"
     USAGE_BUCKET_NAME: Final = "UsageBucketName"

@@ -10,6 +10,7 @@ from constructs import Construct
 from infra.constants import APP_NAME, USAGE_GLUE_TABLE, Naming, Outputs
 from infra.constructs.api import Api
 from infra.constructs.build import BuildOutput, LambdaPackages
+from infra.constructs.console import Console
 from infra.constructs.data import Queues, SigningKey, Storage, Tables, UsageCatalog
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.schedules import Schedules
@@ -50,6 +51,7 @@ class ImprimaturStack(Stack):
         )
         self.api = Api(self, "Api", naming=naming, services=self.services)
         self.schedules = Schedules(self, "Schedules", services=self.services)
+        self.console = Console(self, "Console", api_url=self.api.url, access_logs=self.storage.access_logs)
         self.monitoring = Monitoring(self, "Monitoring")
         self._watch()
         self._outputs()
@@ -68,6 +70,7 @@ class ImprimaturStack(Stack):
         url = self.api.url
         values: dict[str, str] = {
             Outputs.API_URL: url,
+            Outputs.CONSOLE_URL: f"https://{self.console.distribution.distribution_domain_name}/",
             Outputs.JWKS_URL: f"{url}.well-known/jwks.json",
             Outputs.CONTENT_BUCKET_NAME: self.storage.content.bucket_name,
             Outputs.USAGE_BUCKET_NAME: self.storage.usage.bucket_name,

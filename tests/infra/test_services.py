@@ -29,7 +29,10 @@ def _fn(resources: Resources, name: str) -> dict[str, Any]:
 
 
 def test_one_function_per_definition(resources: Resources) -> None:
-    assert len(of_type(resources, "AWS::Lambda::Function")) == len(FUNCTIONS)
+    # plus CDK's BucketDeployment handler, which copies the web console's files at deploy time
+    functions = of_type(resources, "AWS::Lambda::Function")
+    ours = [k for k in functions if not k.startswith("CustomCDKBucketDeployment")]
+    assert len(ours) == len(FUNCTIONS) and len(functions) == len(FUNCTIONS) + 1
 
 
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
