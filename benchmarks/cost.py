@@ -22,6 +22,7 @@ DELIVERY_MEMORY_GB = 0.5  # infra.definitions FUNCTIONS["delivery"].memory_mb
 CONSUMER_MEMORY_GB = 1.0  # FUNCTIONS["metering_consumer"].memory_mb
 PLATFORM_LOG_BYTES = 320  # Lambda's own START/END/REPORT lines per invocation (JSON format), typical size
 XRAY_SAMPLED = 0.05  # default sampling rule: 1 request/s + 5 %; the reservoir is ignored at crawler scale
+CALL_LATENCY_S = 0.006  # typical in-region DynamoDB/SQS/S3 call latency (moto's timings are not AWS's)
 AUTH_MISS_RATE = 0.001  # authoriser cache misses per delivery (60 s cache per key; a crawler reuses its key)
 
 
@@ -29,8 +30,11 @@ def model(delivery: dict[str, Any], consumer: dict[str, Any]) -> dict[str, Any]:
     """Cost of one million deliveries, by component (USD)."""
     m = 1_000_000
     p = PRICES
-    wall_s = max(delivery["wall_ms_median"], 1.0) / 1000  # billed per ms, at least 1 ms
-    per_event_busy_s = 1 / consumer["events_per_s"] if consumer["events_per_s"] else 0.0
+    # Lambda time = measured CPU of our code (moto runs in another process) + each AWS call's typical latency
+    wall_s = max(delivery["cpu_ms_median"] / 1000 + delivery["calls_per_delivery"] * CALL_LATENCY_S, 0.001)
+    per_event_busy_s = consumer["consumer_cpu_ms_per_event"] / 1000 + consumer["consumer_calls_per_event"] * (
+        CALL_LATENCY_S * 3
+    )  # transactions of ~100 items take longer than single calls
     reads_rru = 1.5  # BatchGetItem of licence + asset + spend, eventually consistent, each item < 4 KB
     consumer_rru = 1.0 + 0.5 * 100 / 100  # consistent de-dup read per event + the batch's licence read, amortised
     sqs_requests = 1 + 0.2  # SendMessage, plus ReceiveMessage/DeleteMessageBatch of 10 per call

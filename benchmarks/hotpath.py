@@ -292,7 +292,8 @@ def deliveries_and_consumer(h: Harness, s: dict[str, Any], n: int, batch: int = 
     consumer = h.gw.handler("metering_consumer")
     h.log.reset()
     events = 0
-    busy = 0.0
+    busy = cpu = 0.0
+    consumer_calls = 0
     invocations = 0
     while True:
         msgs: list[dict[str, Any]] = []
@@ -303,14 +304,15 @@ def deliveries_and_consumer(h: Harness, s: dict[str, Any], n: int, batch: int = 
             msgs += got["Messages"]
         if not msgs:
             break
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         calls_before = sum(h.log.calls.values())
         result = consumer(sqs_event(msgs, arn), LambdaContext(function_name="metering_consumer"))
         busy += time.perf_counter() - t0
+        cpu += time.process_time() - c0
+        consumer_calls += sum(h.log.calls.values()) - calls_before
         invocations += 1
         assert not result["batchItemFailures"], result
         events += len(msgs)
-        del calls_before
         for i in range(0, len(msgs), 10):
             sqs.delete_message_batch(
                 QueueUrl=url,
@@ -324,6 +326,8 @@ def deliveries_and_consumer(h: Harness, s: dict[str, Any], n: int, batch: int = 
         "delivery_ddb_writes": delivery_writes,
         "events": events,
         "consumer_invocations": invocations,
+        "consumer_cpu_ms_per_event": cpu * 1000 / max(events, 1),
+        "consumer_calls_per_event": consumer_calls / max(events, 1),
         "events_per_s": events / busy if busy else 0.0,
         "consumer_ddb_calls": ddb_calls,
         "write_items_per_1000": h.log.write_items * 1000 / max(events, 1),
