@@ -2,7 +2,7 @@
 import { barChart } from "./chart.js";
 
 const $ = (sel) => document.querySelector(sel);
-const state = { key: sessionStorage.getItem("imprimatur-key"), me: null, cursor: null, filters: {} };
+const state = { key: sessionStorage.getItem("imprimatur-key"), me: null, cursor: null, filters: {}, titles: {} };
 const usd = (micros) => (micros / 1e6).toFixed(6);
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 
@@ -75,6 +75,12 @@ function signOut() {
   sessionStorage.removeItem("imprimatur-key");
   state.key = null;
   state.me = null;
+  state.titles = {};
+  // forget what the previous account saw
+  document.querySelectorAll("tbody, #results, #statement, #offers-of, .chart").forEach((el) => el.replaceChildren());
+  $("#offers-of").hidden = true;
+  $("#balance").textContent = "";
+  $("#api-key").value = "";
   $("#who").hidden = true;
   $("#tabs").hidden = true;
   document.querySelectorAll(".panel").forEach((p) => { p.hidden = true; });
@@ -105,7 +111,9 @@ async function loadCatalogue(append = false) {
       <p class="meta">${esc(a.kind)} · ${esc(a.language)} · ${a.tags.map(esc).join(", ")}</p>
       <ul class="offers">${a.offers.map((o) => `
         <li><span>${esc(o.pricing.model)} ${price(o.pricing)} — ${o.uses.map(esc).join(", ")}</span>
-        ${canBuy ? `<button type="button" class="buy" data-offer="${esc(o.id)}" data-use="${esc(o.uses[0])}">Take licence</button>` : ""}</li>`).join("") || "<li>No active offer.</li>"}
+        ${canBuy ? `<span class="buy-box"><label class="sr" for="use-${esc(o.id)}">Use for ${esc(a.title)}</label>
+          <select id="use-${esc(o.id)}" class="use">${o.uses.map((u) => `<option>${esc(u)}</option>`).join("")}</select>
+          <button type="button" class="buy" data-offer="${esc(o.id)}" aria-label="Take licence on ${esc(a.title)} (${esc(o.pricing.model)})">Take licence</button></span>` : ""}</li>`).join("") || "<li>No active offer.</li>"}
       </ul>
     </article>`).join("");
   if (append) $("#results").insertAdjacentHTML("beforeend", html); else $("#results").innerHTML = html || "<p>Nothing found.</p>";
@@ -117,18 +125,26 @@ async function buy(offerId, use) {
 }
 
 // ---------------------------------------------------------------------------------------------- publisher
+const MEDIA_TYPES = new Set(("text/plain text/html text/markdown text/csv application/json application/x-ndjson application/xml "
+  + "application/pdf application/zip application/gzip application/x-tar application/epub+zip application/parquet image/png "
+  + "image/jpeg image/webp audio/mpeg audio/wav video/mp4 application/octet-stream").split(" "));
 async function sha256Hex(file) {
   const digest = await crypto.subtle.digest("SHA-256", await file.arrayBuffer());
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-function put(url, data, headers, onProgress) {
+function put(url, data, headers, onProgress, wantEtag = false) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open("PUT", url);
     Object.entries(headers || {}).forEach(([k, v]) => xhr.setRequestHeader(k, v));
     xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded);
-    xhr.onload = () => (xhr.status === 200 ? resolve(xhr.getResponseHeader("ETag")) : reject(new Error(`storage refused the upload: HTTP ${xhr.status}`)));
+    xhr.onload = () => {
+      if (xhr.status !== 200) return reject(new Error(`storage refused the upload: HTTP ${xhr.status}`));
+      if (!wantEtag) return resolve(null);
+      const etag = xhr.getResponseHeader("ETag");
+      return etag ? resolve(etag) : reject(new Error("storage did not expose the part's ETag (bucket CORS must expose ETag)"));
+    };
     xhr.onerror = () => reject(new Error("network error during upload"));
     xhr.send(data);
   });
@@ -142,8 +158,10 @@ async function upload(form) {
   const declared = {
     title: form.title.value, kind: form.kind.value, language: form.language.value,
     tags: form.tags.value.split(",").map((t) => t.trim().toLowerCase()).filter(Boolean),
-    media_type: file.type || "application/octet-stream", size_bytes: file.size, sha256: await sha256Hex(file),
+    media_type: MEDIA_TYPES.has(file.type) ? file.type : "application/octet-stream", size_bytes: file.size,
+    sha256: await sha256Hex(file),
   };
+  if (form.multipart.checked) declared.upload_method = "MULTIPART";
   const created = await api("POST", "/v1/assets", { body: declared, headers: { "Idempotency-Key": crypto.randomUUID() } });
   const up = created.upload;
   const progress = (done) => { bar.value = Math.round((100 * done) / Math.max(file.size, 1)); };
@@ -156,26 +174,30 @@ async function upload(form) {
     let sent = 0;
     for (const part of up.parts) {
       const chunk = file.slice((part.part_number - 1) * up.part_size, part.part_number * up.part_size);
-      const etag = await put(part.url, chunk, {}, (n) => progress(sent + n));
+      const etag = await put(part.url, chunk, {}, (n) => progress(sent + n), true);
       sent += chunk.size;
       parts.push({ part_number: part.part_number, etag });
     }
     asset = await api("POST", `/v1/assets/${created.asset.id}/complete`, { body: { parts } });
   }
   bar.value = 100;
-  say(`${asset.title}: ${asset.status}${asset.status_reason ? ` (${asset.status_reason})` : ""}.`, asset.status === "available" ? "success" : "error");
   form.reset();
   await loadAssets();
+  say(`${asset.title}: ${asset.status}${asset.status_reason ? ` (${asset.status_reason})` : ""}.`, asset.status === "available" ? "success" : "error");
 }
 
 async function loadAssets() {
   const page = await api("GET", "/v1/assets", { params: { limit: 100 } });
+  page.items.forEach((a) => { state.titles[a.id] = a.title; });
   $("#assets-table tbody").innerHTML = page.items.map((a) => `
     <tr><td>${esc(a.title)}</td><td class="status-${esc(a.status)}">${esc(a.status)}</td><td>${a.size_bytes}</td>
     <td>${a.pool_ids.map(esc).join(", ") || "—"}</td>
     <td><button type="button" class="show-offers" data-asset="${esc(a.id)}" aria-label="Offers of ${esc(a.title)}">Offers</button></td></tr>`).join("");
-  $("#offer-asset").innerHTML = page.items.filter((a) => a.status === "available")
+  const select = $("#offer-asset");
+  const chosen = select.value;
+  select.innerHTML = page.items.filter((a) => a.status === "available")
     .map((a) => `<option value="${esc(a.id)}">${esc(a.title)}</option>`).join("");
+  if (chosen && [...select.options].some((o) => o.value === chosen)) select.value = chosen;
 }
 
 async function showOffers(assetId) {
@@ -200,7 +222,7 @@ async function createOffer(form) {
 function since(days) { return new Date(Date.now() - days * 86400e3).toISOString().slice(0, 10); }
 
 function usageRows(tbody, items) {
-  tbody.innerHTML = items.map((i) => `<tr><td>${esc(i.key)}</td><td>${i.units}</td><td>${i.accesses}</td><td>${usd(i.amount_micros)}</td></tr>`).join("")
+  tbody.innerHTML = items.map((i) => `<tr><td>${esc(state.titles[i.key] || i.key)}</td><td>${i.units}</td><td>${i.accesses}</td><td>${usd(i.amount_micros)}</td></tr>`).join("")
     || `<tr><td colspan="4">No usage yet.</td></tr>`;
 }
 
@@ -225,10 +247,10 @@ async function loadPublisher() {
 
 async function showStatement(period) {
   const st = await api("GET", `/v1/statements/${period}`);
-  $("#statement").innerHTML = `<table><caption>Statement ${esc(st.period)} (${esc(st.status)})</caption>
+  $("#statement").innerHTML = `<div class="scroll" tabindex="0" role="region" aria-label="Statement lines"><table><caption>Statement ${esc(st.period)} (${esc(st.status)})</caption>
     <thead><tr><th scope="col">Licence</th><th scope="col">Asset</th><th scope="col">Use</th><th scope="col">Units</th><th scope="col">Gross</th><th scope="col">Fee</th><th scope="col">Net</th></tr></thead>
     <tbody>${st.lines.map((l) => `<tr><td>${esc(l.license_id)}</td><td>${esc(l.asset_id || "—")}</td><td>${esc(l.use)}</td><td>${l.units}</td><td>${usd(l.gross_micros)}</td><td>${usd(l.fee_micros)}</td><td>${usd(l.net_micros)}</td></tr>`).join("")}
-    <tr class="total"><th scope="row" colspan="3">Total</th><td>${st.totals.units}</td><td>${usd(st.totals.gross_micros)}</td><td>${usd(st.totals.fee_micros)}</td><td>${usd(st.totals.net_micros)}</td></tr></tbody></table>
+    <tr class="total"><th scope="row" colspan="3">Total</th><td>${st.totals.units}</td><td>${usd(st.totals.gross_micros)}</td><td>${usd(st.totals.fee_micros)}</td><td>${usd(st.totals.net_micros)}</td></tr></tbody></table></div>
     ${st.distributions.map((d) => `<p>Pool ${esc(d.pool_id)}: share ${usd(d.share_micros)} for ${d.units} of ${d.pool_units} units.</p>`).join("")}`;
 }
 
@@ -269,7 +291,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("#more").addEventListener("click", guard(() => loadCatalogue(true)));
   $("#results").addEventListener("click", guard((e) => {
     const b = e.target.closest("button.buy");
-    return b ? buy(b.dataset.offer, b.dataset.use) : null;
+    return b ? buy(b.dataset.offer, b.closest("li").querySelector("select.use").value) : null;
   }));
   $("#upload-form").addEventListener("submit", guard((e) => upload(e.target)));
   $("#offer-form").addEventListener("submit", guard((e) => createOffer(e.target)));

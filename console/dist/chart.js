@@ -10,6 +10,7 @@ export function barChart(container, items, { label, format = (v) => String(v) } 
   svg.setAttribute("aria-label", label);
   const max = Math.max(1, ...items.map((i) => i.value));
   const step = items.length ? (width - pad * 2) / items.length : 0;
+  const every = Math.max(1, Math.ceil(items.length / 10)); // at most ~10 axis labels
   items.forEach((item, n) => {
     const h = Math.round(((height - pad * 2) * item.value) / max);
     const rect = document.createElementNS(NS, "rect");
@@ -29,8 +30,16 @@ export function barChart(container, items, { label, format = (v) => String(v) } 
     text.setAttribute("text-anchor", "middle");
     text.setAttribute("class", "axis");
     text.textContent = item.key.slice(5);
-    svg.appendChild(text);
+    if (n % every === 0) svg.appendChild(text);
   });
+  if (items.length) {
+    const top = document.createElementNS(NS, "text");
+    top.setAttribute("x", String(pad));
+    top.setAttribute("y", String(pad - 10));
+    top.setAttribute("class", "axis");
+    top.textContent = `max ${format(max)}`;
+    svg.appendChild(top);
+  }
   const baseline = document.createElementNS(NS, "line");
   baseline.setAttribute("x1", String(pad)); baseline.setAttribute("x2", String(width - pad));
   baseline.setAttribute("y1", String(height - pad)); baseline.setAttribute("y2", String(height - pad));
