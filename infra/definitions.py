@@ -8,7 +8,7 @@ This module imports nothing from CDK or boto3: the local mode and the tests impo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Auth = Literal["public", "key", "optional"]
 """How a route is authenticated.
@@ -67,6 +67,15 @@ class BucketDef:
     def env_var(self) -> str:
         return f"{self.name.upper()}_BUCKET"
 
+
+CONTENT_CORS: dict[str, Any] = {
+    # Browsers upload and download content with presigned URLs, and read each part's ETag to complete a multipart upload
+    "AllowedMethods": ["PUT", "GET", "HEAD"],
+    "AllowedOrigins": ["*"],
+    "AllowedHeaders": ["*"],
+    "ExposeHeaders": ["ETag"],
+    "MaxAgeSeconds": 3000,
+}
 
 BUCKETS: dict[str, BucketDef] = {
     "content": BucketDef("content"),

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from infra.definitions import BUCKETS, LOCAL_PREFIX, PLATFORM_FEE_BPS, QUEUES, TABLES, local_name
+from infra.definitions import BUCKETS, CONTENT_CORS, LOCAL_PREFIX, PLATFORM_FEE_BPS, QUEUES, TABLES, local_name
 
 
 def table_spec(logical: str) -> dict[str, Any]:
@@ -80,6 +80,8 @@ def provision(session: Any | None = None) -> dict[str, str]:
             s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
         env[b.env_var] = name
 
+    # Browser uploads read each part's ETag: the same CORS rule as the stack.
+    s3.put_bucket_cors(Bucket=env[BUCKETS["content"].env_var], CORSConfiguration={"CORSRules": [CONTENT_CORS]})
     # Content bucket -> uploads queue, as in the stack (S3 ObjectCreated notifications).
     uploads_arn = sqs.get_queue_attributes(QueueUrl=env[QUEUES["uploads"].env_var], AttributeNames=["QueueArn"])[
         "Attributes"

@@ -24,7 +24,7 @@ from infra.constants import (
     USAGE_GLUE_TABLE,
     Naming,
 )
-from infra.definitions import BUCKETS, QUEUES, TABLES, BucketDef, QueueDef, TableDef
+from infra.definitions import BUCKETS, CONTENT_CORS, QUEUES, TABLES, BucketDef, QueueDef, TableDef
 from infra.nag import acknowledge
 
 PK: Final = "pk"
@@ -202,11 +202,11 @@ class Storage(Construct):
             lifecycle_rules=_standard_lifecycle(content_def.versioned),
             cors=[
                 s3.CorsRule(
-                    allowed_methods=[s3.HttpMethods.PUT, s3.HttpMethods.GET, s3.HttpMethods.HEAD],
-                    allowed_origins=["*"],
-                    allowed_headers=["*"],
-                    exposed_headers=["ETag"],
-                    max_age=3000,
+                    allowed_methods=[s3.HttpMethods(m) for m in CONTENT_CORS["AllowedMethods"]],
+                    allowed_origins=list(CONTENT_CORS["AllowedOrigins"]),
+                    allowed_headers=list(CONTENT_CORS["AllowedHeaders"]),
+                    exposed_headers=list(CONTENT_CORS["ExposeHeaders"]),
+                    max_age=int(CONTENT_CORS["MaxAgeSeconds"]),
                 )
             ],
         )

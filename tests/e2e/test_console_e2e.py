@@ -13,8 +13,6 @@ from typing import Any
 import pytest
 import requests
 
-from infra.definitions import local_name
-
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 if not Path(CHROMIUM).exists():
     pytest.skip("Chromium not installed: run `apt-get install -y chromium`", allow_module_level=True)
@@ -62,32 +60,6 @@ def key_of(local_stack: dict[str, Any], name: str) -> str:
     return next(a["api_key"] for a in local_stack["demo"]["accounts"] if a["name"] == name)
 
 
-def expose_etag_like_the_stack(local_stack: dict[str, Any]) -> None:
-    import boto3
-
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=local_stack["s3_endpoint"],
-        region_name=local_stack.get("region", "us-east-1"),
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
-    s3.put_bucket_cors(
-        Bucket=local_name("bucket", "content"),
-        CORSConfiguration={
-            "CORSRules": [
-                {
-                    "AllowedMethods": ["PUT", "GET", "HEAD"],
-                    "AllowedOrigins": ["*"],
-                    "AllowedHeaders": ["*"],
-                    "ExposeHeaders": ["ETag"],
-                    "MaxAgeSeconds": 3000,
-                }
-            ]
-        },
-    )
-
-
 def sign_in(page: Any, local_stack: dict[str, Any], key: str) -> None:
     page.goto(local_stack["api_url"] + "/console/")
     page.get_by_label("API key").fill(key)
@@ -130,7 +102,6 @@ def test_publisher_upload_to_offer(page: Any, local_stack: dict[str, Any], tmp_p
     # The same through a (resumable) multipart upload: parts, ETags, complete. The browser must read each part's
     # ETag, which S3 only exposes cross-origin through the content bucket's CORS rule (infra/constructs/data.py);
     # the local provisioning does not apply that rule yet, so the test applies the stack's rule to the local bucket.
-    expose_etag_like_the_stack(local_stack)
     data = tmp_path / "tide-tables.csv"
     data.write_text("date,high,low\n" + "".join(f"2026-01-{d:02d},4.{d},0.{d}\n" for d in range(1, 29)))
     form.get_by_label("File").set_input_files(str(data))

@@ -71,3 +71,15 @@ def test_content_bucket_notifies_the_uploads_queue_in_both(local: dict[str, Any]
     assert [(q["QueueArn"].rsplit(":", 1)[1], q["Events"]) for q in conf["QueueConfigurations"]] == [
         (local_name("queue", "uploads"), ["s3:ObjectCreated:*"])
     ]
+
+
+def test_content_bucket_cors_matches(local: dict[str, Any], resources: Resources) -> None:
+    _, bucket = by_definition(resources, "AWS::S3::Bucket", "bucket", "content")
+    cloud = bucket["Properties"]["CorsConfiguration"]["CorsRules"]
+    here = local["s3"].get_bucket_cors(Bucket=local_name("bucket", "content"))["CORSRules"]
+    assert [
+        (r["AllowedMethods"], r["AllowedOrigins"], r["AllowedHeaders"], r["ExposedHeaders"], r["MaxAge"]) for r in cloud
+    ] == [
+        (r["AllowedMethods"], r["AllowedOrigins"], r["AllowedHeaders"], r["ExposeHeaders"], r["MaxAgeSeconds"])
+        for r in here
+    ]
