@@ -85,3 +85,21 @@ def active_licenses_of(buyer_id: str) -> list[dict[str, Any]]:
         if "LastEvaluatedKey" not in got:
             return out
         args["ExclusiveStartKey"] = got["LastEvaluatedKey"]
+
+
+def get_licenses(ids: set[str]) -> dict[str, dict[str, Any]]:
+    """Licences by id (unknown ids are absent), one ``BatchGetItem`` per 100."""
+    table = _table()
+    out: dict[str, dict[str, Any]] = {}
+    keys = [license_key(i) for i in sorted(ids) if i.startswith("lic_") and len(i) < 64]
+    for i in range(0, len(keys), 100):
+        request: dict[str, Any] = {table: {"Keys": keys[i : i + 100]}}
+        for _ in range(8):
+            got = aws.client("dynamodb").batch_get_item(RequestItems=request)
+            for item in got.get("Responses", {}).get(table, []):
+                lic = license_from_item(item)
+                out[lic["id"]] = lic
+            request = got.get("UnprocessedKeys") or {}
+            if not request:
+                break
+    return out

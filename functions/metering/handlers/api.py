@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from functions.catalog.dal import reader as catalog
-from functions.licensing.dal.reader import license_from_item, license_key
+from functions.licensing.dal.reader import get_licenses
 from functions.metering.dal.store import MeteringStore
 from functions.metering.env import env
 from functions.metering.handlers.jobs import send_messages
@@ -19,7 +19,6 @@ from functions.metering.logic.reads import group_usage, statement, statement_csv
 from functions.metering.logic.reporting import message, triage
 from functions.metering.models.input import PERIOD, DistributionRequest, ReportUsageRequest
 from functions.metering.models.output import Balance, Distribution, ReportUsageResponse, Statement, UsageReport
-from functions.shared import aws
 from functions.shared.api import json_response, make_resolver, path_id, principal
 from functions.shared.auth import Principal
 from functions.shared.clock import iso, now
@@ -38,23 +37,6 @@ def _store() -> MeteringStore:
     return MeteringStore(env().METERING_TABLE)
 
 
-def _licences(ids: set[str]) -> dict[str, dict[str, Any]]:
-    table = env().LICENSING_TABLE
-    out: dict[str, dict[str, Any]] = {}
-    keys = [license_key(i) for i in sorted(ids) if i.startswith("lic_")]
-    for i in range(0, len(keys), 100):
-        request: dict[str, Any] = {table: {"Keys": keys[i : i + 100]}}
-        for _ in range(8):
-            got = aws.client("dynamodb").batch_get_item(RequestItems=request)
-            for item in got.get("Responses", {}).get(table, []):
-                lic = license_from_item(item)
-                out[lic["id"]] = lic
-            request = got.get("UnprocessedKeys") or {}
-            if not request:
-                break
-    return out
-
-
 @app.post(
     "/v1/usage",
     summary="Report usage against your licences (buyer; up to 500 events)",
@@ -70,7 +52,7 @@ def report_usage(body: Annotated[ReportUsageRequest, Body()]) -> Response[str]:
     caller = principal(app).require("buyer")
 
     def effect() -> tuple[Any, int]:
-        licences = _licences({ev.license_id for ev in body.events})
+        licences = get_licenses({ev.license_id for ev in body.events})
         assets: dict[str, dict[str, Any] | None] = {}
 
         def asset_of(asset_id: str) -> dict[str, Any] | None:

@@ -14,41 +14,28 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from functions.licensing.dal.reader import license_from_item, license_key
+from functions.licensing.dal.reader import get_licenses
 from functions.metering.dal.archive import archive
 from functions.metering.dal.store import MeteringStore
 from functions.metering.env import env
 from functions.metering.logic.consume import consume
 from functions.metering.logic.pricing import Entry, PoisonMessage, price
-from functions.shared import aws
 
 logger = Logger()
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def _licences(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The licences the batch's messages name, in one read (malformed bodies are left to the record handler)."""
     ids: set[str] = set()
     for r in records:
         try:
             lic = json.loads(r["body"]).get("license_id")
         except (ValueError, AttributeError):
             continue
-        if isinstance(lic, str) and lic.startswith("lic_") and len(lic) < 64:
+        if isinstance(lic, str):
             ids.add(lic)
-    table = env().LICENSING_TABLE
-    out: dict[str, dict[str, Any]] = {}
-    keys = [license_key(i) for i in sorted(ids)]
-    for i in range(0, len(keys), 100):
-        request: dict[str, Any] = {table: {"Keys": keys[i : i + 100]}}
-        for _ in range(8):
-            got = aws.client("dynamodb").batch_get_item(RequestItems=request)
-            for item in got.get("Responses", {}).get(table, []):
-                lic = license_from_item(item)
-                out[lic["id"]] = lic
-            request = got.get("UnprocessedKeys") or {}
-            if not request:
-                break
-    return out
+    return get_licenses(ids)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
