@@ -100,8 +100,12 @@ function price(p) {
   return `${p.currency} ${usd(p.amount_micros)}${p.unit ? ` per ${esc(p.unit)}` : ""}${p.period_days ? ` / ${p.period_days} days` : ""}`;
 }
 
+let catalogueRequest = 0;
+
 async function loadCatalogue(append = false) {
+  const mine = ++catalogueRequest; // a slower, older search must not overwrite a newer one's results
   const page = await api("GET", "/v1/catalog/assets", { params: { ...state.filters, limit: 12, cursor: append ? state.cursor : null } });
+  if (mine !== catalogueRequest) return;
   state.cursor = page.next_cursor;
   $("#more").hidden = !state.cursor;
   const canBuy = state.me && (state.me.roles.includes("buyer"));
