@@ -14,6 +14,17 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 
 
+def _utf8(b64: str) -> bool:
+    import base64
+    import binascii
+
+    try:
+        base64.b64decode(b64, validate=True).decode("utf-8")
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return False
+    return True
+
+
 def _json_content_type(headers: dict[str, str]) -> bool:
     ctype = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
     media = ctype.split(";")[0].strip().lower()
@@ -55,6 +66,8 @@ def http_entry(
         if ctx is not None and "account_id" not in ctx:
             # The route has the authoriser and it found no valid key: 401 before any body validation.
             return _unauthorized()
+        if event.get("body") and event.get("isBase64Encoded") and not _utf8(event["body"]):
+            return _problem_dict(400, "Malformed JSON", "The request body is not UTF-8 JSON.", "malformed_json")
         if event.get("body") and not _json_content_type(event.get("headers") or {}):
             return _problem_dict(
                 415, "Unsupported media type", "Send the request body as application/json.", "unsupported_media_type"

@@ -150,3 +150,11 @@ def test_health_and_unknown_route(api: Any) -> None:
     assert api.get("/v1/health").json["status"] == "ok"
     r = api.get("/v1/nope")
     assert r.status == 404 and r.content_type == "application/problem+json"
+
+
+def test_non_utf8_and_non_json_bodies_are_4xx(admin: Any) -> None:
+    # A body that is not UTF-8 reaches Lambda base64-encoded; it is malformed JSON, not a server error
+    bad = admin.call("POST", "/v1/accounts", raw=b"\xff\xfe\x00garbage")
+    assert bad.status == 400 and bad.json["code"] == "malformed_json"
+    form = admin.call("POST", "/v1/accounts", raw=b"a=1", headers={"content-type": "multipart/form-data"})
+    assert form.status == 415 and form.json["code"] == "unsupported_media_type"
