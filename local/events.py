@@ -6,7 +6,6 @@ Used by the local gateway and dispatchers and by the tests, so both speak exactl
 from __future__ import annotations
 
 import base64
-import json
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -119,16 +118,3 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
             for m in messages
         ]
     }
-
-
-def s3_put_record(bucket: str, key: str, size: int, etag: str = "") -> dict[str, Any]:
-    return {
-        "eventVersion": "2.1",
-        "eventSource": "aws:s3",
-        "eventName": "ObjectCreated:Put",
-        "s3": {"bucket": {"name": bucket}, "object": {"key": key, "size": size, "eTag": etag}},
-    }
-
-
-def sqs_body_for_s3(records: list[dict[str, Any]]) -> str:
-    return json.dumps({"Records": records})

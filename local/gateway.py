@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from functions.shared.errors import PROBLEM_JSON, problem_body
 from infra.definitions import FUNCTIONS, ROUTES, Route
 from local.events import LambdaContext, authorizer_event, http_event
 
@@ -42,14 +43,7 @@ def _compile(path: str) -> re.Pattern[str]:
 
 
 def _problem(status: int, title: str, detail: str, code: str) -> GatewayResponse:
-    body = {
-        "type": f"https://imprimatur.dev/problems/{code}",
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "code": code,
-    }
-    return GatewayResponse(status, {"content-type": "application/problem+json"}, json.dumps(body).encode())
+    return GatewayResponse(status, {"content-type": PROBLEM_JSON}, problem_body(status, title, detail, code).encode())
 
 
 class LocalGateway:

@@ -17,9 +17,8 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from functions.shared.auth import Principal, bearer, principal_from_event, require_principal
-from functions.shared.errors import ApiError, NotFound, Unauthorized
+from functions.shared.errors import PROBLEM_JSON, ApiError, NotFound, Unauthorized, problem_body
 
-PROBLEM_JSON = "application/problem+json"
 logger = Logger()
 
 
@@ -32,18 +31,10 @@ def problem(
     extra: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response[str]:
-    body: dict[str, Any] = {
-        "type": f"https://imprimatur.dev/problems/{code}",
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "code": code,
-    }
-    body.update(extra or {})
     return Response(
         status_code=status,
         content_type=PROBLEM_JSON,
-        body=json.dumps(body, separators=(",", ":")),
+        body=problem_body(status, title, detail, code, extra),
         headers=headers or {},
     )
 

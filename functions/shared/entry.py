@@ -13,6 +13,8 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 
+from functions.shared.errors import BadRequest, Unauthorized, UnsupportedMediaType
+
 
 def _utf8(b64: str) -> bool:
     import base64
@@ -31,31 +33,6 @@ def _json_content_type(headers: dict[str, str]) -> bool:
     return media in ("", "application/json") or media.endswith("+json")
 
 
-def _problem_dict(status: int, title: str, detail: str, code: str) -> dict[str, Any]:
-    import json
-
-    body = {
-        "type": f"https://imprimatur.dev/problems/{code}",
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "code": code,
-    }
-    return {
-        "statusCode": status,
-        "headers": {"Content-Type": "application/problem+json"},
-        "body": json.dumps(body, separators=(",", ":")),
-    }
-
-
-def _unauthorized() -> dict[str, Any]:
-    body = (
-        '{"type":"https://imprimatur.dev/problems/unauthorized","title":"Unauthorized","status":401,'
-        '"detail":"The API key is missing, not valid, revoked, or its account is suspended.","code":"unauthorized"}'
-    )
-    return {"statusCode": 401, "headers": {"Content-Type": "application/problem+json"}, "body": body}
-
-
 def http_entry(
     app: Any, env_loader: Callable[[], Any], logger: Logger
 ) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
@@ -65,13 +42,11 @@ def http_entry(
         ctx = ((event.get("requestContext") or {}).get("authorizer") or {}).get("lambda")
         if ctx is not None and "account_id" not in ctx:
             # The route has the authoriser and it found no valid key: 401 before any body validation.
-            return _unauthorized()
+            return Unauthorized("The API key is missing, not valid, revoked, or its account is suspended.").result()
         if event.get("body") and event.get("isBase64Encoded") and not _utf8(event["body"]):
-            return _problem_dict(400, "Malformed JSON", "The request body is not UTF-8 JSON.", "malformed_json")
+            return BadRequest("The request body is not UTF-8 JSON.", code="malformed_json").result()
         if event.get("body") and not _json_content_type(event.get("headers") or {}):
-            return _problem_dict(
-                415, "Unsupported media type", "Send the request body as application/json.", "unsupported_media_type"
-            )
+            return UnsupportedMediaType("Send the request body as application/json.").result()
         return app.resolve(event, context)
 
     return handler

@@ -3,7 +3,23 @@ RFC 9457 ``application/problem+json`` response. Nothing matches on message strin
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem_body(status: int, title: str, detail: str, code: str, extra: dict[str, Any] | None = None) -> str:
+    """The RFC 9457 body every error of the API uses."""
+    body: dict[str, Any] = {
+        "type": f"https://imprimatur.dev/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        **(extra or {}),
+    }
+    return json.dumps(body, separators=(",", ":"))
 
 
 class ApiError(Exception):
@@ -25,6 +41,14 @@ class ApiError(Exception):
             self.code = code
         self.extra = extra or {}
         self.headers = headers or {}
+
+    def result(self) -> dict[str, Any]:
+        """As a Lambda proxy result, for code that answers without the Powertools resolver."""
+        return {
+            "statusCode": self.status,
+            "headers": {"Content-Type": PROBLEM_JSON, **self.headers},
+            "body": problem_body(self.status, self.title, self.detail, self.code, self.extra),
+        }
 
 
 class BadRequest(ApiError):
@@ -53,6 +77,10 @@ class Conflict(ApiError):
 
 class Gone(ApiError):
     status, code, title = 410, "gone", "Gone"
+
+
+class UnsupportedMediaType(ApiError):
+    status, code, title = 415, "unsupported_media_type", "Unsupported media type"
 
 
 class Unprocessable(ApiError):

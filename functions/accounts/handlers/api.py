@@ -36,10 +36,6 @@ def _store() -> AccountStore:
     return AccountStore(env().ACCOUNTS_TABLE)
 
 
-def _account_out(a: Any) -> dict[str, Any]:
-    return AccountOut.model_validate(a.model_dump()).model_dump()
-
-
 @app.get("/v1/health", summary="Liveness of the API", tags=["meta"])
 def health() -> Health:
     return Health(status="ok", version=VERSION)

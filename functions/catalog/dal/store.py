@@ -21,7 +21,7 @@ an asset that is no longer available.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from functions.catalog.models.domain import Asset, Collection, Offer, Pool
@@ -328,9 +328,3 @@ class CatalogStore:
             TableName=self.table,
             Item=to_item({"pk": f"POOL#{pool_id}", "sk": f"MEMBER#{member['asset_id']}", **member}),
         )
-
-
-def iter_ids(pages: Iterable[list[dict[str, Any]]]) -> Iterator[str]:
-    for page in pages:
-        for item in page:
-            yield item["asset_id"]

@@ -49,6 +49,7 @@ from functions.shared.entry import http_entry
 from functions.shared.errors import BadRequest, NotFound
 from functions.shared.idempotency import HEADER, IdempotencyStore
 from functions.shared.ids import new_id
+from functions.shared.urls import base_url
 
 logger = Logger()
 app = make_resolver()
@@ -74,13 +75,6 @@ def _idempotent(scope: str, effect: Any) -> Response[str]:
     ev = app.current_event
     out, status = IdempotencyStore(env().CATALOG_TABLE).run(scope, ev.headers.get(HEADER), ev.body, effect)
     return json_response(out, status)
-
-
-def _base_url() -> str:
-    ev = app.current_event
-    host = ev.headers.get("host") or ev.request_context.domain_name
-    proto = ev.headers.get("x-forwarded-proto") or ("http" if host.startswith(("127.", "localhost")) else "https")
-    return f"{proto}://{host}"
 
 
 # ------------------------------------------------------------------------------------------------ assets
@@ -236,7 +230,7 @@ def get_publisher(id: str) -> PublisherOut:
     name = _publisher_name(pid)
     store = _store()
     offers = sum(1 for o in store.iter_offers(f"OFFERS#PUB#{pid}", index="gsi2") if o.status == "active")
-    rsl_url = f"{_base_url()}/v1/publishers/{pid}/rsl.xml"
+    rsl_url = f"{base_url(app.current_event.raw_event)}/v1/publishers/{pid}/rsl.xml"
     return PublisherOut(
         id=pid,
         name=name,
@@ -376,7 +370,7 @@ def asset_rsl(id: str) -> Response[str]:
 
     asset = asset_logic.get_asset(_store(), path_id(id, "ast"), None)
     offers = reader.active_offers_for_asset(reader.asset_from_item_model(asset))
-    base = _base_url()
+    base = base_url(app.current_event.raw_event)
     return _rsl_response(rsl.document([_asset_content(base, asset, offers, _publisher_name(asset.publisher_id))]))
 
 
@@ -390,7 +384,7 @@ def publisher_rsl(id: str) -> Response[str]:
     pid = path_id(id, "acct")
     holder = _publisher_name(pid)
     store = _store()
-    base = _base_url()
+    base = base_url(app.current_event.raw_event)
     contents = []
     found, nxt = search(store, {"publisher_id": pid}, 100, None)
     for _ in range(20):  # at most 2,000 assets per document; crawlers also get per-asset documents

@@ -69,24 +69,6 @@ def active_subscriptions() -> Iterator[dict[str, Any]]:
         args["ExclusiveStartKey"] = got["LastEvaluatedKey"]
 
 
-def active_licenses_of(buyer_id: str) -> list[dict[str, Any]]:
-    """The buyer's active licences (sparse index), e.g. to validate reported usage."""
-    ddb = aws.client("dynamodb")
-    args: dict[str, Any] = {
-        "TableName": _table(),
-        "IndexName": "gsi3",
-        "KeyConditionExpression": "gsi3pk = :p",
-        "ExpressionAttributeValues": {":p": {"S": f"ACTIVE#{buyer_id}"}},
-    }
-    out: list[dict[str, Any]] = []
-    while True:
-        got = ddb.query(**args)
-        out += [license_from_item(i) for i in got.get("Items", [])]
-        if "LastEvaluatedKey" not in got:
-            return out
-        args["ExclusiveStartKey"] = got["LastEvaluatedKey"]
-
-
 def get_licenses(ids: set[str]) -> dict[str, dict[str, Any]]:
     """Licences by id (unknown ids are absent), one ``BatchGetItem`` per 100."""
     table = _table()

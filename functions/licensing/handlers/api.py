@@ -21,6 +21,7 @@ from functions.shared.api import json_response, make_resolver, path_id, principa
 from functions.shared.entry import http_entry
 from functions.shared.idempotency import HEADER, IdempotencyStore, body_hash, validate_key
 from functions.shared.ids import is_id
+from functions.shared.urls import base_url
 
 logger = Logger()
 app = make_resolver()
@@ -29,13 +30,6 @@ OPENAPI_MODELS = (GrantResponse, Jwks)
 
 def _store() -> LicensingStore:
     return LicensingStore(env().LICENSING_TABLE)
-
-
-def _base_url() -> str:
-    ev = app.current_event
-    host = ev.headers.get("host") or ev.request_context.domain_name
-    proto = ev.headers.get("x-forwarded-proto") or ("http" if host.startswith(("127.", "localhost")) else "https")
-    return f"{proto}://{host}"
 
 
 def _out(lic: License) -> LicenseOut:
@@ -75,7 +69,9 @@ def create_license(body: Annotated[CreateLicenseRequest, Body()]) -> Response[st
         offer = catalog.get_offer(body.offer_id) if is_id(body.offer_id, "off") else None
         offer = logic.check_offer(offer, body.use)
         lic = logic.build_license(caller.account_id, offer, body.use, body.budget_cap_micros)
-        lic.certificate = logic.sign_certificate(lic, Signer(env().SIGNING_KEY_ID), _base_url())
+        lic.certificate = logic.sign_certificate(
+            lic, Signer(env().SIGNING_KEY_ID), base_url(app.current_event.raw_event)
+        )
         out = GrantResponse(license=_out(lic), certificate=lic.certificate).model_dump()
         extra = [idem.completion_put(caller.account_id, key, bhash, 201, out)] if key else []
         _store().grant(lic, max_licenses=offer.get("max_licenses"), extra=extra)
@@ -109,10 +105,12 @@ def get_certificate(id: str) -> CertificateOut:
     lic = logic.for_party(_store(), principal(app), path_id(id, "lic"))
     cert = lic.certificate
     if not cert:  # a pay-per-crawl licence: granted on the delivery path, certified on first request here
-        cert = logic.sign_certificate(lic, Signer(env().SIGNING_KEY_ID), _base_url())
+        cert = logic.sign_certificate(lic, Signer(env().SIGNING_KEY_ID), base_url(app.current_event.raw_event))
         set_certificate(env().LICENSING_TABLE, lic.id, cert)
         cert = _store().get(lic.id, consistent=True).certificate or cert  # type: ignore[union-attr]
-    return CertificateOut(license_id=lic.id, certificate=cert, jwks_url=f"{_base_url()}/.well-known/jwks.json")
+    return CertificateOut(
+        license_id=lic.id, certificate=cert, jwks_url=f"{base_url(app.current_event.raw_event)}/.well-known/jwks.json"
+    )
 
 
 @app.post(

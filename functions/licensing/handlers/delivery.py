@@ -35,6 +35,7 @@ from functions.shared.errors import (
 )
 from functions.shared.ids import is_id, new_id
 from functions.shared.money import format_price_header, parse_price_header
+from functions.shared.urls import base_url
 from functions.shared.uses import USES, covers
 
 log = logging.getLogger("imprimatur.delivery")
@@ -60,22 +61,6 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _problem(exc: ApiError) -> dict[str, Any]:
-    body = {
-        "type": f"https://imprimatur.dev/problems/{exc.code}",
-        "title": exc.title,
-        "status": exc.status,
-        "detail": exc.detail,
-        "code": exc.code,
-        **exc.extra,
-    }
-    return {
-        "statusCode": exc.status,
-        "headers": {"Content-Type": "application/problem+json", **exc.headers},
-        "body": json.dumps(body, separators=(",", ":")),
-    }
-
-
 def _batch_get(keys: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
     ddb = aws.client("dynamodb")
     request = {t: {"Keys": k} for t, k in keys.items() if k}
@@ -88,13 +73,6 @@ def _batch_get(keys: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str
         if not request:
             break
     return out
-
-
-def _base_url(event: dict[str, Any]) -> str:
-    headers = event.get("headers") or {}
-    host = headers.get("host") or event["requestContext"].get("domainName", "")
-    proto = headers.get("x-forwarded-proto") or ("http" if host.startswith(("127.", "localhost")) else "https")
-    return f"{proto}://{host}"
 
 
 def _crawler_limit(headers: dict[str, str]) -> tuple[str, str, int] | None:
@@ -122,7 +100,7 @@ def _payment_required(asset: dict[str, Any], use: str, detail: str) -> PaymentRe
 
 def _pay_per_crawl(buyer_id: str, asset: dict[str, Any], use: str, limit: tuple[str, str, int]) -> dict[str, Any]:
     """Grant (or reuse) the buyer's pay-per-crawl licence on a per_access offer within the price; else 402."""
-    from functions.licensing.dal.store import LicensingStore, license_item
+    from functions.licensing.dal.store import LicensingStore
     from functions.licensing.logic.licenses import build_license
 
     mode, currency, micros = limit
@@ -143,7 +121,7 @@ def _pay_per_crawl(buyer_id: str, asset: dict[str, Any], use: str, limit: tuple[
         lic = build_license(buyer_id, offer, use, None, pay_per_crawl=True)
         try:
             store.grant(lic, max_licenses=offer.get("max_licenses"), ppc_key=f"PPC#{buyer_id}#{offer['id']}")
-            return dict(license_from_item(_item(license_item(lic))))
+            return lic.model_dump()
         except ApiError as exc:
             if exc.code != "ppc_race":
                 raise
@@ -152,12 +130,6 @@ def _pay_per_crawl(buyer_id: str, asset: dict[str, Any], use: str, limit: tuple[
         TableName=env().LICENSING_TABLE, Key=license_key(str(existing)), ConsistentRead=True
     )
     return license_from_item(got["Item"])
-
-
-def _item(data: dict[str, Any]) -> dict[str, Any]:
-    from functions.shared.ddb import to_item
-
-    return to_item(data)
 
 
 def deliver(event: dict[str, Any]) -> dict[str, Any]:
@@ -292,7 +264,7 @@ def _deliver(
     }
     aws.client("sqs").send_message(QueueUrl=e.USAGE_QUEUE_URL, MessageBody=json.dumps(message, separators=(",", ":")))
     expires = datetime.fromtimestamp(time.time() + URL_TTL_S, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    base = _base_url(event)
+    base = base_url(event)
     headers = {
         "Content-Type": "application/json",
         "Cache-Control": "no-store",
@@ -317,7 +289,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         return deliver(event)
     except ApiError as exc:
-        return _problem(exc)
+        return exc.result()
 
 
 def openapi_app() -> Any:

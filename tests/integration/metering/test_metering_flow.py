@@ -142,6 +142,8 @@ def test_jobs_run_and_are_idempotent(aws: dict[str, str], gw: Any, market: dict[
     assert first["job"] == job
     if job == "renew_subscriptions":
         assert first["charges_queued"] == 0 == second["charges_queued"]  # period 0 was charged at grant
+    if job == "pool_distributions":
+        assert first["period"] == now_iso()[:7] and first["distributions"] == second["distributions"]
     if job == "monthly_close":
         assert first["statements_closed"] >= 2 and second["statements_closed"] == 0
         st = market["buyer"].get(f"/v1/statements/{now_iso()[:7]}").json
