@@ -22,6 +22,9 @@ from moto import mock_aws
 
 from functions.shared import aws as shared_aws
 from functions.shared.config import clear_env_cache
+from local.embedded_dynamodb import install as install_embedded_dynamodb
+
+install_embedded_dynamodb()  # the same embedded DynamoDB as `make run` (local/embedded_dynamodb.py)
 
 
 @pytest.fixture

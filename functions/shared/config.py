@@ -21,6 +21,10 @@ class BaseEnv(BaseModel):
 
 @cache
 def load_env(model: type[T]) -> T:
+    """The validated environment, once per model class. A class defined inside a function is a new cache key on
+    every call (the cache would grow for ever on a warm function): refused."""
+    if "<locals>" in model.__qualname__ and not getattr(model, "__env_singleton__", False):
+        raise TypeError(f"load_env needs a module-level model (or one built once), not {model.__qualname__}")
     return model.model_validate(dict(os.environ))
 
 

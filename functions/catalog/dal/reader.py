@@ -4,6 +4,7 @@ plain dicts, cheap to import (the delivery hot path uses ``asset_key``/``asset_f
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from functions.shared import aws
@@ -44,13 +45,23 @@ _OFFER_FIELDS = (
 )
 
 
-def _table() -> str:
-    from functions.shared.config import BaseEnv, load_env
+@cache
+def _env_model() -> type[Any]:
+    """The reader's environment model, defined once (pydantic is imported on first use, not at import: the delivery
+    hot path imports this module). A class defined per call would be a new ``load_env`` cache key every call."""
+    from functions.shared.config import BaseEnv
 
     class _Env(BaseEnv):
+        __env_singleton__ = True  # built once by the cached _env_model(): load_env may cache it
         CATALOG_TABLE: str
 
-    return load_env(_Env).CATALOG_TABLE
+    return _Env
+
+
+def _table() -> str:
+    from functions.shared.config import load_env
+
+    return str(load_env(_env_model()).CATALOG_TABLE)
 
 
 def asset_key(asset_id: str) -> dict[str, dict[str, str]]:
