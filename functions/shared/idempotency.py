@@ -18,7 +18,9 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from functions.shared import aws
 from functions.shared.ddb import from_item, to_item
@@ -27,6 +29,7 @@ from functions.shared.errors import BadRequest, Conflict, Unprocessable
 WINDOW_S = 24 * 3600
 LOCK_TIMEOUT_S = 60
 HEADER = "idempotency-key"
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -182,3 +185,10 @@ class IdempotencyStore:
             raise
         self.complete(scope, key, bhash, status, body)
         return body, status
+
+    def run_model(
+        self, scope: str, key: str | None, raw_body: str | bytes | None, effect: Callable[[], M], model: type[M]
+    ) -> M:
+        """``run`` for a route that answers 200 with ``model`` (so its OpenAPI schema still comes from its type)."""
+        body, _ = self.run(scope, key, raw_body, lambda: (effect().model_dump(mode="json"), 200))
+        return model.model_validate(body)

@@ -76,8 +76,15 @@ def create_account(body: Annotated[CreateAccountRequest, Body()]) -> Response[st
 
 @app.post("/v1/accounts/<id>/suspend", summary="Suspend an account: its keys stop working (admin)", tags=["accounts"])
 def suspend_account(id: str) -> AccountOut:
-    principal(app).require("admin")
-    return AccountOut(**logic.suspend(_store(), path_id(id, "acct")).model_dump())
+    caller = principal(app).require("admin")
+    ev = app.current_event
+    return IdempotencyStore(env().ACCOUNTS_TABLE).run_model(
+        f"{caller.account_id}#{ev.path}",
+        ev.headers.get(HEADER),
+        ev.body,
+        lambda: AccountOut(**logic.suspend(_store(), path_id(id, "acct")).model_dump()),
+        AccountOut,
+    )
 
 
 @app.get("/v1/me", summary="The caller's account", tags=["accounts"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools import Logger
@@ -47,7 +48,7 @@ from functions.shared.api import json_response, make_resolver, optional_principa
 from functions.shared.clock import now_iso
 from functions.shared.entry import http_entry
 from functions.shared.errors import BadRequest, NotFound
-from functions.shared.idempotency import HEADER, IdempotencyStore
+from functions.shared.idempotency import HEADER, IdempotencyStore, M
 from functions.shared.ids import new_id
 from functions.shared.urls import base_url
 
@@ -75,6 +76,14 @@ def _idempotent(scope: str, effect: Any) -> Response[str]:
     ev = app.current_event
     out, status = IdempotencyStore(env().CATALOG_TABLE).run(scope, ev.headers.get(HEADER), ev.body, effect)
     return json_response(out, status)
+
+
+def _replayed(scope: str, effect: Callable[[], M], model: type[M]) -> M:
+    """Honour an Idempotency-Key on a POST that answers 200 with ``model`` (API.md, Idempotency)."""
+    ev = app.current_event  # scoped by path too: one key on two licences or assets is two requests
+    return IdempotencyStore(env().CATALOG_TABLE).run_model(
+        f"{scope}#{ev.path}", ev.headers.get(HEADER), ev.body, effect, model
+    )
 
 
 # ------------------------------------------------------------------------------------------------ assets
@@ -136,7 +145,11 @@ def withdraw_asset(id: str) -> AssetOut:
 def complete_upload(id: str, body: Annotated[CompleteRequest | None, Body()] = None) -> AssetOut:
     caller = principal(app).require("publisher")
     req = body or CompleteRequest()
-    return _asset_out(asset_logic.complete_upload(_store(), _content(), caller, path_id(id, "ast"), req))
+    return _replayed(
+        caller.account_id,
+        lambda: _asset_out(asset_logic.complete_upload(_store(), _content(), caller, path_id(id, "ast"), req)),
+        AssetOut,
+    )
 
 
 @app.get("/v1/catalog/assets", summary="Search available assets with their active offers (public)", tags=["catalogue"])
@@ -330,8 +343,13 @@ def get_pool(id: str) -> PoolOut:
 @app.post("/v1/pools/<id>/members", summary="Opt assets or collections into a pool (publisher)", tags=["pools"])
 def add_pool_members(id: str, body: Annotated[PoolMembersRequest, Body()]) -> PoolMembersOut:
     caller = principal(app)
-    joined = pool_logic.add_members(_store(), caller, path_id(id, "pool"), body)
-    return PoolMembersOut(pool_id=id, asset_ids=joined)
+    return _replayed(
+        caller.account_id,
+        lambda: PoolMembersOut(
+            pool_id=id, asset_ids=pool_logic.add_members(_store(), caller, path_id(id, "pool"), body)
+        ),
+        PoolMembersOut,
+    )
 
 
 @app.delete(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 from aws_lambda_powertools import Logger
@@ -119,7 +120,8 @@ def get_certificate(id: str) -> CertificateOut:
     tags=["licences"],
 )
 def cancel_license(id: str) -> LicenseOut:
-    return _out(logic.cancel(_store(), principal(app), path_id(id, "lic")))
+    caller = principal(app)
+    return _replayed(caller.account_id, lambda: _out(logic.cancel(_store(), caller, path_id(id, "lic"))))
 
 
 @app.post(
@@ -128,7 +130,16 @@ def cancel_license(id: str) -> LicenseOut:
     tags=["licences"],
 )
 def revoke_license(id: str, body: Annotated[RevokeRequest, Body()]) -> LicenseOut:
-    return _out(logic.revoke(_store(), principal(app), path_id(id, "lic"), body.reason))
+    caller = principal(app)
+    return _replayed(caller.account_id, lambda: _out(logic.revoke(_store(), caller, path_id(id, "lic"), body.reason)))
+
+
+def _replayed(scope: str, effect: Callable[[], LicenseOut]) -> LicenseOut:
+    """Honour an Idempotency-Key on a POST that answers 200 with a licence (API.md, Idempotency)."""
+    ev = app.current_event  # scoped by path too: one key on two licences is two requests
+    return IdempotencyStore(env().LICENSING_TABLE).run_model(
+        f"{scope}#{ev.path}", ev.headers.get(HEADER), ev.body, effect, LicenseOut
+    )
 
 
 @app.get(

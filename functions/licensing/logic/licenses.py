@@ -141,21 +141,27 @@ def cancel(store: LicensingStore, caller: Principal, license_id: str) -> License
     lic = for_party(store, caller, license_id)
     if lic.buyer_id != caller.account_id:
         raise NotFound("No such licence.")  # the publisher revokes; only the buyer cancels
-    if lic.status != "active":
-        raise Conflict(f"The licence is already {lic.status}.", code=f"license_{lic.status}")
-    ended = store.end(lic.id, "cancelled", iso(now()))
-    if ended is None:
-        raise Conflict("The licence is no longer active.", code="license_not_active")
-    return ended
+    return _end(store, lic, "cancelled", None)
 
 
 def revoke(store: LicensingStore, caller: Principal, license_id: str, reason: str) -> License:
     lic = for_party(store, caller, license_id)
     if lic.publisher_id != caller.account_id:
         raise NotFound("No such licence.")
+    return _end(store, lic, "revoked", reason)
+
+
+def _end(store: LicensingStore, lic: License, status: str, reason: str | None) -> License:
+    """End an active licence. Ending it again the same way (a retry) answers like the first time, so cancel and
+    revoke are safe to repeat; ending it another way is a 409 naming its status."""
+    if lic.status == status:
+        return lic
     if lic.status != "active":
         raise Conflict(f"The licence is already {lic.status}.", code=f"license_{lic.status}")
-    ended = store.end(lic.id, "revoked", iso(now()), reason)
-    if ended is None:
+    ended = store.end(lic.id, status, iso(now()), reason)
+    if ended is None:  # ended concurrently: the same way is still a success
+        again = store.get(lic.id, consistent=True)
+        if again is not None and again.status == status:
+            return again
         raise Conflict("The licence is no longer active.", code="license_not_active")
     return ended

@@ -96,8 +96,11 @@ def test_cancel_and_revoke(market: dict[str, Any]) -> None:
     buyer, pub = market["buyer"], market["pub"]
     a = buyer.post("/v1/licenses", {"offer_id": market["flat"]["id"], "use": "ai-train"}).json["license"]
     b = buyer.post("/v1/licenses", {"offer_id": market["per_access"]["id"], "use": "search"}).json["license"]
-    assert buyer.post(f"/v1/licenses/{a['id']}/cancel").json["status"] == "cancelled"
-    assert buyer.post(f"/v1/licenses/{a['id']}/cancel").status == 409
+    first = buyer.post(f"/v1/licenses/{a['id']}/cancel")
+    assert first.json["status"] == "cancelled"
+    again = buyer.post(f"/v1/licenses/{a['id']}/cancel")  # a retry: the same 200 and body (issue 18)
+    assert again.status == 200 and again.json == first.json
+    assert pub.post(f"/v1/licenses/{a['id']}/revoke", {"reason": "x"}).status == 409
     revoked = pub.post(f"/v1/licenses/{b['id']}/revoke", {"reason": "breach of attribution"})
     assert revoked.json["status"] == "revoked" and revoked.json["revoke_reason"] == "breach of attribution"
     assert pub.post(f"/v1/licenses/{b['id']}/revoke", {"reason": ""}).status == 422
