@@ -1,13 +1,18 @@
-"""Imprimatur Python SDK: ``Client`` for the public API, typed errors, offline certificate verification."""
+"""Imprimatur Python SDK: ``Client`` for the public API, typed errors, offline certificate verification.
 
-from imprimatur_client.certificates import verify_certificate
-from imprimatur_client.client import Client, ContentGrant
+The core needs only ``httpx``. ``verify_certificate`` needs the ``verify`` extra (``cryptography``) and the
+``imprimatur`` command the ``cli`` extra (Typer, Rich); without them they raise ``MissingExtra`` naming the extra.
+"""
+
+from imprimatur_client.certificates import decode_claims, verify_certificate
+from imprimatur_client.client import Client, ContentGrant, FetchResult
 from imprimatur_client.errors import (
     BadRequest,
     Conflict,
     Forbidden,
     Gone,
     ImprimaturError,
+    MissingExtra,
     NotFound,
     PaymentRequired,
     RateLimited,
@@ -17,22 +22,29 @@ from imprimatur_client.errors import (
     ValidationFailed,
     VerificationFailed,
 )
+from imprimatur_client.money import PriceError
+from imprimatur_client.version import __version__
 
 __all__ = [
     "BadRequest",
     "Client",
     "Conflict",
     "ContentGrant",
+    "FetchResult",
     "Forbidden",
     "Gone",
     "ImprimaturError",
+    "MissingExtra",
     "NotFound",
     "PaymentRequired",
+    "PriceError",
     "RateLimited",
     "ServerError",
     "TransportError",
     "Unauthorized",
     "ValidationFailed",
     "VerificationFailed",
+    "__version__",
+    "decode_claims",
     "verify_certificate",
 ]

@@ -1,4 +1,7 @@
-"""Offline verification of licence certificates (compact JWS, ES256) against the marketplace's JWKS."""
+"""Offline verification of licence certificates (compact JWS, ES256) against the marketplace's JWKS.
+
+Needs the ``verify`` extra (``cryptography``); importing this module does not, calling ``verify_certificate`` does.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +10,34 @@ import json
 import time
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-
-from imprimatur_client.errors import VerificationFailed
+from imprimatur_client.errors import MissingExtra, VerificationFailed
 
 
 def _b64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def decode_claims(token: str) -> dict[str, Any]:
+    """The claims of a certificate, NOT verified (for display; use ``verify_certificate`` to trust them)."""
+    try:
+        return dict(json.loads(_b64(token.split(".")[1])))
+    except (ValueError, IndexError, UnicodeDecodeError) as exc:
+        raise VerificationFailed(f"not a compact JWS: {exc}", code="malformed_certificate") from None
+
+
 def verify_certificate(token: str, jwks: dict[str, Any], *, now: float | None = None) -> dict[str, Any]:
-    """Return the certificate's claims if its signature verifies with a key of ``jwks`` and it is in term."""
+    """Return the certificate's claims if its signature verifies with a key of ``jwks`` and it is in term.
+
+    Raises ``VerificationFailed`` (``code``: ``malformed_certificate``, ``unexpected_algorithm``, ``unknown_key``,
+    ``bad_signature``, ``expired``, ``not_yet_valid``), or ``MissingExtra`` without the ``verify`` extra.
+    """
+    try:
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+    except ImportError:
+        raise MissingExtra("Certificate verification", "verify", "cryptography") from None
     try:
         header_b64, payload_b64, sig_b64 = token.split(".")
         header = json.loads(_b64(header_b64))

@@ -1,32 +1,46 @@
-"""The Imprimatur API client: one method per call of the public contract, pagination iterators, retries with
-back-off on 429/5xx and network errors that reuse the Idempotency-Key, typed errors from problem+json."""
+"""The Imprimatur API client: one method per call of the public contract, pagination iterators, typed errors from
+problem+json, and retries only where they are safe.
+
+Retry policy (``Client.request``): network errors, 429 and 5xx are retried with exponential back-off and jitter,
+honouring ``Retry-After``; a 409 only when its code is ``idempotency_in_progress`` (the same request is still running
+on the server). Every POST carries an ``Idempotency-Key`` (one per call, reused by its retries), so a retried POST never
+has a second effect. Everything else (4xx) is raised at once as a typed ``ImprimaturError`` whose message names the
+request id.
+"""
 
 from __future__ import annotations
 
+import email.utils
 import hashlib
 import json
 import mimetypes
 import os
 import random
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from imprimatur_client import money
 from imprimatur_client.certificates import verify_certificate
-from imprimatur_client.errors import ImprimaturError, TransportError, VerificationFailed, from_response
+from imprimatur_client.errors import Forbidden, ImprimaturError, TransportError, VerificationFailed, from_response
+from imprimatur_client.version import __version__
 
 Progress = Callable[[int], None]
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+IN_FLIGHT = "idempotency_in_progress"
+REQUEST_ID_HEADERS = ("apigw-requestid", "x-amzn-requestid", "x-request-id")
 CHUNK = 1024 * 1024
 
 
 def sha256_file(path: Path, progress: Progress | None = None) -> str:
+    """The hex SHA-256 of a file, read in 1 MiB chunks (never whole into memory)."""
     digest = hashlib.sha256()
     with path.open("rb") as f:
         while chunk := f.read(CHUNK):
@@ -38,6 +52,8 @@ def sha256_file(path: Path, progress: Progress | None = None) -> str:
 
 @dataclass
 class ContentGrant:
+    """The answer of ``GET /v1/assets/{id}/content``: a presigned URL (valid for at most 300 s) and what to expect."""
+
     url: str
     expires_at: str
     license_id: str
@@ -47,7 +63,37 @@ class ContentGrant:
     crawler_charged: str | None = None
 
 
+@dataclass
+class FetchResult:
+    """One asset of ``Client.fetch_many``: its verified bytes, or the error that stopped it (``skipped`` when the
+    budget ran out before it was tried: it was not requested and cost nothing)."""
+
+    asset_id: str
+    content: bytes | None = None
+    grant: ContentGrant | None = None
+    error: ImprimaturError | None = None
+    skipped: bool = False
+    media_type: str = field(default="application/octet-stream")
+
+    @property
+    def ok(self) -> bool:
+        """True when the content was downloaded and its SHA-256 verified."""
+        return self.content is not None
+
+    def text(self, encoding: str | None = None) -> str:
+        """The content decoded as text (the media type's charset, else UTF-8)."""
+        if self.content is None:
+            raise ValueError(f"{self.asset_id} was not fetched: {self.error}")
+        return self.content.decode(encoding or _charset(self.media_type))
+
+
 class Client:
+    """A client for one marketplace and one API key.
+
+    ``Client("http://127.0.0.1:8080", "imp_...")``, or ``Client.from_env()`` to read ``IMPRIMATUR_API_URL`` and
+    ``IMPRIMATUR_API_KEY`` (falling back to the CLI's profile). Use it as a context manager, or call ``close()``.
+    """
+
     def __init__(
         self,
         base_url: str,
@@ -56,16 +102,36 @@ class Client:
         timeout: float = 30.0,
         max_retries: int = 4,
         backoff: float = 0.5,
+        max_wait: float = 30.0,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        """``max_retries`` retries per call at most, waiting ``backoff * 2**n`` seconds (with jitter) and never more
+        than ``max_wait`` seconds at once; a ``Retry-After`` longer than ``max_wait`` is not waited for (the error is
+        raised). ``transport`` and ``sleep`` are for tests."""
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
-        self.max_retries, self.backoff, self._sleep = max_retries, backoff, sleep
+        self.max_retries, self.backoff, self.max_wait, self._sleep = max_retries, backoff, max_wait, sleep
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
         self._s3 = httpx.Client(timeout=httpx.Timeout(timeout, read=300), transport=transport)
 
+    @classmethod
+    def from_env(cls, profile: str | None = None, **kwargs: Any) -> Client:
+        """A client from ``IMPRIMATUR_API_URL`` / ``IMPRIMATUR_API_KEY``, else from the CLI's profile
+        (``IMPRIMATUR_PROFILE`` or ``default`` in ``~/.config/imprimatur/config.toml``)."""
+        from imprimatur_client import config
+
+        prof = config.resolve(profile)
+        if prof is None:
+            raise ImprimaturError(
+                "No marketplace configured: set IMPRIMATUR_API_URL and IMPRIMATUR_API_KEY, "
+                "or run `imprimatur configure`.",
+                code="not_configured",
+            )
+        return cls(prof.url, prof.key, **kwargs)
+
     def close(self) -> None:
+        """Close the connection pools."""
         self._http.close()
         self._s3.close()
 
@@ -84,15 +150,26 @@ class Client:
         json_body: Any = None,
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
-        idempotent: bool = False,
+        idempotency_key: str | None = None,
         raw: bool = False,
     ) -> Any:
-        """One API call. POSTs that create or charge get an Idempotency-Key, reused by every retry."""
-        hdrs = {"Accept": "application/json", **(headers or {})}
+        """One API call: the decoded JSON (or the ``httpx.Response`` with ``raw=True``).
+
+        Every POST carries an ``Idempotency-Key`` (``idempotency_key``, or a new UUID), reused by its retries. Retries:
+        network errors, 429 and 5xx (back-off with jitter, honouring ``Retry-After``) and a 409
+        ``idempotency_in_progress``; nothing else. Failures raise the ``ImprimaturError`` subclass of the status.
+        """
+        request_id = f"req_{uuid.uuid4().hex}"
+        hdrs = {
+            "Accept": "application/json",
+            "User-Agent": f"imprimatur-client/{__version__}",
+            "X-Request-Id": request_id,
+            **(headers or {}),
+        }
         if self.api_key:
             hdrs["Authorization"] = f"Bearer {self.api_key}"
-        if idempotent:
-            hdrs.setdefault("Idempotency-Key", str(uuid.uuid4()))
+        if method.upper() == "POST":
+            hdrs["Idempotency-Key"] = idempotency_key or hdrs.get("Idempotency-Key") or str(uuid.uuid4())
         clean = {k: v for k, v in (params or {}).items() if v is not None}
         attempt = 0
         while True:
@@ -100,12 +177,10 @@ class Client:
                 resp = self._http.request(method, path, json=json_body, params=clean, headers=hdrs)
             except httpx.TransportError as exc:
                 if attempt >= self.max_retries:
-                    raise TransportError(f"cannot reach {self.base_url}: {exc}", code="network") from None
-                self._wait(attempt, None)
-                attempt += 1
-                continue
-            if resp.status_code in RETRY_STATUSES and attempt < self.max_retries:
-                self._wait(attempt, resp.headers.get("retry-after"))
+                    raise TransportError(
+                        f"cannot reach {self.base_url}: {exc}", code="network", request_id=request_id
+                    ) from None
+                self._sleep(self._delay(attempt, None))
                 attempt += 1
                 continue
             if resp.status_code >= 400:
@@ -113,18 +188,35 @@ class Client:
                     body = resp.json()
                 except ValueError:
                     body = {"detail": resp.text[:500]}
-                raise from_response(resp.status_code, body, dict(resp.headers))
+                delay = self._retry_delay(resp.status_code, body, resp.headers.get("retry-after"), attempt)
+                if delay is not None:
+                    self._sleep(delay)
+                    attempt += 1
+                    continue
+                rid = next((resp.headers[h] for h in REQUEST_ID_HEADERS if resp.headers.get(h)), request_id)
+                raise from_response(resp.status_code, body, dict(resp.headers), rid)
             if raw:
                 return resp
             return resp.json() if resp.content else None
 
-    def _wait(self, attempt: int, retry_after: str | None) -> None:
-        delay = self.backoff * (2**attempt) * (0.5 + random.random())
-        if retry_after and retry_after.isdigit():
-            delay = max(delay, float(retry_after))
-        self._sleep(min(delay, 30.0))
+    def _retry_delay(self, status: int, body: Any, retry_after: str | None, attempt: int) -> float | None:
+        """Seconds to wait before retrying this answer, or None when it must not be retried."""
+        if attempt >= self.max_retries:
+            return None
+        in_flight = status == 409 and isinstance(body, dict) and body.get("code") == IN_FLIGHT
+        if status not in RETRY_STATUSES and not in_flight:
+            return None
+        wait = _retry_after_seconds(retry_after)
+        if wait is not None and wait > self.max_wait:
+            return None  # the server asks for longer than we are willing to block: say so now
+        return self._delay(attempt, wait)
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        delay = min(self.backoff * (2**attempt), self.max_wait) * (0.5 + random.random() / 2)  # jitter: 50-100 %
+        return max(delay, retry_after or 0.0)
 
     def paginate(self, path: str, params: dict[str, Any] | None = None, page_size: int = 100) -> Iterator[Any]:
+        """Every item of a list call, following ``next_cursor`` page by page (``page_size`` 1..100)."""
         cursor = None
         while True:
             page = self.request("GET", path, params={**(params or {}), "limit": page_size, "cursor": cursor})
@@ -135,141 +227,170 @@ class Client:
 
     # ------------------------------------------------------------------------------------------- accounts
     def health(self) -> dict[str, Any]:
+        """``GET /v1/health``: liveness (no key needed)."""
         return dict(self.request("GET", "/v1/health"))
 
+    def openapi(self) -> dict[str, Any]:
+        """``GET /v1/openapi.json``: the OpenAPI 3 document of the API."""
+        return dict(self.request("GET", "/v1/openapi.json"))
+
     def create_account(self, name: str, email: str, roles: list[str]) -> dict[str, Any]:
-        return dict(
-            self.request(
-                "POST", "/v1/accounts", json_body={"name": name, "email": email, "roles": roles}, idempotent=True
-            )
-        )
+        """Admin: create an account; returns ``{account, api_key}`` (the key is shown once)."""
+        return dict(self.request("POST", "/v1/accounts", json_body={"name": name, "email": email, "roles": roles}))
 
     def me(self) -> dict[str, Any]:
+        """The caller's account ``{id, name, email, roles, status, created_at}``."""
         return dict(self.request("GET", "/v1/me"))
 
     def create_key(self) -> dict[str, Any]:
-        return dict(self.request("POST", "/v1/me/keys", json_body={}, idempotent=True))
+        """Create another API key for the caller; returns ``{key_id, api_key, created_at}`` (shown once)."""
+        return dict(self.request("POST", "/v1/me/keys", json_body={}))
 
     def keys(self) -> Iterator[dict[str, Any]]:
+        """The caller's API keys (ids and dates, never the secret)."""
         return self.paginate("/v1/me/keys")
 
     def revoke_key(self, key_id: str) -> None:
+        """Revoke one of the caller's keys (it stops working within the authoriser cache TTL)."""
         self.request("DELETE", f"/v1/me/keys/{key_id}")
 
     def suspend_account(self, account_id: str) -> dict[str, Any]:
+        """Admin: suspend an account; its keys stop working."""
         return dict(self.request("POST", f"/v1/accounts/{account_id}/suspend", json_body={}))
 
     # --------------------------------------------------------------------------------------------- assets
     def create_asset(self, **fields: Any) -> dict[str, Any]:
-        return dict(self.request("POST", "/v1/assets", json_body=fields, idempotent=True))
+        """Publisher: declare an asset (``title, kind, media_type, language, size_bytes, sha256``, ...); returns
+        ``{asset, upload}``. ``publish_file`` does the whole upload for a file on disk."""
+        return dict(self.request("POST", "/v1/assets", json_body=fields))
 
     def get_asset(self, asset_id: str) -> dict[str, Any]:
+        """An asset: anyone when available, its owner in every status."""
         return dict(self.request("GET", f"/v1/assets/{asset_id}"))
 
     def my_assets(self, status: str | None = None) -> Iterator[dict[str, Any]]:
+        """Publisher: the caller's own assets, optionally of one ``status``."""
         return self.paginate("/v1/assets", {"status": status})
 
     def update_asset(self, asset_id: str, **fields: Any) -> dict[str, Any]:
+        """Owner: change metadata (``title``, ``description``, ``kind``, ``language``, ``tags``, ...)."""
         return dict(self.request("PATCH", f"/v1/assets/{asset_id}", json_body=fields))
 
     def withdraw_asset(self, asset_id: str) -> dict[str, Any]:
+        """Owner: withdraw an asset; it is no longer served and its offers are retired."""
         return dict(self.request("DELETE", f"/v1/assets/{asset_id}"))
 
     def complete_upload(self, asset_id: str, parts: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """Owner: finish an upload (``parts`` = ``[{part_number, etag}]`` for a multipart one) and verify it."""
         return dict(
             self.request("POST", f"/v1/assets/{asset_id}/complete", json_body={"parts": parts} if parts else {})
         )
 
     def search(self, **filters: Any) -> Iterator[dict[str, Any]]:
+        """Public search over available assets, each with its active ``offers``. Filters: ``q, kind, language, tag,
+        publisher_id, collection_id, use, max_price_micros``. Iterates over every page."""
         return self.paginate("/v1/catalog/assets", filters)
 
     def create_collection(self, title: str, description: str | None = None) -> dict[str, Any]:
-        return dict(
-            self.request(
-                "POST", "/v1/collections", json_body={"title": title, "description": description}, idempotent=True
-            )
-        )
+        """Publisher: create a collection (a grouping of assets that offers can cover)."""
+        return dict(self.request("POST", "/v1/collections", json_body={"title": title, "description": description}))
 
     def get_collection(self, collection_id: str) -> dict[str, Any]:
+        """A collection (public)."""
         return dict(self.request("GET", f"/v1/collections/{collection_id}"))
 
     def publisher(self, publisher_id: str) -> dict[str, Any]:
+        """A publisher's public profile (name, counts)."""
         return dict(self.request("GET", f"/v1/publishers/{publisher_id}"))
 
     def rsl(self, *, asset_id: str | None = None, publisher_id: str | None = None) -> str:
+        """The RSL 1.0 document of an asset or of a publisher, as XML text."""
         path = f"/v1/assets/{asset_id}/rsl.xml" if asset_id else f"/v1/publishers/{publisher_id}/rsl.xml"
         return str(self.request("GET", path, raw=True).text)
 
     # --------------------------------------------------------------------------------------------- offers
     def create_offer(self, **fields: Any) -> dict[str, Any]:
-        return dict(self.request("POST", "/v1/offers", json_body=fields, idempotent=True))
+        """Publisher (admin for a pool): publish an offer: one of ``asset_id``/``collection_id``/``pool_id``,
+        ``uses`` and ``pricing {model, amount_micros, currency, unit?, period_days?}``."""
+        return dict(self.request("POST", "/v1/offers", json_body=fields))
 
     def offers(self, **scope: str) -> Iterator[dict[str, Any]]:
+        """Public: offers by ``asset_id``, ``collection_id``, ``publisher_id`` or ``pool_id``."""
         return self.paginate("/v1/offers", scope)
 
     def get_offer(self, offer_id: str) -> dict[str, Any]:
+        """An offer (public)."""
         return dict(self.request("GET", f"/v1/offers/{offer_id}"))
 
     def retire_offer(self, offer_id: str) -> dict[str, Any]:
+        """Owner: retire an offer: no new licences; existing ones are untouched."""
         return dict(self.request("DELETE", f"/v1/offers/{offer_id}"))
 
     # ---------------------------------------------------------------------------------------------- pools
     def create_pool(self, name: str, description: str = "") -> dict[str, Any]:
-        return dict(
-            self.request("POST", "/v1/pools", json_body={"name": name, "description": description}, idempotent=True)
-        )
+        """Admin: create a pool for collective licensing."""
+        return dict(self.request("POST", "/v1/pools", json_body={"name": name, "description": description}))
 
     def get_pool(self, pool_id: str) -> dict[str, Any]:
+        """A pool (public)."""
         return dict(self.request("GET", f"/v1/pools/{pool_id}"))
 
     def join_pool(
         self, pool_id: str, asset_ids: list[str] | None = None, collection_ids: list[str] | None = None
     ) -> dict[str, Any]:
-        return dict(
-            self.request(
-                "POST",
-                f"/v1/pools/{pool_id}/members",
-                json_body={"asset_ids": asset_ids, "collection_ids": collection_ids},
-            )
-        )
+        """Publisher: opt assets and/or collections into a pool."""
+        body = {k: v for k, v in (("asset_ids", asset_ids), ("collection_ids", collection_ids)) if v}
+        return dict(self.request("POST", f"/v1/pools/{pool_id}/members", json_body=body))
 
     def leave_pool(self, pool_id: str, asset_id: str) -> dict[str, Any]:
+        """Publisher: opt an asset out of a pool from the next period; returns ``leaves_at``."""
         return dict(self.request("DELETE", f"/v1/pools/{pool_id}/members/{asset_id}"))
 
     def distribute_pool(self, pool_id: str, period: str) -> dict[str, Any]:
-        return dict(
-            self.request("POST", f"/v1/pools/{pool_id}/distributions", json_body={"period": period}, idempotent=True)
-        )
+        """Admin: split a pool's net revenue of ``period`` (``YYYY-MM``) between its members."""
+        return dict(self.request("POST", f"/v1/pools/{pool_id}/distributions", json_body={"period": period}))
 
     # ------------------------------------------------------------------------------------------- licences
     def buy(
         self, offer_id: str, use: str, budget_cap_micros: int | None = None, idempotency_key: str | None = None
     ) -> dict[str, Any]:
+        """Buyer: take a licence on an offer for one ``use``; returns ``{license, certificate}``.
+
+        Pass your own ``idempotency_key`` (e.g. derived from your job id) to make a re-run of your program return
+        the licence it already took instead of buying a second one; without it, retries of this call are safe but
+        a second call is a second purchase. ``budget_cap_micros`` caps everything ever charged on the licence.
+        """
         body: dict[str, Any] = {"offer_id": offer_id, "use": use}
         if budget_cap_micros is not None:
             body["budget_cap_micros"] = budget_cap_micros
-        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
-        return dict(self.request("POST", "/v1/licenses", json_body=body, headers=headers, idempotent=True))
+        return dict(self.request("POST", "/v1/licenses", json_body=body, idempotency_key=idempotency_key))
 
     def licenses(self, as_: str = "buyer", status: str | None = None) -> Iterator[dict[str, Any]]:
+        """The caller's licences, as ``buyer`` or as ``publisher``, optionally of one ``status``."""
         return self.paginate("/v1/licenses", {"as": as_, "status": status})
 
     def get_license(self, license_id: str) -> dict[str, Any]:
+        """A licence (its buyer or publisher only)."""
         return dict(self.request("GET", f"/v1/licenses/{license_id}"))
 
     def certificate(self, license_id: str) -> str:
+        """The licence's certificate: a compact JWS (ES256) to verify with ``verify_certificate``."""
         return str(self.request("GET", f"/v1/licenses/{license_id}/certificate")["certificate"])
 
     def cancel_license(self, license_id: str) -> dict[str, Any]:
+        """Buyer: cancel a licence (delivery stops at the next request). Cancelling it again answers the same."""
         return dict(self.request("POST", f"/v1/licenses/{license_id}/cancel", json_body={}))
 
     def revoke_license(self, license_id: str, reason: str) -> dict[str, Any]:
+        """Publisher: revoke a licence with a reason. Revoking it again answers the same."""
         return dict(self.request("POST", f"/v1/licenses/{license_id}/revoke", json_body={"reason": reason}))
 
     def jwks(self) -> dict[str, Any]:
+        """The public keys (JWKS) that verify certificates; cache it, it changes rarely."""
         return dict(self.request("GET", "/.well-known/jwks.json"))
 
     def verify_certificate(self, token: str, jwks: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The claims of ``token`` once its signature and term verify (needs the ``verify`` extra)."""
         return verify_certificate(token, jwks or self.jwks())
 
     # -------------------------------------------------------------------------------------------- content
@@ -282,13 +403,17 @@ class Client:
         max_price: str | None = None,
         exact_price: str | None = None,
     ) -> ContentGrant:
-        """A presigned URL for licensed content. ``max_price``/``exact_price`` (e.g. ``"USD 0.01"``) take a
-        pay-per-crawl licence on the spot; ``ContentGrant.crawler_charged`` says what was charged."""
+        """A presigned URL for licensed content (each call is one metered access).
+
+        ``max_price``/``exact_price`` (``"0.01"`` or ``"USD 0.01"``) take a pay-per-crawl licence on the spot when
+        an active per-access offer is within that price; ``ContentGrant.crawler_charged`` says what was charged.
+        Raises ``PaymentRequired`` (with ``offers``) when nothing licenses the use.
+        """
         headers = {}
         if max_price:
-            headers["crawler-max-price"] = max_price
+            headers["crawler-max-price"] = money.header(max_price, "max_price")
         if exact_price:
-            headers["crawler-exact-price"] = exact_price
+            headers["crawler-exact-price"] = money.header(exact_price, "exact_price")
         resp = self.request(
             "GET",
             f"/v1/assets/{asset_id}/content",
@@ -297,11 +422,13 @@ class Client:
             raw=True,
         )
         data = resp.json()
-        return ContentGrant(**data, crawler_charged=resp.headers.get("crawler-charged"))
+        known = {k: data[k] for k in ("url", "expires_at", "license_id", "sha256", "size_bytes", "media_type")}
+        return ContentGrant(**known, crawler_charged=resp.headers.get("crawler-charged"))
 
     def download(self, grant: ContentGrant, dest: Path, progress: Progress | None = None) -> Path:
         """Stream the content to ``dest`` and check its SHA-256 (the partial file is removed on mismatch)."""
         digest = hashlib.sha256()
+        dest = Path(dest)
         tmp = dest.with_name(dest.name + ".part")
         try:
             with self._s3.stream("GET", grant.url) as resp:
@@ -314,6 +441,7 @@ class Client:
                         if progress:
                             progress(len(chunk))
         except httpx.TransportError as exc:
+            tmp.unlink(missing_ok=True)
             raise TransportError(f"download failed: {exc}", code="network") from None
         if digest.hexdigest() != grant.sha256:
             tmp.unlink(missing_ok=True)
@@ -321,17 +449,108 @@ class Client:
         tmp.replace(dest)
         return dest
 
+    def read(self, grant: ContentGrant, max_bytes: int = 256 * 1024 * 1024) -> bytes:
+        """The content of a grant in memory, SHA-256 verified (refuses assets above ``max_bytes``: use
+        ``download`` for those)."""
+        if grant.size_bytes > max_bytes:
+            raise ImprimaturError(
+                f"the asset has {grant.size_bytes} bytes, more than max_bytes={max_bytes}: use download()",
+                code="too_large",
+            )
+        try:
+            resp = self._s3.get(grant.url)
+        except httpx.TransportError as exc:
+            raise TransportError(f"download failed: {exc}", code="network") from None
+        if resp.status_code != 200:
+            raise ImprimaturError(f"download failed: HTTP {resp.status_code}", status=resp.status_code)
+        if hashlib.sha256(resp.content).hexdigest() != grant.sha256:
+            raise VerificationFailed("the downloaded bytes do not match the asset's SHA-256", code="checksum")
+        return resp.content
+
+    def fetch_bytes(
+        self, asset_id: str, use: str, *, license_id: str | None = None, max_price: str | None = None
+    ) -> bytes:
+        """``content`` then ``read``: the verified bytes of a licensed asset (one metered access)."""
+        return self.read(self.content(asset_id, use, license_id=license_id, max_price=max_price))
+
+    def fetch_text(
+        self,
+        asset_id: str,
+        use: str,
+        *,
+        license_id: str | None = None,
+        max_price: str | None = None,
+        encoding: str | None = None,
+    ) -> str:
+        """The verified content of a licensed text asset, decoded (the media type's charset, else UTF-8)."""
+        grant = self.content(asset_id, use, license_id=license_id, max_price=max_price)
+        return self.read(grant).decode(encoding or _charset(grant.media_type))
+
+    def fetch_many(
+        self,
+        asset_ids: Iterable[str],
+        use: str,
+        *,
+        license_id: str | None = None,
+        max_price: str | None = None,
+        max_spend_micros: int | None = None,
+        concurrency: int = 4,
+    ) -> list[FetchResult]:
+        """Fetch many assets concurrently (at most ``concurrency`` at once), within a budget; results in input order.
+
+        Nothing here ever fails the whole batch: each ``FetchResult`` has the bytes or the error. The budget is the
+        smallest of ``max_spend_micros``, the licence's ``remaining_micros`` (or its ``budget_cap_micros``) when
+        ``license_id`` names a per-access licence; each access costs the licence's per-access price (with
+        ``max_price``, pay per crawl, at most that price). Assets beyond the budget are not requested at all
+        (``skipped``), and once the server answers ``budget_exhausted`` the assets not yet started are skipped too.
+        """
+        ids = list(asset_ids)
+        price, budget = 0, max_spend_micros
+        if license_id:
+            lic = self.get_license(license_id)
+            pricing = (lic.get("terms") or {}).get("pricing") or {}
+            if pricing.get("model") == "per_access":
+                price = int(pricing.get("amount_micros") or 0)
+                left = lic.get("remaining_micros")
+                if left is None and lic.get("budget_cap_micros") is not None:
+                    left = int(lic["budget_cap_micros"]) - int(lic.get("spent_micros") or 0)
+                if left is not None:
+                    budget = left if budget is None else min(budget, int(left))
+        if max_price:
+            price = max(price, money.parse(max_price, "max_price")[1])
+        allowed = len(ids) if budget is None or price == 0 else max(0, budget // price)
+        exhausted = threading.Event()
+
+        def one(index: int, asset_id: str) -> FetchResult:
+            if index >= allowed or exhausted.is_set():
+                return FetchResult(asset_id, skipped=True)
+            try:
+                grant = self.content(asset_id, use, license_id=license_id, max_price=max_price)
+                return FetchResult(asset_id, self.read(grant), grant, media_type=grant.media_type)
+            except ImprimaturError as exc:
+                if isinstance(exc, Forbidden) and exc.code == "budget_exhausted":
+                    exhausted.set()
+                return FetchResult(asset_id, error=exc)
+
+        with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+            return list(pool.map(one, range(len(ids)), ids))
+
     # ------------------------------------------------------------------------------------- metering, money
     def report_usage(self, events: list[dict[str, Any]], batch_size: int = 500) -> dict[str, Any]:
+        """Buyer: report usage events ``{event_id, license_id, asset_id, use, units, occurred_at}`` in batches of
+        ``batch_size`` (≤ 500); returns the summed ``{accepted, duplicates, rejected}``. Resending an ``event_id``
+        never counts twice."""
         total: dict[str, Any] = {"accepted": 0, "duplicates": 0, "rejected": []}
         for i in range(0, len(events), batch_size):
-            got = self.request("POST", "/v1/usage", json_body={"events": events[i : i + batch_size]}, idempotent=True)
+            got = self.request("POST", "/v1/usage", json_body={"events": events[i : i + batch_size]})
             total["accepted"] += got["accepted"]
             total["duplicates"] += got["duplicates"]
             total["rejected"] += got["rejected"]
         return total
 
     def usage(self, **params: Any) -> list[dict[str, Any]]:
+        """Usage grouped by ``group_by`` (day, asset, license, buyer, publisher); filters ``from_``, ``to``,
+        ``license_id``, ``asset_id``, ``as_``. Returns ``[{key, units, accesses, amount_micros}]``."""
         if "from_" in params:
             params["from"] = params.pop("from_")
         if "as_" in params:
@@ -339,9 +558,11 @@ class Client:
         return list(self.request("GET", "/v1/usage", params=params)["items"])
 
     def balance(self, currency: str = "USD", account_id: str | None = None) -> dict[str, Any]:
+        """``{currency, balance_micros}``: what a buyer owes (negative) or a publisher has earned."""
         return dict(self.request("GET", "/v1/balance", params={"currency": currency, "account_id": account_id}))
 
     def statement(self, period: str, *, csv: bool = False, account_id: str | None = None) -> Any:
+        """The statement of ``period`` (``YYYY-MM``): a dict, or the CSV text with ``csv=True``."""
         if csv:
             return self.request(
                 "GET",
@@ -453,3 +674,25 @@ def _reader(f: Any, progress: Progress | None) -> Iterator[bytes]:
 def _state_file(state_dir: Path, path: Path, size: int) -> Path:
     key = hashlib.sha256(f"{path.resolve()}|{size}|{int(os.path.getmtime(path))}".encode()).hexdigest()[:24]
     return Path(state_dir) / f"upload-{key}.json"
+
+
+def _charset(media_type: str) -> str:
+    for part in media_type.split(";")[1:]:
+        k, _, v = part.strip().partition("=")
+        if k.lower() == "charset" and v:
+            return v.strip('"')
+    return "utf-8"
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    """``Retry-After`` as seconds: delta-seconds or an HTTP date (RFC 9110)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())

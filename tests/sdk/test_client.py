@@ -98,7 +98,7 @@ def test_payment_required_exposes_offers_and_crawler_price() -> None:
 
 def test_pay_per_crawl_headers_and_charge() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
-        assert request.headers["crawler-max-price"] == "USD 0.02"
+        assert request.headers["crawler-max-price"] == "USD 0.020000"  # one price syntax: normalised
         assert request.url.params["use"] == "ai-input"
         return httpx.Response(
             200,
