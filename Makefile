@@ -10,7 +10,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 $(STAMP): pyproject.toml sdk/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --disable-pip-version-check uv==0.13.8
-	$(VENV)/bin/uv pip install -q --python $(PY) -e '.[dev]' -e ./sdk
+	$(VENV)/bin/uv pip install -q --python $(PY) -e '.[dev]' -e './sdk[cli]'
 	touch $(STAMP)
 
 install: $(STAMP)
