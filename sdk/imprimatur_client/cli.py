@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 from rich.table import Table
@@ -115,7 +116,6 @@ COVERAGE: dict[str, str] = {
 }
 EXCLUDED: dict[str, str] = {
     "GET /v1/health": "a liveness probe for load balancers and monitors; `whoami` checks a profile end to end",
-    "GET /v1/openapi.json": "a machine-readable description for code generators, not an action for a person",
 }
 
 
@@ -205,11 +205,18 @@ def _price(pricing: dict[str, Any]) -> str:
     return amount
 
 
+ID_COLUMNS = {"asset", "offer", "licence", "key", "item"}
+
+
 def table(*columns: str, title: str | None = None) -> Table:
-    """A table whose cells fold instead of being cut: ids and amounts stay whole at any width."""
-    t = Table(title=title, show_lines=False)
+    """A table that never cuts a cell: id columns keep their width (ids are at most 31 characters) and stay on one
+    line, other cells wrap (fold) onto more lines. No vertical borders, so 80 columns hold an id and four amounts."""
+    t = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 1), show_edge=False)
     for c in columns:
-        t.add_column(c, overflow="fold")
+        if c.split(" ")[0] in ID_COLUMNS:
+            t.add_column(c, no_wrap=True, min_width=30, overflow="fold")
+        else:
+            t.add_column(c, overflow="fold")
     return t
 
 
@@ -500,10 +507,9 @@ def offer_create(
 
 
 def _offer_table(offers: list[dict[str, Any]]) -> Table:
-    t = table("offer", "status", "model", "price", "uses", "scope")
+    t = table("offer", "status", "model", "price", "uses")
     for o in offers:
-        scope = o.get("scope") or {}
-        row(t, o["id"], o["status"], o["pricing"]["model"], _price(o["pricing"]), ",".join(o["uses"]), scope.get("id"))
+        row(t, o["id"], o["status"], o["pricing"]["model"], _price(o["pricing"]), ",".join(o["uses"]))
     return t
 
 
@@ -641,15 +647,14 @@ def buy(
 
 
 def _license_table(items: list[dict[str, Any]]) -> Table:
-    t = table("licence", "status", "use", "scope", "model", "price")
+    t = table("licence (and scope)", "status", "use", "model", "price")
     for x in items:
         pricing = x["terms"]["pricing"]
         row(
             t,
-            x["id"],
+            f"{x['id']}\n{x['scope']['id']}",
             x["status"],
             x["use"],
-            f"{x['scope']['type']} {x['scope']['id']}",
             pricing["model"],
             _price(pricing),
         )
@@ -874,30 +879,26 @@ def statement(
     if json_output:
         emit_json(st)
         return
-    t = table("licence", "asset", "use", "units", "gross", "fee", "net", title=f"{st['account_id']} {period}")
+    t = table("item (licence, asset, use)", "cur", "units", "gross", "fee", "net", title=f"{st['account_id']} {period}")
     for x in st["lines"]:
-        cur = x.get("currency", "USD")
         row(
             t,
-            x["license_id"],
-            x.get("asset_id") or "-",
-            x["use"],
+            f"{x['license_id']}\n{x.get('asset_id') or '-'}\n{x['use']}",
+            x.get("currency", "USD"),
             x["units"],
-            money.show(x["gross_micros"], cur),
-            money.show(x["fee_micros"], cur),
-            money.show(x["net_micros"], cur),
+            money.show(x["gross_micros"], ""),
+            money.show(x["fee_micros"], ""),
+            money.show(x["net_micros"], ""),
         )
     for tot in _totals(st):
-        cur = tot["currency"]
         row(
             t,
-            f"TOTAL {cur}",
-            "",
-            "",
+            f"TOTAL {tot['currency']}",
+            tot["currency"],
             tot.get("units", ""),
-            money.show(tot["gross_micros"], cur),
-            money.show(tot["fee_micros"], cur),
-            money.show(tot["net_micros"], cur),
+            money.show(tot["gross_micros"], ""),
+            money.show(tot["fee_micros"], ""),
+            money.show(tot["net_micros"], ""),
         )
     out.print(t)
     for d in st.get("distributions", []):

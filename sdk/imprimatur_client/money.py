@@ -36,8 +36,9 @@ def header(text: str, name: str = "price") -> str:
 
 
 def show(amount_micros: int, currency: str) -> str:
-    """``USD 25.00``, ``USD 0.01``, ``USD 0.002``, ``EUR -1.50``: at least two decimals, exact, never rounded."""
+    """``USD 25.00``, ``USD 0.01``, ``USD 0.002``, ``EUR -1.50``: at least two decimals, exact, never rounded
+    (``currency=""`` gives the number alone, for a column that names the currency)."""
     sign = "-" if amount_micros < 0 else ""
     whole, frac = divmod(abs(amount_micros), 1_000_000)
     digits = f"{frac:06d}".rstrip("0").ljust(2, "0")
-    return f"{currency} {sign}{whole:,}.{digits}"
+    return f"{currency} {sign}{whole:,}.{digits}".lstrip()

@@ -115,7 +115,7 @@ def test_publisher_and_buyer_flows(
     # The statement shows the metered delivery (asynchronous: poll)
     assert eventually(lambda: "10000" in run("--profile", "buyer", "statement", "--csv"))
     assert "TOTAL" in run("--profile", "buyer", "statement")
-    assert "USD -0.010000" in run("--profile", "buyer", "balance")
+    assert "USD -0.01  (-10000 micros)" in run("--profile", "buyer", "balance")
 
 
 def test_interrupted_multipart_upload_resumes(
