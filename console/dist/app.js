@@ -1,11 +1,45 @@
 // Imprimatur web console: a static page that calls the public API with the user's key (session storage only).
+// HTML is built only with the `html` tagged template, which escapes every interpolated value unless it is itself the
+// result of `html` (so nothing needs to remember to call an escape function).
 import { barChart } from "./chart.js";
 
 const $ = (sel) => document.querySelector(sel);
-const state = { key: sessionStorage.getItem("imprimatur-key"), me: null, cursor: null, filters: {}, titles: {} };
-const usd = (micros) => (micros / 1e6).toFixed(6);
-const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+const state = { key: sessionStorage.getItem("imprimatur-key"), me: null, cursor: null, filters: {}, names: new Map() };
 
+// ------------------------------------------------------------------------------------------------ html
+class Html {
+  constructor(text) { this.text = text; }
+  toString() { return this.text; }
+}
+const ESC = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+const part = (v) => {
+  if (v instanceof Html) return v.text;
+  if (Array.isArray(v)) return v.map(part).join("");
+  if (v === null || v === undefined || v === false) return "";
+  return String(v).replace(/[&<>"']/g, (c) => ESC[c]);
+};
+export const html = (strings, ...values) => new Html(strings.reduce((out, s, i) => out + s + (i < values.length ? part(values[i]) : ""), ""));
+function render(el, content, append = false) {
+  if (!(content instanceof Html)) throw new TypeError("render() takes html`...` only");
+  if (append) el.insertAdjacentHTML("beforeend", content.text); else el.innerHTML = content.text;
+}
+
+// ------------------------------------------------------------------------------------------------ money
+// Exact amounts from integer micros, always with their currency: USD 25.00, USD 0.01, USD 0.002.
+function money(micros, currency = "USD") {
+  const sign = micros < 0 ? "-" : "";
+  const abs = Math.abs(micros);
+  const whole = Math.floor(abs / 1e6).toLocaleString("en-US");
+  const frac = String(abs % 1e6).padStart(6, "0").replace(/0+$/, "").padEnd(2, "0");
+  return `${currency} ${sign}${whole}.${frac}`;
+}
+function toMicros(text) {
+  const m = /^\s*(\d{1,12})(?:\.(\d{1,6}))?\s*$/.exec(text || "");
+  if (!m) throw new Error(`"${text}" is not an amount like 0.05 (at most 6 decimals)`);
+  return Number(m[1]) * 1e6 + Number((m[2] || "").padEnd(6, "0"));
+}
+
+// ------------------------------------------------------------------------------------------------ api
 class ApiError extends Error {
   constructor(status, body) {
     super(body?.detail || `HTTP ${status}`);
@@ -20,6 +54,7 @@ async function api(method, path, { body, params, accept, headers = {} } = {}) {
   const h = { Accept: accept || "application/json", ...headers };
   if (state.key) h.Authorization = `Bearer ${state.key}`;
   if (body !== undefined) h["Content-Type"] = "application/json";
+  if (method === "POST" && !h["Idempotency-Key"]) h["Idempotency-Key"] = crypto.randomUUID();
   const resp = await fetch(url, { method, headers: h, body: body !== undefined ? JSON.stringify(body) : undefined });
   if (!resp.ok) {
     let problem = null;
@@ -29,6 +64,27 @@ async function api(method, path, { body, params, accept, headers = {} } = {}) {
   if (accept === "text/csv") return resp.text();
   return resp.status === 204 ? null : resp.json();
 }
+
+async function* pages(path, params) {
+  let cursor = null;
+  do {
+    const page = await api("GET", path, { params: { ...params, limit: 100, cursor } });
+    yield page.items;
+    cursor = page.next_cursor;
+  } while (cursor);
+}
+
+// Names instead of ids: titles of assets, collections and pools, names of publishers (cached; public reads).
+const NAME_PATHS = { ast: (id) => `/v1/assets/${id}`, col: (id) => `/v1/collections/${id}`, pool: (id) => `/v1/pools/${id}`, acct: (id) => `/v1/publishers/${id}` };
+function nameOf(id) {
+  if (!id) return Promise.resolve("—");
+  if (!state.names.has(id)) {
+    const path = NAME_PATHS[id.split("_")[0]];
+    state.names.set(id, path ? api("GET", path(id)).then((x) => x.title || x.name || id).catch(() => id) : Promise.resolve(id));
+  }
+  return state.names.get(id);
+}
+const remember = (id, name) => { if (id && name) state.names.set(id, Promise.resolve(name)); };
 
 function say(message, kind = "info") {
   const el = $("#alert");
@@ -42,14 +98,52 @@ function sayError(err) {
     const fields = (err.body.errors || []).map((e) => `${e.field || e.location}: ${e.message}`).join("; ");
     say(`${err.message}${fields ? ` — ${fields}` : ""} (${err.status} ${err.body.code || ""})`, "error");
   } else {
-    say(String(err), "error");
+    say(String(err.message || err), "error");
   }
 }
 
+// Every action: the button that started it is disabled until it ends, so a double-click is one request.
 const guard = (fn) => async (event) => {
   event?.preventDefault?.();
-  try { await fn(event); } catch (err) { sayError(err); }
+  const button = event?.submitter || event?.target?.closest?.("button");
+  if (button?.disabled) return;
+  if (button) button.disabled = true;
+  try { await fn(event); } catch (err) { sayError(err); } finally { if (button) button.disabled = false; }
 };
+
+// ------------------------------------------------------------------------------------------------ dialog
+// One modal confirmation. `onConfirm` runs once per press of the confirm button, which stays disabled while it runs;
+// the dialog closes only when it succeeds. `ready()` decides whether the button is enabled (e.g. a required tick).
+function confirmDialog({ title, body, confirmLabel, onConfirm, ready = () => true }) {
+  const dlg = $("#confirm");
+  $("#confirm-title").textContent = title;
+  render($("#confirm-body"), body);
+  const ok = $("#confirm-ok");
+  ok.textContent = confirmLabel;
+  const refresh = () => { ok.disabled = !ready(); };
+  refresh();
+  $("#confirm-body").oninput = refresh;
+  $("#confirm-body").onchange = refresh;
+  $("#confirm-cancel").onclick = () => dlg.close("cancel");
+  $("#confirm-form").onsubmit = async (event) => {
+    event.preventDefault();
+    if (ok.disabled) return;
+    ok.disabled = true;
+    $("#confirm-cancel").disabled = true;
+    try {
+      await onConfirm();
+      dlg.close("ok");
+    } catch (err) {
+      sayError(err);
+      const msg = $("#confirm-error");
+      if (msg) msg.textContent = err.message || String(err);
+    } finally {
+      $("#confirm-cancel").disabled = false;
+      refresh();
+    }
+  };
+  dlg.showModal();
+}
 
 // ------------------------------------------------------------------------------------------------ session
 async function signIn(key) {
@@ -66,7 +160,8 @@ async function signIn(key) {
   $("#who").hidden = false;
   $("#signin").hidden = true;
   $("#tabs").hidden = false;
-  document.querySelectorAll(".tab[data-role]").forEach((b) => { b.hidden = !state.me.roles.includes(b.dataset.role) && !state.me.roles.includes("admin"); });
+  // a tab only for the roles its calls accept: an admin without the publisher role would get 403s there
+  document.querySelectorAll(".tab[data-role]").forEach((b) => { b.hidden = !state.me.roles.includes(b.dataset.role); });
   show("catalogue");
   say(`Signed in as ${state.me.name}.`);
 }
@@ -75,9 +170,10 @@ function signOut() {
   sessionStorage.removeItem("imprimatur-key");
   state.key = null;
   state.me = null;
-  state.titles = {};
+  state.names = new Map();
   // forget what the previous account saw
-  document.querySelectorAll("tbody, #results, #statement, #offers-of, .chart").forEach((el) => el.replaceChildren());
+  document.querySelectorAll("tbody, #results, #statement, #buyer-statement, #offers-of, .chart").forEach((el) => el.replaceChildren());
+  document.querySelectorAll("button.more").forEach((b) => { b.hidden = true; });
   $("#offers-of").hidden = true;
   $("#balance").textContent = "";
   $("#api-key").value = "";
@@ -94,13 +190,31 @@ function show(tab) {
   ({ catalogue: loadCatalogue, publisher: loadPublisher, buyer: loadBuyer })[tab]().catch(sayError);
 }
 
+// Lists of up to 100 per page with a "Load more" button that follows the cursor.
+async function pagedTable({ tbody, more, path, params, row, empty, colspan }) {
+  let cursor = null;
+  const load = async (append) => {
+    const page = await api("GET", path, { params: { ...params, limit: 100, cursor: append ? cursor : null } });
+    cursor = page.next_cursor;
+    const rows = await Promise.all(page.items.map(row));
+    if (!append && !rows.length) render(tbody, html`<tr><td colspan="${colspan}">${empty}</td></tr>`);
+    else render(tbody, html`${rows}`, append);
+    more.hidden = !cursor;
+    return page.items;
+  };
+  more.onclick = guard(() => load(true));
+  return load(false);
+}
+
 // ---------------------------------------------------------------------------------------------- catalogue
 function price(p) {
   if (p.model === "free") return "free";
-  return `${p.currency} ${usd(p.amount_micros)}${p.unit ? ` per ${esc(p.unit)}` : ""}${p.period_days ? ` / ${p.period_days} days` : ""}`;
+  return `${money(p.amount_micros, p.currency)}${p.unit ? ` per ${p.unit}` : ""}${p.period_days ? ` every ${p.period_days} days` : ""}`;
 }
+const MODEL = { per_access: "per access", per_unit: "per unit", flat: "flat fee", subscription: "subscription", free: "free" };
 
 let catalogueRequest = 0;
+const offersById = new Map();
 
 async function loadCatalogue(append = false) {
   const mine = ++catalogueRequest; // a slower, older search must not overwrite a newer one's results
@@ -108,33 +222,108 @@ async function loadCatalogue(append = false) {
   if (mine !== catalogueRequest) return;
   state.cursor = page.next_cursor;
   $("#more").hidden = !state.cursor;
-  const canBuy = state.me && (state.me.roles.includes("buyer"));
-  const html = page.items.map((a) => `
-    <article class="card asset" aria-label="${esc(a.title)}">
-      <h3>${esc(a.title)}</h3>
-      <p class="meta">${esc(a.kind)} · ${esc(a.language)} · ${a.tags.map(esc).join(", ")}</p>
-      <ul class="offers">${a.offers.map((o) => `
-        <li><span>${esc(o.pricing.model)} ${price(o.pricing)} — ${o.uses.map(esc).join(", ")}</span>
-        ${canBuy ? `<span class="buy-box"><label class="sr" for="use-${esc(o.id)}">Use for ${esc(a.title)}</label>
-          <select id="use-${esc(o.id)}" class="use">${o.uses.map((u) => `<option>${esc(u)}</option>`).join("")}</select>
-          <button type="button" class="buy" data-offer="${esc(o.id)}" aria-label="Take licence on ${esc(a.title)} (${esc(o.pricing.model)})">Take licence</button></span>` : ""}</li>`).join("") || "<li>No active offer.</li>"}
+  const canBuy = state.me && state.me.roles.includes("buyer");
+  const publishers = await Promise.all(page.items.map((a) => nameOf(a.publisher_id)));
+  page.items.forEach((a) => { remember(a.id, a.title); a.offers.forEach((o) => offersById.set(o.id, { offer: o, asset: a })); });
+  const cards = page.items.map((a, n) => html`
+    <article class="card asset" aria-label="${a.title}">
+      <h3>${a.title}</h3>
+      <p class="meta">${publishers[n]} · ${a.kind} · ${a.language} · ${a.tags.join(", ")}</p>
+      <ul class="offers">${a.offers.length ? a.offers.map((o) => html`
+        <li><span>${MODEL[o.pricing.model]} ${price(o.pricing)} — ${o.uses.join(", ")}</span>
+        ${canBuy ? html`<span class="buy-box"><label class="sr" for="use-${o.id}">Use for ${a.title}</label>
+          <select id="use-${o.id}" class="use">${o.uses.map((u) => html`<option>${u}</option>`)}</select>
+          <button type="button" class="buy" data-offer="${o.id}" aria-label="Take licence on ${a.title} (${o.pricing.model})">Take licence</button></span>` : ""}</li>`)
+        : html`<li>No active offer.</li>`}
       </ul>
-    </article>`).join("");
-  if (append) $("#results").insertAdjacentHTML("beforeend", html); else $("#results").innerHTML = html || "<p>Nothing found.</p>";
+    </article>`);
+  if (append) render($("#results"), html`${cards}`, true);
+  else render($("#results"), cards.length ? html`${cards}` : html`<p>Nothing found.</p>`);
 }
 
-async function buy(offerId, use) {
-  const got = await api("POST", "/v1/licenses", { body: { offer_id: offerId, use }, headers: { "Idempotency-Key": crypto.randomUUID() } });
-  say(`Licence ${got.license.id} granted for ${use}.`, "success");
+async function activeLicencesOn(offerId) {
+  const found = [];
+  for await (const items of pages("/v1/licenses", { as: "buyer", status: "active" })) found.push(...items.filter((l) => l.offer_id === offerId));
+  return found;
+}
+
+// A purchase always goes through a summary and a confirmation. The Idempotency-Key belongs to this confirmed intent:
+// pressing confirm again (after an error, or a double-click that got through) repeats the same request, never a
+// second purchase.
+async function startPurchase(offerId, use) {
+  const { offer, asset } = offersById.get(offerId);
+  const [publisher, held] = await Promise.all([nameOf(asset.publisher_id), activeLicencesOn(offerId)]);
+  const p = offer.pricing;
+  const key = crypto.randomUUID();
+  const scope = offer.scope || {};
+  const covers = scope.type === "asset" || !scope.type ? `“${asset.title}”` : `all of ${scope.type} “${await nameOf(scope.id)}”`;
+  const charges = {
+    per_access: `${money(p.amount_micros, p.currency)} for each download`,
+    per_unit: `${money(p.amount_micros, p.currency)} per ${p.unit || "unit"} you report`,
+    flat: `${money(p.amount_micros, p.currency)} now, once`,
+    subscription: `${money(p.amount_micros, p.currency)} now and every ${p.period_days} days until you cancel`,
+    free: "nothing",
+  }[p.model];
+  const needsCap = p.model !== "free";
+  const body = html`
+    <dl>
+      <dt>Content</dt><dd>${covers}</dd>
+      <dt>Publisher</dt><dd>${publisher}</dd>
+      <dt>Use</dt><dd>${use}</dd>
+      <dt>Pricing</dt><dd>${MODEL[p.model]}</dd>
+      <dt>You pay</dt><dd id="confirm-price">${charges}</dd>
+      <dt>Term</dt><dd>${offer.term_days ? `${offer.term_days} days` : "no end date"}</dd>
+    </dl>
+    ${needsCap ? html`<label>Budget cap (${p.currency}, optional: the most this licence may ever charge)
+      <input id="confirm-cap" inputmode="decimal" placeholder="e.g. 25.00" autocomplete="off"></label>` : ""}
+    ${held.length ? html`<p class="warning" id="confirm-duplicate">You already hold an active licence on this offer
+      (${held.map((l) => l.id).join(", ")}, ${held[0].use}). Buying again takes a second licence${p.model === "free" ? "" : " and charges again"}.</p>
+      <label><input type="checkbox" id="confirm-again"> Yes, take another licence</label>` : ""}
+    <p id="confirm-error" class="error-text" role="alert"></p>`;
+  confirmDialog({
+    title: `Take a licence: ${money(p.amount_micros, p.currency)}${p.model === "free" ? " (free)" : ""}`,
+    body,
+    confirmLabel: held.length ? "Buy another licence" : `Confirm purchase`,
+    ready: () => !held.length || $("#confirm-again").checked,
+    onConfirm: async () => {
+      const capText = needsCap ? $("#confirm-cap").value.trim() : "";
+      const req = { offer_id: offerId, use };
+      if (capText) req.budget_cap_micros = toMicros(capText);
+      const got = await api("POST", "/v1/licenses", { body: req, headers: { "Idempotency-Key": key } });
+      say(`Licence ${got.license.id} granted for ${use} on ${asset.title}.`, "success");
+    },
+  });
 }
 
 // ---------------------------------------------------------------------------------------------- publisher
 const MEDIA_TYPES = new Set(("text/plain text/html text/markdown text/csv application/json application/x-ndjson application/xml "
   + "application/pdf application/zip application/gzip application/x-tar application/epub+zip application/parquet image/png "
   + "image/jpeg image/webp audio/mpeg audio/wav video/mp4 application/octet-stream").split(" "));
-async function sha256Hex(file) {
-  const digest = await crypto.subtle.digest("SHA-256", await file.arrayBuffer());
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+
+// SHA-256 of a file in a Worker, 8 MiB slices at a time (never the whole file in memory).
+function sha256Hex(file, onProgress = () => {}) {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker("sha256-worker.js");
+    worker.onmessage = ({ data }) => {
+      if (data.progress !== undefined) return onProgress(data.progress);
+      worker.terminate();
+      return data.sha256 ? resolve(data.sha256) : reject(new Error(data.error || "hashing failed"));
+    };
+    worker.onerror = (e) => { worker.terminate(); reject(new Error(e.message || "hashing failed")); };
+    worker.postMessage({ file });
+  });
+}
+
+const hashes = new WeakMap(); // File -> Promise<hex>: hashed once, when chosen
+function hashOf(file) {
+  if (!hashes.has(file)) {
+    const out = $("#file-sha256");
+    const bar = $("#upload-progress");
+    out.textContent = "computing…";
+    hashes.set(file, sha256Hex(file, (done) => { bar.value = Math.round((100 * done) / Math.max(file.size, 1)); })
+      .then((hex) => { out.textContent = hex; return hex; }));
+  }
+  return hashes.get(file);
 }
 
 function put(url, data, headers, onProgress, wantEtag = false) {
@@ -157,16 +346,16 @@ function put(url, data, headers, onProgress, wantEtag = false) {
 async function upload(form) {
   const file = form.file.files[0];
   const bar = $("#upload-progress");
-  bar.value = 0;
   say(`Computing the SHA-256 of ${file.name}…`);
   const declared = {
     title: form.title.value, kind: form.kind.value, language: form.language.value,
     tags: form.tags.value.split(",").map((t) => t.trim().toLowerCase()).filter(Boolean),
     media_type: MEDIA_TYPES.has(file.type) ? file.type : "application/octet-stream", size_bytes: file.size,
-    sha256: await sha256Hex(file),
+    sha256: await hashOf(file),
   };
+  bar.value = 0;
   if (form.multipart.checked) declared.upload_method = "MULTIPART";
-  const created = await api("POST", "/v1/assets", { body: declared, headers: { "Idempotency-Key": crypto.randomUUID() } });
+  const created = await api("POST", "/v1/assets", { body: declared });
   const up = created.upload;
   const progress = (done) => { bar.value = Math.round((100 * done) / Math.max(file.size, 1)); };
   let asset;
@@ -176,109 +365,176 @@ async function upload(form) {
   } else {
     const parts = [];
     let sent = 0;
-    for (const part of up.parts) {
-      const chunk = file.slice((part.part_number - 1) * up.part_size, part.part_number * up.part_size);
-      const etag = await put(part.url, chunk, {}, (n) => progress(sent + n), true);
+    for (const p of up.parts) {
+      const chunk = file.slice((p.part_number - 1) * up.part_size, p.part_number * up.part_size);
+      const etag = await put(p.url, chunk, {}, (n) => progress(sent + n), true);
       sent += chunk.size;
-      parts.push({ part_number: part.part_number, etag });
+      parts.push({ part_number: p.part_number, etag });
     }
     asset = await api("POST", `/v1/assets/${created.asset.id}/complete`, { body: { parts } });
   }
   bar.value = 100;
   form.reset();
+  $("#file-sha256").textContent = "—";
   await loadAssets();
   say(`${asset.title}: ${asset.status}${asset.status_reason ? ` (${asset.status_reason})` : ""}.`, asset.status === "available" ? "success" : "error");
 }
 
+function size(bytes) {
+  const units = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+  let n = bytes, u = 0;
+  while (n >= 1024 && u < units.length - 1) { n /= 1024; u += 1; }
+  return u ? `${n.toFixed(1)} ${units[u]}` : `${bytes} bytes`;
+}
+
 async function loadAssets() {
-  const page = await api("GET", "/v1/assets", { params: { limit: 100 } });
-  page.items.forEach((a) => { state.titles[a.id] = a.title; });
-  $("#assets-table tbody").innerHTML = page.items.map((a) => `
-    <tr><td>${esc(a.title)}</td><td class="status-${esc(a.status)}">${esc(a.status)}</td><td>${a.size_bytes}</td>
-    <td>${a.pool_ids.map(esc).join(", ") || "—"}</td>
-    <td><button type="button" class="show-offers" data-asset="${esc(a.id)}" aria-label="Offers of ${esc(a.title)}">Offers</button></td></tr>`).join("");
   const select = $("#offer-asset");
   const chosen = select.value;
-  select.innerHTML = page.items.filter((a) => a.status === "available")
-    .map((a) => `<option value="${esc(a.id)}">${esc(a.title)}</option>`).join("");
+  const options = [];
+  await pagedTable({
+    tbody: $("#assets-table tbody"),
+    more: $("#assets-more"),
+    path: "/v1/assets",
+    params: {},
+    colspan: 5,
+    empty: "No assets yet.",
+    row: async (a) => {
+      remember(a.id, a.title);
+      if (a.status === "available") options.push(html`<option value="${a.id}">${a.title}</option>`);
+      const pools = await Promise.all(a.pool_ids.map(nameOf));
+      return html`<tr><td>${a.title}</td><td class="status-${a.status}">${a.status}</td><td>${size(a.size_bytes)}</td>
+        <td>${pools.join(", ") || "—"}</td>
+        <td><button type="button" class="show-offers" data-asset="${a.id}" aria-label="Offers of ${a.title}">Offers</button></td></tr>`;
+    },
+  });
+  render(select, html`${options}`);
   if (chosen && [...select.options].some((o) => o.value === chosen)) select.value = chosen;
 }
 
 async function showOffers(assetId) {
-  const page = await api("GET", "/v1/offers", { params: { asset_id: assetId, limit: 100 } });
+  const items = [];
+  for await (const page of pages("/v1/offers", { asset_id: assetId })) items.push(...page);
   const box = $("#offers-of");
   box.hidden = false;
-  box.innerHTML = `<h3>Offers</h3><ul>${page.items.map((o) => `<li>${esc(o.id)}: ${esc(o.pricing.model)} ${price(o.pricing)} — ${esc(o.status)}
-    ${o.status === "active" ? `<button type="button" class="retire" data-offer="${esc(o.id)}" data-asset="${esc(assetId)}">Retire</button>` : ""}</li>`).join("") || "<li>No offers.</li>"}</ul>`;
+  render(box, html`<h3>Offers on ${await nameOf(assetId)}</h3><ul>${items.length ? items.map((o) => html`<li>${o.id}: ${MODEL[o.pricing.model]} ${price(o.pricing)} — ${o.uses.join(", ")} — ${o.status}
+    ${o.status === "active" ? html`<button type="button" class="retire" data-offer="${o.id}" data-asset="${assetId}">Retire</button>` : ""}</li>`) : html`<li>No offers.</li>`}</ul>`);
 }
 
 async function createOffer(form) {
   const uses = [...form.querySelectorAll("input[name=uses]:checked")].map((i) => i.value);
   const model = form.model.value;
-  const pricing = { model, currency: "USD", amount_micros: model === "free" ? 0 : Math.round(Number(form.price.value) * 1e6) };
+  const pricing = { model, currency: "USD", amount_micros: model === "free" ? 0 : toMicros(form.price.value) };
   if (model === "per_unit") pricing.unit = form.unit.value;
   if (model === "subscription") pricing.period_days = Number(form.period_days.value);
-  const offer = await api("POST", "/v1/offers", { body: { asset_id: form.asset_id.value, uses, pricing }, headers: { "Idempotency-Key": crypto.randomUUID() } });
-  say(`Offer ${offer.id} created: ${offer.pricing.model} ${price(offer.pricing)}.`, "success");
+  const offer = await api("POST", "/v1/offers", { body: { asset_id: form.asset_id.value, uses, pricing } });
+  say(`Offer ${offer.id} created: ${MODEL[offer.pricing.model]} ${price(offer.pricing)}.`, "success");
   await showOffers(form.asset_id.value);
 }
 
 function since(days) { return new Date(Date.now() - days * 86400e3).toISOString().slice(0, 10); }
 
-function usageRows(tbody, items) {
-  tbody.innerHTML = items.map((i) => `<tr><td>${esc(state.titles[i.key] || i.key)}</td><td>${i.units}</td><td>${i.accesses}</td><td>${usd(i.amount_micros)}</td></tr>`).join("")
-    || `<tr><td colspan="4">No usage yet.</td></tr>`;
+async function usageRows(tbody, items) {
+  const names = await Promise.all(items.map((i) => (i.key.startsWith("ast_") ? nameOf(i.key) : i.key)));
+  render(tbody, items.length
+    ? html`${items.map((i, n) => html`<tr><td>${names[n]}</td><td>${i.units}</td><td>${i.accesses}</td><td>${money(i.amount_micros, i.currency || "USD")}</td></tr>`)}`
+    : html`<tr><td colspan="4">No usage yet.</td></tr>`);
 }
 
 async function loadPublisher() {
   await loadAssets();
   const from = since(30);
-  const [byDay, byAsset, byBuyer, lic] = await Promise.all([
+  const [byDay, byAsset, byBuyer] = await Promise.all([
     api("GET", "/v1/usage", { params: { as: "publisher", group_by: "day", from } }),
     api("GET", "/v1/usage", { params: { as: "publisher", group_by: "asset", from } }),
     api("GET", "/v1/usage", { params: { as: "publisher", group_by: "buyer", from } }),
-    api("GET", "/v1/licenses", { params: { as: "publisher", limit: 100 } }),
   ]);
   barChart($("#pub-chart"), byDay.items.map((i) => ({ key: i.key, value: i.amount_micros || i.units + i.accesses })),
-    { label: "Revenue by day (USD)", format: (v) => usd(v) });
-  usageRows($("#pub-by-asset tbody"), byAsset.items);
-  usageRows($("#pub-by-buyer tbody"), byBuyer.items);
-  $("#pub-licences tbody").innerHTML = lic.items.map((l) => `<tr><td>${esc(l.id)}</td><td>${esc(l.buyer_id)}</td><td>${esc(l.use)}</td><td>${esc(l.status)}</td></tr>`).join("")
-    || `<tr><td colspan="4">No licences yet.</td></tr>`;
-  const period = $("#statement-form").period;
-  if (!period.value) period.value = new Date().toISOString().slice(0, 7);
+    { label: "Revenue by day", format: (v) => money(v) });
+  await usageRows($("#pub-by-asset tbody"), byAsset.items);
+  await usageRows($("#pub-by-buyer tbody"), byBuyer.items);
+  await pagedTable({
+    tbody: $("#pub-licences tbody"),
+    more: $("#pub-licences-more"),
+    path: "/v1/licenses",
+    params: { as: "publisher" },
+    colspan: 4,
+    empty: "No licences yet.",
+    row: async (l) => html`<tr><td>${await nameOf(l.scope.id)}</td><td>${l.buyer_id}</td><td>${l.use}</td><td>${l.status}</td></tr>`,
+  });
+  document.querySelectorAll(".statement-form input[name=period]").forEach((i) => { if (!i.value) i.value = new Date().toISOString().slice(0, 7); });
 }
 
-async function showStatement(period) {
+async function showStatement(period, target) {
   const st = await api("GET", `/v1/statements/${period}`);
-  $("#statement").innerHTML = `<div class="scroll" tabindex="0" role="region" aria-label="Statement lines"><table><caption>Statement ${esc(st.period)} (${esc(st.status)})</caption>
-    <thead><tr><th scope="col">Licence</th><th scope="col">Asset</th><th scope="col">Use</th><th scope="col">Units</th><th scope="col">Gross</th><th scope="col">Fee</th><th scope="col">Net</th></tr></thead>
-    <tbody>${st.lines.map((l) => `<tr><td>${esc(l.license_id)}</td><td>${esc(l.asset_id || "—")}</td><td>${esc(l.use)}</td><td>${l.units}</td><td>${usd(l.gross_micros)}</td><td>${usd(l.fee_micros)}</td><td>${usd(l.net_micros)}</td></tr>`).join("")}
-    <tr class="total"><th scope="row" colspan="3">Total</th><td>${st.totals.units}</td><td>${usd(st.totals.gross_micros)}</td><td>${usd(st.totals.fee_micros)}</td><td>${usd(st.totals.net_micros)}</td></tr></tbody></table></div>
-    ${st.distributions.map((d) => `<p>Pool ${esc(d.pool_id)}: share ${usd(d.share_micros)} for ${d.units} of ${d.pool_units} units.</p>`).join("")}`;
+  const totals = Array.isArray(st.totals) ? st.totals : [{ currency: st.lines[0]?.currency || "USD", ...st.totals }];
+  const names = await Promise.all(st.lines.map((l) => nameOf(l.asset_id)));
+  render(target, html`<div class="scroll" tabindex="0" role="region" aria-label="Statement lines"><table><caption>Statement ${st.period} (${st.status})</caption>
+    <thead><tr><th scope="col">Content</th><th scope="col">Licence</th><th scope="col">Use</th><th scope="col">Units</th><th scope="col">Gross</th><th scope="col">Fee</th><th scope="col">Net</th></tr></thead>
+    <tbody>${st.lines.map((l, n) => html`<tr><td>${names[n]}</td><td>${l.license_id}</td><td>${l.use}</td><td>${l.units}</td><td>${money(l.gross_micros, l.currency)}</td><td>${money(l.fee_micros, l.currency)}</td><td>${money(l.net_micros, l.currency)}</td></tr>`)}
+    ${totals.map((t) => html`<tr class="total"><th scope="row" colspan="3">Total ${t.currency}</th><td>${t.units ?? ""}</td><td>${money(t.gross_micros, t.currency)}</td><td>${money(t.fee_micros, t.currency)}</td><td>${money(t.net_micros, t.currency)}</td></tr>`)}</tbody></table></div>
+    ${(st.distributions || []).map((d) => html`<p>Pool ${d.pool_id}: share ${money(d.share_micros, d.currency)} for ${d.units} of ${d.pool_units} units.</p>`)}`);
+}
+
+function saveFile(name, text, type) {
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(new Blob([text], { type }));
+  link.download = name;
+  link.click();
 }
 
 async function downloadCsv(period) {
-  const csv = await api("GET", `/v1/statements/${period}`, { accept: "text/csv" });
-  const link = document.createElement("a");
-  link.href = URL.createObjectURL(new Blob([csv], { type: "text/csv" }));
-  link.download = `statement-${period}.csv`;
-  link.click();
+  saveFile(`statement-${period}.csv`, await api("GET", `/v1/statements/${period}`, { accept: "text/csv" }), "text/csv");
   say(`Statement ${period} downloaded.`, "success");
 }
 
 // -------------------------------------------------------------------------------------------------- buyer
 async function loadBuyer() {
-  const [bal, byDay, lic] = await Promise.all([
+  const [bal, byDay] = await Promise.all([
     api("GET", "/v1/balance"),
     api("GET", "/v1/usage", { params: { as: "buyer", group_by: "day", from: since(30) } }),
-    api("GET", "/v1/licenses", { params: { as: "buyer", limit: 100 } }),
   ]);
-  $("#balance").textContent = `Balance: ${bal.currency} ${usd(bal.balance_micros)}`;
+  $("#balance").textContent = `Balance: ${money(bal.balance_micros, bal.currency)}`;
   barChart($("#buyer-chart"), byDay.items.map((i) => ({ key: i.key, value: i.amount_micros || i.units + i.accesses })),
-    { label: "Spend by day (USD)", format: (v) => usd(v) });
-  $("#buyer-licences tbody").innerHTML = lic.items.map((l) => `<tr><td>${esc(l.id)}</td><td>${esc(l.scope.type)} ${esc(l.scope.id)}</td><td>${esc(l.use)}</td><td>${esc(l.terms.pricing.model)}</td><td>${esc(l.status)}</td></tr>`).join("")
-    || `<tr><td colspan="5">No licences yet.</td></tr>`;
+    { label: "Spend by day", format: (v) => money(v) });
+  await pagedTable({
+    tbody: $("#buyer-licences tbody"),
+    more: $("#buyer-licences-more"),
+    path: "/v1/licenses",
+    params: { as: "buyer" },
+    colspan: 6,
+    empty: "No licences yet.",
+    row: async (l) => {
+      const [what, who] = await Promise.all([nameOf(l.scope.id), nameOf(l.publisher_id)]);
+      remember(l.id, what);
+      return html`<tr data-licence="${l.id}"><td>${what}</td><td>${who}</td><td>${l.use}</td>
+        <td>${MODEL[l.terms.pricing.model]} ${price(l.terms.pricing)}</td><td>${l.status}</td>
+        <td><span class="actions">${l.status === "active" ? html`
+          <button type="button" class="certificate" data-licence="${l.id}" aria-label="Download the certificate of ${what}">Certificate</button>
+          <button type="button" class="cancel secondary" data-licence="${l.id}" aria-label="Cancel the licence on ${what}">Cancel</button>` : "—"}</span></td></tr>`;
+    },
+  });
+  document.querySelectorAll(".statement-form input[name=period]").forEach((i) => { if (!i.value) i.value = new Date().toISOString().slice(0, 7); });
+}
+
+async function downloadCertificate(id) {
+  const got = await api("GET", `/v1/licenses/${id}/certificate`);
+  saveFile(`licence-${id}.jwt`, got.certificate, "application/jwt");
+  say(`Certificate of ${id} downloaded.`, "success");
+}
+
+async function startCancel(id) {
+  const what = await nameOf(id);
+  confirmDialog({
+    title: "Cancel this licence?",
+    body: html`<p>The licence on <strong>${what}</strong> (${id}) ends now: downloads stop at the next request and a
+      subscription is not charged again. This cannot be undone.</p><p id="confirm-error" class="error-text" role="alert"></p>`,
+    confirmLabel: "Cancel licence",
+    onConfirm: async () => {
+      await api("POST", `/v1/licenses/${id}/cancel`, { body: {} });
+      say(`Licence ${id} cancelled.`, "success");
+      await loadBuyer();
+    },
+  });
 }
 
 // ---------------------------------------------------------------------------------------------- wiring
@@ -288,15 +544,15 @@ document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll(".tab").forEach((b) => b.addEventListener("click", () => show(b.dataset.tab)));
   $("#search-form").addEventListener("submit", guard((e) => {
     const f = e.target;
-    state.filters = { q: f.q.value, kind: f.kind.value, use: f.use.value,
-      max_price_micros: f.max_price.value ? Math.round(Number(f.max_price.value) * 1e6) : "" };
+    state.filters = { q: f.q.value, kind: f.kind.value, use: f.use.value, max_price_micros: f.max_price.value ? toMicros(f.max_price.value) : "" };
     return loadCatalogue(false);
   }));
   $("#more").addEventListener("click", guard(() => loadCatalogue(true)));
   $("#results").addEventListener("click", guard((e) => {
     const b = e.target.closest("button.buy");
-    return b ? buy(b.dataset.offer, b.closest("li").querySelector("select.use").value) : null;
+    return b ? startPurchase(b.dataset.offer, b.closest("li").querySelector("select.use").value) : null;
   }));
+  $("#upload-form").file.addEventListener("change", (e) => { const f = e.target.files[0]; if (f) hashOf(f).catch(sayError); });
   $("#upload-form").addEventListener("submit", guard((e) => upload(e.target)));
   $("#offer-form").addEventListener("submit", guard((e) => createOffer(e.target)));
   $("#assets-table").addEventListener("click", guard((e) => {
@@ -310,7 +566,16 @@ document.addEventListener("DOMContentLoaded", () => {
     say(`Offer ${b.dataset.offer} retired.`, "success");
     await showOffers(b.dataset.asset);
   }));
-  $("#statement-form").addEventListener("submit", guard((e) => showStatement(e.target.period.value)));
-  $("#statement-csv").addEventListener("click", guard(() => downloadCsv($("#statement-form").period.value)));
+  $("#buyer-licences").addEventListener("click", guard((e) => {
+    const cert = e.target.closest("button.certificate");
+    if (cert) return downloadCertificate(cert.dataset.licence);
+    const cancel = e.target.closest("button.cancel");
+    return cancel ? startCancel(cancel.dataset.licence) : null;
+  }));
+  document.querySelectorAll(".statement-form").forEach((form) => {
+    const target = document.getElementById(form.dataset.target);
+    form.addEventListener("submit", guard((e) => showStatement(e.target.period.value, target)));
+    form.querySelector(".statement-csv").addEventListener("click", guard(() => downloadCsv(form.period.value)));
+  });
   if (state.key) signIn(state.key).catch(sayError);
 });
