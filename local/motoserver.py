@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> None:
     if "--unpatched" in args:
         args.remove("--unpatched")
     else:
-        from local.embedded_dynamodb import install
+        from local.embedded_aws import install
 
         install()
     from moto.server import main as moto_main

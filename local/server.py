@@ -73,9 +73,9 @@ def _make_http_handler(gateway: Any) -> type[BaseHTTPRequestHandler]:
 def start_moto(host: str, port: int) -> Any:
     from moto.server import ThreadedMotoServer
 
-    from local.embedded_dynamodb import install
+    from local.embedded_aws import install
 
-    install()  # item-level transaction rollback and one lock per DynamoDB request (local/embedded_dynamodb.py)
+    install()  # the embedded DynamoDB and SQS patches (local/embedded_aws.py)
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
     return server

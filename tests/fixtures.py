@@ -22,9 +22,9 @@ from moto import mock_aws
 
 from functions.shared import aws as shared_aws
 from functions.shared.config import clear_env_cache
-from local.embedded_dynamodb import install as install_embedded_dynamodb
+from local.embedded_aws import install as install_embedded_aws
 
-install_embedded_dynamodb()  # the same embedded DynamoDB as `make run` (local/embedded_dynamodb.py)
+install_embedded_aws()  # the same embedded DynamoDB and SQS as `make run` (local/embedded_aws.py)
 
 
 @pytest.fixture

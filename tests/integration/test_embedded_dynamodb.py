@@ -75,7 +75,22 @@ def _state(c: Any) -> dict[str, Any]:
         ]
         for status in ("open", "closed", "new")
     }
-    return {"items": items, "flat": flat, "by_status": by_status}
+    partitions = {
+        pk: [
+            c.query(
+                TableName=TABLE,
+                KeyConditionExpression="pk = :p AND begins_with(sk, :s)",
+                ExpressionAttributeValues={":p": {"S": pk}, ":s": {"S": "X"}},
+                ScanIndexForward=forward,
+                Limit=2,
+                **({"ExclusiveStartKey": start} if start else {}),
+            ).get("Items")
+            for forward in (True, False)
+            for start in (None, {"pk": {"S": pk}, "sk": {"S": "X"}})
+        ]
+        for pk in ("A#1", "A#2", "A#new", "A#ok", "M#multi", "A#none")
+    }
+    return {"items": items, "flat": flat, "by_status": by_status, "partitions": partitions}
 
 
 def _script(c: Any) -> list[Any]:
@@ -107,9 +122,61 @@ def _script(c: Any) -> list[Any]:
             TableName=TABLE,
             Item={"pk": {"S": f"A#{i}"}, "sk": {"S": "X"}, "status": {"S": "open"}, "n": {"N": str(i)}},
         )
+    for sk in ("X", "X1", "X2", "Y"):
+        c.put_item(TableName=TABLE, Item={"pk": {"S": "M#multi"}, "sk": {"S": sk}, "status": {"S": "open"}})
     c.put_item(TableName=FLAT, Item={"pk": {"S": "F#1"}, "n": {"N": "1"}})
+    rich = {
+        "pk": {"S": "F#rich"},
+        "b": {"B": b"\x00\xffbytes"},
+        "bs": {"BS": [b"a", b"\x01"]},
+        "ss": {"SS": ["x", "y"]},
+        "ns": {"NS": ["1", "2.5"]},
+        "m": {"M": {"parts": {"L": [{"S": "a"}, {"N": "-3"}, {"NULL": True}, {"BOOL": False}]}}},
+        "big": {"N": "12345678901234567890123456789012345678"},
+    }
+    c.put_item(TableName=FLAT, Item=rich)
+    answers_rich = [
+        _answer(lambda: c.get_item(TableName=FLAT, Key={"pk": {"S": "F#rich"}})),
+        _answer(
+            lambda: c.batch_get_item(
+                RequestItems={FLAT: {"Keys": [{"pk": {"S": "F#rich"}}, {"pk": {"S": "F#1"}}, {"pk": {"S": "F#no"}}]}}
+            )
+        ),
+        _answer(lambda: c.scan(TableName=FLAT, Limit=1)),
+        _answer(
+            lambda: c.update_item(
+                TableName=FLAT,
+                Key={"pk": {"S": "F#rich"}},
+                UpdateExpression="ADD ns :n SET m.parts[0] = :s",
+                ExpressionAttributeValues={":n": {"NS": ["7"]}, ":s": {"S": "z"}},
+                ReturnValues="ALL_NEW",
+            )
+        ),
+        _answer(
+            lambda: c.transact_get_items(TransactItems=[{"Get": {"TableName": FLAT, "Key": {"pk": {"S": "F#rich"}}}}])
+        ),
+        _answer(lambda: c.delete_item(TableName=FLAT, Key={"pk": {"S": "F#rich"}}, ReturnValues="ALL_OLD")),
+    ]
+    for a in answers_rich:
+        if "ok" in a:
+            for r in a["ok"].get("Responses", {}).values() if isinstance(a["ok"].get("Responses"), dict) else []:
+                r.sort(key=lambda i: i["pk"]["S"])
     tx = c.transact_write_items
     answers: list[Any] = [_state(c)]
+    answers.append(answers_rich)
+    # reads and deletes of absent keys answer the same and leave nothing behind
+    for i in range(3):
+        answers.append(_answer(lambda i=i: c.get_item(TableName=TABLE, Key={"pk": {"S": f"Z#{i}"}, "sk": {"S": "X"}})))
+        answers.append(
+            _answer(
+                lambda i=i: c.delete_item(
+                    TableName=TABLE, Key={"pk": {"S": f"Z#{i}"}, "sk": {"S": "X"}}, ReturnValues="ALL_OLD"
+                )
+            )
+        )
+        answers.append(_answer(lambda i=i: c.get_item(TableName=FLAT, Key={"pk": {"S": f"Z#{i}"}})))
+    answers.append(c.describe_table(TableName=TABLE)["Table"]["ItemCount"])
+    answers.append(_state(c))
     steps: list[list[dict[str, Any]]] = [
         # a failed condition in the middle: the earlier put, update and delete are all rolled back (GSI too)
         [
@@ -190,6 +257,61 @@ def _script(c: Any) -> list[Any]:
         ],
         # more than 100 items
         [_put(FLAT, f"F#many{i}") for i in range(101)],
+        # plain SET/ADD updates (the consumer's form): on an existing item, creating one, decimals, a number
+        # added to a string (an error: everything rolled back), and then the same without the error
+        *(
+            [
+                {
+                    "Update": {
+                        "TableName": TABLE,
+                        "Key": {"pk": {"S": "A#3"}, "sk": {"S": "X"}},
+                        "UpdateExpression": "SET #s0 = :s0, #s1 = :s1 ADD #a0 :a0, #a1 :a1",
+                        "ExpressionAttributeNames": {"#s0": "status", "#s1": "note", "#a0": "n", "#a1": "fresh"},
+                        "ExpressionAttributeValues": {
+                            ":s0": {"S": "closed"},
+                            ":s1": {"NULL": True},
+                            ":a0": {"N": "007"},
+                            ":a1": {"N": "1.50"},
+                        },
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": FLAT,
+                        "Key": {"pk": {"S": "F#made"}},
+                        "UpdateExpression": "ADD #a0 :a0",
+                        "ExpressionAttributeNames": {"#a0": "total"},
+                        "ExpressionAttributeValues": {":a0": {"N": "-5"}},
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": TABLE,
+                        "Key": {"pk": {"S": "A#4"}, "sk": {"S": "X"}},
+                        "UpdateExpression": "SET #s0 = :s0",
+                        "ExpressionAttributeNames": {"#s0": "status"},
+                        "ExpressionAttributeValues": {":s0": {"S": "new"}},
+                        "ConditionExpression": "attribute_exists(pk)",
+                    }
+                },
+                *(
+                    [
+                        {
+                            "Update": {
+                                "TableName": TABLE,
+                                "Key": {"pk": {"S": "A#0"}, "sk": {"S": "X"}},
+                                "UpdateExpression": "ADD #a0 :a0",
+                                "ExpressionAttributeNames": {"#a0": "status"},
+                                "ExpressionAttributeValues": {":a0": {"N": "1"}},
+                            }
+                        }
+                    ]
+                    if with_error
+                    else []
+                ),
+            ]
+            for with_error in (True, False)
+        ),
         # success: every kind of write, visible to the index
         [
             _put(TABLE, "A#ok", "X", status={"S": "new"}),
@@ -225,9 +347,14 @@ def test_patched_server_answers_exactly_as_moto(both_servers: tuple[str, str]) -
     ours, motos = _script(_client(patched)), _script(_client(unpatched))
     # Then every answer, item and index query is the same
     assert ours == motos
+    rich = ours[1]
+    assert rich[0]["ok"]["Item"]["b"] == {"B": b"\x00\xffbytes"}
+    assert len(rich[1]["ok"]["Responses"][FLAT]) == 2
+    assert rich[3]["ok"]["Attributes"]["m"]["M"]["parts"]["L"][0] == {"S": "z"}
     # and the script did exercise what it claims: a cancellation with its reasons, the duplicate and validation
     # errors, a rollback visible to the index, and a successful transaction visible to it
-    cancel, dup, validation, two_failed, too_many, success = ours[1::2]
+    tx_answers = ours[12:]  # from the state before the first transaction
+    cancel, dup, validation, two_failed, too_many, plain_error, plain, success = tx_answers[1::2]
     assert cancel["error"] == "TransactionCanceledException"
     assert [r["Code"] for r in cancel["reasons"]] == ["None", "None", "None", "None", "ConditionalCheckFailed", "None"]
     assert cancel["reasons"][4]["Item"]["n"] == {"N": "3"}
@@ -236,11 +363,17 @@ def test_patched_server_answers_exactly_as_moto(both_servers: tuple[str, str]) -
     assert [r["Code"] for r in two_failed["reasons"]] == ["ConditionalCheckFailed", "ConditionalCheckFailed", "None"]
     assert too_many["error"] == "ValidationException"
     assert "ok" in success
-    before, after_cancel, after_success = ours[0], ours[2], ours[-1]
+    assert plain_error["error"] == "ValidationException" and "ok" in plain  # moto: a type error is a validation error
+    after_plain = tx_answers[14]
+    assert any("'fresh', {'N': '1.50'}" in i and "'n', {'N': '10'}" in i for i in after_plain["items"])
+    assert any("'total', {'N': '-5'}" in i for i in after_plain["flat"])
+    before, after_cancel, after_success = tx_answers[0], tx_answers[2], tx_answers[-1]
     assert after_cancel == before
     assert ("A#1", "X") in after_success["by_status"]["closed"]
     assert ("A#ok", "X") in after_success["by_status"]["new"]
     assert ("A#2", "X") not in after_success["by_status"]["open"]
+    multi = after_success["partitions"]["M#multi"]
+    assert [[i["sk"]["S"] for i in page] for page in multi] == [["X", "X1"], ["X1", "X2"], ["X2", "X1"], []]
 
 
 def test_patched_transaction_copies_items_not_tables(aws: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -326,3 +459,67 @@ def test_a_request_waits_for_the_lock(aws: dict[str, str]) -> None:
         assert not done.wait(0.5)
     t.join(10)
     assert done.is_set()
+
+
+def _sqs_script(endpoint: str) -> list[Any]:
+    """Queue semantics the local dispatchers rely on, with what differs per run (ids, handles, times) left out."""
+    sqs = boto3.client(
+        "sqs", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    url = sqs.create_queue(QueueName="equiv", Attributes={"VisibilityTimeout": "30"})["QueueUrl"]
+    counts = [
+        "ApproximateNumberOfMessages",
+        "ApproximateNumberOfMessagesNotVisible",
+        "ApproximateNumberOfMessagesDelayed",
+    ]
+
+    def attrs() -> dict[str, str]:
+        return dict(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=counts)["Attributes"])
+
+    out: list[Any] = []
+    sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": f"m{i}"} for i in range(10)])
+    sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=60)
+    out.append(attrs())
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=4)["Messages"]
+    out.append(sorted(m["Body"] for m in got))
+    out.append(attrs())
+    handle = got[0]["ReceiptHandle"]
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=handle)
+    out.append(_answer(lambda: sqs.delete_message(QueueUrl=url, ReceiptHandle=handle)))  # twice: still fine
+    out.append(_answer(lambda: sqs.delete_message(QueueUrl=url, ReceiptHandle="not-a-handle")))
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=got[1]["ReceiptHandle"], VisibilityTimeout=0)
+    out.append(attrs())
+    rest = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    out.append(sorted(m["Body"] for m in rest))
+    out.append(attrs())
+    return out
+
+
+def test_patched_queue_answers_exactly_as_moto(both_servers: tuple[str, str]) -> None:
+    # Given moto's server with and without the local patches
+    patched, unpatched = both_servers
+    # When the same queue script runs on both
+    ours, motos = _sqs_script(patched), _sqs_script(unpatched)
+    # Then the answers are the same, and the script saw visibility, delay and deletion at work
+    assert ours == motos
+    assert ours[0] == {
+        "ApproximateNumberOfMessages": "10",
+        "ApproximateNumberOfMessagesNotVisible": "0",
+        "ApproximateNumberOfMessagesDelayed": "1",
+    }
+    assert ours[2]["ApproximateNumberOfMessagesNotVisible"] == "4"
+    assert ours[4]["error"] == "ReceiptHandleIsInvalid"
+    assert len(ours[6]) == 7  # 6 never received + the one made visible again
+
+
+def test_deleted_receipt_handles_are_bounded() -> None:
+    # Given the bounded set that replaces moto's ever-growing set of deleted receipt handles
+    from local.embedded_sqs import RecentSet
+
+    kept = RecentSet(limit=3, items=["a", "b"])
+    # When more handles are added than it keeps
+    kept.update(["c", "d"])
+    kept.add("b")  # a re-added handle counts as recent
+    # Then the oldest are forgotten and the recent ones kept
+    assert list(kept) == ["c", "d", "b"]
+    assert "a" not in kept and "b" in kept and len(kept) == 3

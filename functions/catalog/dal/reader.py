@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from functions.shared import aws
 from functions.shared.ddb import from_item
+
+if TYPE_CHECKING:
+    from functions.shared.config import BaseEnv
 
 _ASSET_FIELDS = (
     "id",
@@ -46,7 +49,7 @@ _OFFER_FIELDS = (
 
 
 @cache
-def _env_model() -> type[Any]:
+def _env_model() -> type[BaseEnv]:
     """The reader's environment model, defined once (pydantic is imported on first use, not at import: the delivery
     hot path imports this module). A class defined per call would be a new ``load_env`` cache key every call."""
     from functions.shared.config import BaseEnv

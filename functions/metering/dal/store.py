@@ -199,13 +199,16 @@ class MeteringStore:
         """Split entries so that journal puts + distinct aggregate updates fit one transaction."""
         out: list[list[Entry]] = []
         current: list[Entry] = []
+        keys: set[tuple[str, str]] = set()  # the chunk's aggregate keys: the union of its entries' keys
         for e in entries:
-            trial = [*current, e]
-            if len(trial) + len(aggregate(trial).keys()) > MAX_TX_ITEMS and current:
+            mine = aggregate((e,)).keys()
+            merged = keys | mine
+            if current and len(current) + 1 + len(merged) > MAX_TX_ITEMS:
                 out.append(current)
-                current = [e]
+                current, keys = [e], mine
             else:
-                current = trial
+                current.append(e)
+                keys = merged
         if current:
             out.append(current)
         return out
