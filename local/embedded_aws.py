@@ -5,16 +5,41 @@ the test fixtures; never by ``functions/``."""
 
 from __future__ import annotations
 
+from typing import Any
+
+_ORIGINAL_BACKEND_FOR_HOST: Any = None
+
 
 def install() -> None:
+    global _ORIGINAL_BACKEND_FOR_HOST
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
     from local import embedded_dynamodb, embedded_sqs
 
     embedded_dynamodb.install()
     embedded_sqs.install()
+    if _ORIGINAL_BACKEND_FOR_HOST is None:
+        # moto's server finds the service of every request by listing its own package directory (os.listdir and an
+        # isdir per service) and then trying ~200 URL patterns: the answer depends only on the host, so keep it.
+        original = _ORIGINAL_BACKEND_FOR_HOST = DomainDispatcherApplication.get_backend_for_host
+        cache: dict[str | None, Any] = {}
+
+        def get_backend_for_host(self: Any, host: str | None) -> Any:
+            if host not in cache:
+                cache[host] = original(self, host)
+            return cache[host]
+
+        DomainDispatcherApplication.get_backend_for_host = get_backend_for_host  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
+    global _ORIGINAL_BACKEND_FOR_HOST
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
     from local import embedded_dynamodb, embedded_sqs
 
+    if _ORIGINAL_BACKEND_FOR_HOST is not None:
+        DomainDispatcherApplication.get_backend_for_host = _ORIGINAL_BACKEND_FOR_HOST  # type: ignore[method-assign]
+        _ORIGINAL_BACKEND_FOR_HOST = None
     embedded_dynamodb.uninstall()
     embedded_sqs.uninstall()

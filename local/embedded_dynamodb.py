@@ -28,6 +28,13 @@ Why (docs/decision_log.md, 2026-11-29):
   non-key attributes; scalar values; ADD on numbers; every name and value used) is applied directly by
   :func:`_simple_update`, with moto's own number addition and size check; anything else goes through moto's parser,
   validator and executor (about 4 ms per update here, the consumer's largest server cost).
+- A condition is parsed once per (expression, names, values): moto parses every condition from its text on every
+  use (twice per transaction item), and the parsed tree is a pure function of those three. :class:`_ParsedCondition`
+  keeps the tree and the names and values it found, in a bounded LRU cache; a parse that fails is not cached.
+- An item request without binary values is read with ``json.loads``: moto's request parser walks botocore's shape
+  model to turn base64 blobs into bytes (the only conversion a DynamoDB item request needs; it has no timestamps),
+  which for a 100-item transaction cost more than the transaction. A body that mentions ``"B"`` or ``"BS"`` keeps
+  moto's parser.
 - DynamoDB is atomic per item; moto's conditional update is a read, a check and a write that two threads can
   interleave, and its transactions mutate shared dicts. One re-entrant lock around every DynamoDB request makes each
   request atomic, as in DynamoDB (and each transaction atomic, as DynamoDB's are), so concurrency tests exercise the
@@ -47,9 +54,11 @@ import functools
 import json
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from moto.dynamodb import comparisons as ddb_comparisons
 from moto.dynamodb import models as ddb_models
 from moto.dynamodb import responses as ddb_responses
 from moto.dynamodb.exceptions import ItemSizeTooLarge, ItemSizeToUpdateTooLarge
@@ -75,10 +84,14 @@ _ITEM_OPERATIONS = frozenset(
         "TransactWriteItems",
     }
 )
+_ORIGINAL_PARSER: Callable[..., Any] = ddb_comparisons.create_condition_expression_parser
+_PARSER_USERS = (ddb_comparisons, ddb_models, ddb_responses)  # modules that call it by name
 _ORIGINAL_ITEM_INIT: Callable[..., None] = Item.__init__
 ITEM_SIZE_LIMIT = 405_000  # moto's limit (LimitedSizeDict.__setitem__)
 _ORIGINAL_TABLE = {name: getattr(Table, name) for name in ("get_item", "delete_item", "query", "all_items")}
 _ORIGINAL_CALL_ACTION: Callable[..., Any] = ddb_responses.DynamoHandler.call_action
+_ORIGINAL_PARSE: Callable[..., Any] = ddb_responses.DynamoHandler.parse_parameters
+_BLOB_MARKERS = re.compile(r'"BS?"\s*:')
 
 #: One lock for every DynamoDB request of this process's embedded server (re-entrant: a request never waits on
 #: itself). Exposed so that tests can assert it is held while a request runs.
@@ -315,6 +328,42 @@ def _execute_result(self: DynamoResult, context: Any) -> Any:
     return 200, {"Content-Type": "application/x-amz-json-1.0"}, body
 
 
+class _ParsedCondition:
+    """What moto's ``ConditionExpressionParser`` gives its callers (``parse()``, the names and values found), parsed
+    once per distinct (expression, names, values)."""
+
+    _cache: OrderedDict[str, tuple[Any, list[str], list[str]]] = OrderedDict()
+    LIMIT = 2048
+
+    def __init__(self, expr: str | None, names: dict[str, str] | None, values: dict[str, Any] | None) -> None:
+        self._args = (expr, names, values)
+        self._key = json.dumps([expr, names, values], sort_keys=True, default=repr)
+        self._names: list[str] = []
+        self._values: list[str] = []
+
+    def parse(self) -> Any:
+        hit = self._cache.get(self._key)
+        if hit is None:
+            parser = _ORIGINAL_PARSER(*self._args)
+            op = parser.parse()  # a parse error propagates and is not cached
+            hit = (op, list(parser.expr_attr_names_found), list(getattr(parser, "expr_attr_values_found", [])))
+            self._cache[self._key] = hit
+            if len(self._cache) > self.LIMIT:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(self._key)
+        self._names, self._values = list(hit[1]), list(hit[2])
+        return hit[0]
+
+    @property
+    def expr_attr_names_found(self) -> list[str]:
+        return self._names
+
+    @property
+    def expr_attr_values_found(self) -> list[str]:
+        return self._values
+
+
 def _get_item(
     self: Table,
     hash_key: DynamoType,
@@ -377,6 +426,19 @@ def _all_items(self: Table) -> list[Item]:
     return sorted(bucket.values(), key=lambda x: x.range_key)  # type: ignore[union-attr]
 
 
+def _parse_parameters(self: Any, request: Any) -> None:
+    body = self.body
+    if (
+        self._get_action() in _ITEM_OPERATIONS
+        and isinstance(body, str)
+        and body.startswith("{")
+        and not _BLOB_MARKERS.search(body)
+    ):
+        self.params = json.loads(body)
+        return
+    _ORIGINAL_PARSE(self, request)
+
+
 def _locked_call_action(self: Any) -> Any:
     with REQUEST_LOCK:
         return _ORIGINAL_CALL_ACTION(self)
@@ -389,11 +451,14 @@ def install() -> None:
         return
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     Item.__init__ = _item_init  # type: ignore[method-assign]
+    for module in _PARSER_USERS:
+        module.create_condition_expression_parser = _ParsedCondition  # type: ignore[attr-defined]
     DynamoResult.execute_result = _execute_result  # type: ignore[method-assign,assignment]
     Table.get_item = _get_item  # type: ignore[method-assign]
     Table.delete_item = _delete_item  # type: ignore[method-assign]
     Table.query = _query  # type: ignore[method-assign]
     Table.all_items = _all_items  # type: ignore[method-assign]
+    ddb_responses.DynamoHandler.parse_parameters = _parse_parameters  # type: ignore[method-assign]
     ddb_responses.DynamoHandler.call_action = functools.wraps(_ORIGINAL_CALL_ACTION)(_locked_call_action)  # type: ignore[method-assign]
     _installed = True
 
@@ -403,9 +468,12 @@ def uninstall() -> None:
     global _installed
     DynamoDBBackend.transact_write_items = _ORIGINAL_TRANSACT  # type: ignore[method-assign]
     Item.__init__ = _ORIGINAL_ITEM_INIT  # type: ignore[method-assign]
+    for module in _PARSER_USERS:
+        module.create_condition_expression_parser = _ORIGINAL_PARSER  # type: ignore[attr-defined]
     DynamoResult.execute_result = _ORIGINAL_EXECUTE  # type: ignore[method-assign]
     for name, fn in _ORIGINAL_TABLE.items():
         setattr(Table, name, fn)
+    ddb_responses.DynamoHandler.parse_parameters = _ORIGINAL_PARSE  # type: ignore[method-assign]
     ddb_responses.DynamoHandler.call_action = _ORIGINAL_CALL_ACTION  # type: ignore[method-assign]
     _installed = False
 

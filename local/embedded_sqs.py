@@ -7,6 +7,8 @@ receive took about two seconds and a backlog never drained. Here:
 
 - the retention check reads the queue's ``message_retention_period`` (the value moto's attribute returns);
 - the visible-message list and the approximate counts read the clock once per call, not once per message;
+- a delete finds its message through an index of receipt handles instead of asking every message of the queue
+  whether it ever had that handle (a 10-message delete batch on a 2,000-message queue made 20,000 such calls);
 - ``deleted_messages`` (receipt handles kept so that a second delete of the same handle succeeds) keeps the most
   recent 100,000 handles per queue instead of every handle ever deleted (it grew with requests served, not data).
 
@@ -15,6 +17,7 @@ Applied with the DynamoDB patches by ``local.embedded_aws.install``; never impor
 
 from __future__ import annotations
 
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -25,6 +28,8 @@ from moto.sqs.models import Message, Queue, SQSBackend
 DELETED_HANDLES_KEPT = 100_000
 
 _ORIGINAL: dict[str, Any] = {
+    "delete": Queue.delete_message,
+    "mark_received": Message.mark_received,
     "retention": SQSBackend.is_message_valid_based_on_retention_period,
     "messages": Queue.messages,
     "delayed": Queue.approximate_number_of_messages_delayed,
@@ -85,6 +90,29 @@ def _not_visible(self: Queue) -> int:
     return sum(1 for m in self._messages if not now > m.visible_at)
 
 
+_BY_HANDLE: weakref.WeakValueDictionary[str, Message] = weakref.WeakValueDictionary()
+
+
+def _mark_received(self: Message, *args: Any, **kwargs: Any) -> None:
+    _ORIGINAL["mark_received"](self, *args, **kwargs)
+    if self.receipt_handle is not None:
+        _BY_HANDLE[self.receipt_handle] = self
+
+
+def _delete_message(self: Queue, receipt_handle: str) -> None:
+    """moto's ``Queue.delete_message``: the message that had this handle leaves the queue (and its pending set)."""
+    if receipt_handle in self.deleted_messages:
+        return
+    message = _BY_HANDLE.get(receipt_handle)
+    remaining = [m for m in self._messages if m is not message] if message is not None else self._messages
+    if message is None or len(remaining) == len(self._messages):
+        _ORIGINAL["delete"](self, receipt_handle)  # not indexed, or not in this queue: moto decides (and raises)
+        return
+    self.pending_messages.discard(message)
+    self.deleted_messages.update(message.all_receipt_handles)  # type: ignore[arg-type]
+    self._messages = remaining
+
+
 def _wrap_init(init: Callable[..., None]) -> Callable[..., None]:
     def __init__(self: Queue, *args: Any, **kwargs: Any) -> None:
         init(self, *args, **kwargs)
@@ -103,6 +131,8 @@ def install() -> None:
     Queue.approximate_number_of_messages_delayed = property(_delayed)  # type: ignore[assignment,method-assign]
     Queue.approximate_number_of_messages_not_visible = property(_not_visible)  # type: ignore[assignment,method-assign]
     Queue.__init__ = _wrap_init(_ORIGINAL["init"])  # type: ignore[method-assign]
+    Queue.delete_message = _delete_message  # type: ignore[method-assign]
+    Message.mark_received = _mark_received  # type: ignore[method-assign]
     _installed = True
 
 
@@ -113,4 +143,6 @@ def uninstall() -> None:
     Queue.approximate_number_of_messages_delayed = _ORIGINAL["delayed"]  # type: ignore[method-assign]
     Queue.approximate_number_of_messages_not_visible = _ORIGINAL["not_visible"]  # type: ignore[method-assign]
     Queue.__init__ = _ORIGINAL["init"]  # type: ignore[method-assign]
+    Queue.delete_message = _ORIGINAL["delete"]  # type: ignore[method-assign]
+    Message.mark_received = _ORIGINAL["mark_received"]  # type: ignore[method-assign]
     _installed = False

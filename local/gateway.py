@@ -30,6 +30,9 @@ Handler = Callable[[dict[str, Any], Any], Any]
 _IMPORT_LOCK = threading.RLock()
 
 
+AUTH_CACHE_MAX = 10_000  # distinct keys whose authoriser answer is kept (the server must not grow per request)
+
+
 @dataclass
 class GatewayResponse:
     status: int
@@ -109,6 +112,11 @@ class LocalGateway:
             return GatewayResponse(403, {"content-type": "application/json"}, b'{"message":"Forbidden"}')
         ctx = dict(result.get("context") or {})
         if self.auth_cache_ttl > 0:
+            if len(self._auth_cache) >= AUTH_CACHE_MAX:  # bounded: expired answers go first, then the oldest
+                live = {k: v for k, v in self._auth_cache.items() if v[0] > now}
+                while len(live) >= AUTH_CACHE_MAX:
+                    live.pop(next(iter(live)))
+                self._auth_cache = live
             self._auth_cache[token] = (now + self.auth_cache_ttl, ctx)
         return ctx
 

@@ -21,13 +21,40 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def to_item(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: _ser.serialize(_clean(v)) for k, v in data.items() if v is not None}
+_MAX_N = 10**38  # DynamoDB numbers hold 38 digits; beyond that boto3's serializer decides (and refuses)
+
+
+def _value(value: Any) -> dict[str, Any]:
+    """boto3's ``TypeSerializer.serialize(_clean(value))`` in one pass for the types items are made of (str, bool,
+    int, dict, list, None); sets, bytes, Decimal and huge numbers go to boto3's serializer. The metering consumer
+    serialises about 20 attributes per event: boto3's type dispatch was a tenth of its CPU."""
+    kind = type(value)
+    if kind is str:
+        return {"S": value}
+    if kind is bool:
+        return {"BOOL": value}
+    if kind is int and -_MAX_N < value < _MAX_N:
+        return {"N": str(value)}
+    if kind is dict:
+        return {"M": {k: _value(v) for k, v in value.items() if v is not None}}
+    if kind is list or kind is tuple:
+        return {"L": [_value(v) for v in value]}
+    if value is None:
+        return {"NULL": True}
+    out: dict[str, Any] = _ser.serialize(_clean(value))  # type: ignore[assignment]
+    return out
 
 
 def to_value(value: Any) -> dict[str, Any]:
-    out: dict[str, Any] = _ser.serialize(_clean(value))  # type: ignore[assignment]
-    return out
+    try:
+        return _value(value)
+    except Exception:  # refused: let boto3's path raise its own error, in its own order
+        out: dict[str, Any] = _ser.serialize(_clean(value))  # type: ignore[assignment]
+        return out
+
+
+def to_item(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: to_value(v) for k, v in data.items() if v is not None}
 
 
 def _plain(value: Any) -> Any:

@@ -523,3 +523,44 @@ def test_deleted_receipt_handles_are_bounded() -> None:
     # Then the oldest are forgotten and the recent ones kept
     assert list(kept) == ["c", "d", "b"]
     assert "a" not in kept and "b" in kept and len(kept) == 3
+
+
+def test_reads_that_miss_store_nothing(aws: dict[str, str]) -> None:
+    # Given the embedded DynamoDB (a table with a sort key, where moto's defaultdict stored a partition per miss)
+    from moto.dynamodb.models import dynamodb_backends
+
+    c = boto3.client("dynamodb")
+    table_name = aws["METERING_TABLE"]
+    table = dynamodb_backends["123456789012"]["us-east-1"].get_table(table_name)
+    before = len(table.items)
+    # When 500 absent keys are read, batch-read, deleted and queried
+    for i in range(100):
+        key = {"pk": {"S": f"NOPE#{i}"}, "sk": {"S": "E"}}
+        c.get_item(TableName=table_name, Key=key)
+        c.delete_item(TableName=table_name, Key=key)
+        c.query(
+            TableName=table_name,
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": {"S": f"NOPE#{i}"}},
+        )
+    c.batch_get_item(
+        RequestItems={table_name: {"Keys": [{"pk": {"S": f"NOPE#b{i}"}, "sk": {"S": "E"}} for i in range(100)]}}
+    )
+    # Then the table holds exactly what it held
+    assert len(table.items) == before
+
+
+def test_the_local_gateway_keeps_a_bounded_authoriser_cache(aws: dict[str, str], monkeypatch: Any) -> None:
+    # Given the local gateway with its authoriser cache on, a small bound, and an authoriser that allows every key
+    from local import gateway as gw_module
+
+    monkeypatch.setattr(gw_module, "AUTH_CACHE_MAX", 5)
+    gw = gw_module.LocalGateway(auth_cache_ttl=60)
+    monkeypatch.setattr(gw, "invoke", lambda name, event: {"isAuthorized": True, "context": {"account_id": "a"}})
+    route = gw.routes[0][0]
+    # When 50 distinct keys are authorised
+    for i in range(50):
+        assert gw._authorize(route, "/v1/me", {"authorization": f"Bearer imp_{i}"}) == {"account_id": "a"}
+    # Then at most the bound is kept, the newest key among them
+    assert len(gw._auth_cache) <= 5
+    assert "Bearer imp_49" in gw._auth_cache

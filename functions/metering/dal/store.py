@@ -200,8 +200,26 @@ class MeteringStore:
         out: list[list[Entry]] = []
         current: list[Entry] = []
         keys: set[tuple[str, str]] = set()  # the chunk's aggregate keys: the union of its entries' keys
+        keys_of: dict[tuple[Any, ...], set[tuple[str, str]]] = {}  # entries of one licence/asset/day share keys
         for e in entries:
-            mine = aggregate((e,)).keys()
+            shape = (
+                e.kind,
+                e.day,
+                e.license_id,
+                e.asset_id,
+                e.use,
+                e.buyer_id,
+                e.publisher_id,
+                e.asset_publisher_id,
+                e.currency,
+                e.pool_id,
+                bool(e.fee),
+                bool(e.gross),
+                tuple(p["account"] for p in e.postings),
+            )  # everything aggregate() derives a key from
+            mine = keys_of.get(shape)
+            if mine is None:
+                mine = keys_of[shape] = aggregate((e,)).keys()
             merged = keys | mine
             if current and len(current) + 1 + len(merged) > MAX_TX_ITEMS:
                 out.append(current)

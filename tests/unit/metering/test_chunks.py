@@ -15,18 +15,20 @@ from functions.metering.dal.store import MAX_TX_ITEMS, MeteringStore, aggregate
 from functions.metering.logic.pricing import Entry
 
 
-def _entry(i: int, licence: int, asset: int, buyer: int, day: int, fee: bool) -> Entry:
+def _entry(
+    i: int, licence: int, asset: int, buyer: int, day: int, fee: bool, pool: str | None = None, kind: str = "usage"
+) -> Entry:
     gross = 1000 * (1 + i % 3)
     fee_micros = gross // 10 if fee else 0
     return Entry(
         dedup_key=f"EVT#b{buyer}#{i}",
-        kind="usage",
+        kind=kind,
         buyer_id=f"acc_b{buyer}",
         publisher_id="acc_p",
         asset_publisher_id="acc_p",
         license_id=f"lic_{licence}",
         asset_id=f"ast_{asset}",
-        pool_id=None,
+        pool_id=pool,
         use="ai-input",
         units=1,
         accesses=1,
@@ -59,7 +61,15 @@ def _by_definition(entries: list[Entry]) -> list[list[Entry]]:
 
 
 entries_strategy = st.lists(
-    st.tuples(st.integers(0, 6), st.integers(0, 20), st.integers(0, 3), st.integers(1, 28), st.booleans()),
+    st.tuples(
+        st.integers(0, 6),
+        st.integers(0, 20),
+        st.integers(0, 3),
+        st.integers(1, 28),
+        st.booleans(),
+        st.sampled_from([None, "pool_1", "pool_2"]),
+        st.sampled_from(["usage", "charge"]),
+    ),
     min_size=0,
     max_size=300,
 ).map(lambda rows: [_entry(i, *row) for i, row in enumerate(rows)])

@@ -1,0 +1,217 @@
+"""The embedded DynamoDB at scale (issue 12): transaction cost against table size, and the metering consumer's
+throughput over a long run with the server's resident memory.
+
+- ``transaction_cost``: a fresh patched moto server; a table filled to 1,000 and then 20,000 items; the median time
+  of a 10-item transaction (puts and conditional updates, as the consumer writes) at each size.
+- ``long_run``: ``BENCH_LONG_EVENTS`` events (100,000 by default) fed through the public API in rounds of 10,000
+  (20 % deliveries: ``GET /v1/assets/{id}/content``; 80 % reported units: ``POST /v1/usage``, 500 per request), each
+  round fed in slices of 1,000 and each slice drained by the metering consumer as ``make run``'s dispatcher does
+  (receive, invoke, delete; moto's SQS scans the whole queue on every send, receive and delete, so a backlog would
+  measure moto's queue rather than the consumer). The consumer's
+  rate is events over its busy time; the first round is compared with the last. The moto server's resident memory
+  (``/proc/<pid>/status`` VmRSS) is read before the first round and after the last.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import boto3
+
+from benchmarks.harness import Harness
+
+ROUND = 10_000
+SLICE = 1_000  # events fed before each drain
+FEEDERS = 4  # client threads feeding the API
+DELIVERY_SHARE = 0.2
+
+
+def rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS")
+
+
+def long_run_events() -> int:
+    return int(os.environ.get("BENCH_LONG_EVENTS", "100000"))
+
+
+def transaction_cost(endpoint: str, sizes: tuple[int, ...] = (1_000, 20_000), samples: int = 15) -> dict[int, float]:
+    """Median seconds of one 10-item transaction on a table of each size."""
+    ddb = boto3.client("dynamodb", endpoint_url=endpoint)  # credentials and region from the harness
+    table = f"txcost-{uuid.uuid4().hex[:8]}"
+    ddb.create_table(
+        TableName=table,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+    )
+    filled = 0
+    out: dict[int, float] = {}
+    for size in sizes:
+        while filled < size:
+            batch = [
+                {"PutRequest": {"Item": {"pk": {"S": f"FILL#{filled + i}"}, "sk": {"S": "E"}, "n": {"N": "1"}}}}
+                for i in range(min(25, size - filled))
+            ]
+            ddb.batch_write_item(RequestItems={table: batch})
+            filled += len(batch)
+        times = []
+        for s in range(samples):
+            items: list[dict[str, Any]] = [
+                {
+                    "Put": {
+                        "TableName": table,
+                        "Item": {"pk": {"S": f"TX#{size}#{s}#{i}"}, "sk": {"S": "E"}},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+                for i in range(7)
+            ]
+            items += [
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": {"pk": {"S": f"AGG#{i}"}, "sk": {"S": "A"}},
+                        "UpdateExpression": "ADD n :one",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}},
+                    }
+                }
+                for i in range(3)
+            ]
+            t0 = time.perf_counter()
+            ddb.transact_write_items(TransactItems=items)
+            times.append(time.perf_counter() - t0)
+        out[size] = statistics.median(times)
+    ddb.delete_table(TableName=table)
+    return out
+
+
+def _setup_reported(h: Harness, s: dict[str, Any]) -> str:
+    """A per-unit licence on the scenario's asset for the reported events."""
+    st, offer, _ = h.call(
+        "POST",
+        "/v1/offers",
+        s["publisher"],
+        {
+            "asset_id": s["asset_id"],
+            "uses": ["ai-train"],
+            "pricing": {"model": "per_unit", "amount_micros": 100, "unit": "1k tokens"},
+        },
+    )
+    assert st == 201, offer
+    st, lic, _ = h.call("POST", "/v1/licenses", s["buyer"], {"offer_id": offer["id"], "use": "ai-train"})
+    assert st == 201, lic
+    return str(lic["license"]["id"])
+
+
+def _feed(h: Harness, s: dict[str, Any], unit_licence: str, n: int, tag: str, workers: int = FEEDERS) -> int:
+    """``n`` events through the public API from ``workers`` client threads (as concurrent crawlers and reporters
+    would; the local server serves requests concurrently too); returns how many the API accepted."""
+    deliveries = int(n * DELIVERY_SHARE)
+    path = f"/v1/assets/{s['asset_id']}/content"
+    query = f"use=ai-input&license_id={s['license_id']}"
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    reported = n - deliveries
+
+    def deliver(_: int) -> int:
+        st, body, _h = h.call("GET", path, s["buyer"], None, query)
+        assert st == 200, body
+        return 1
+
+    def report(start: int) -> int:
+        events = [
+            {
+                "event_id": f"r{tag}-{start + i}",
+                "license_id": unit_licence,
+                "asset_id": s["asset_id"],
+                "use": "ai-train",
+                "units": 1 + (start + i) % 7,
+                "occurred_at": stamp,
+            }
+            for i in range(min(500, reported - start))
+        ]
+        st, body, _h = h.call("POST", "/v1/usage", s["buyer"], {"events": events})
+        assert st == 202 and body["accepted"] == len(events), body
+        return int(body["accepted"])
+
+    with ThreadPoolExecutor(workers) as pool:
+        accepted = sum(pool.map(deliver, range(deliveries)))
+        accepted += sum(pool.map(report, range(0, reported, 500)))
+    return accepted
+
+
+def _drain(h: Harness, batch: int = 100) -> tuple[int, float]:
+    """Receive, consume and delete until the usage queue is empty; returns (events, consumer busy seconds)."""
+    from local.events import LambdaContext, sqs_event
+
+    sqs = boto3.client("sqs")
+    url = h.env["USAGE_QUEUE_URL"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    consumer = h.gw.handler("metering_consumer")
+    events, busy = 0, 0.0
+    while True:
+        msgs: list[dict[str, Any]] = []
+        while len(msgs) < batch:
+            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=600)
+            if not got.get("Messages"):
+                break
+            msgs += got["Messages"]
+        if not msgs:
+            return events, busy
+        t0 = time.perf_counter()
+        result = consumer(sqs_event(msgs, arn), LambdaContext(function_name="metering_consumer"))
+        busy += time.perf_counter() - t0
+        assert not result["batchItemFailures"], result
+        events += len(msgs)
+        for i in range(0, len(msgs), 10):
+            sqs.delete_message_batch(
+                QueueUrl=url,
+                Entries=[{"Id": str(j), "ReceiptHandle": m["ReceiptHandle"]} for j, m in enumerate(msgs[i : i + 10])],
+            )
+
+
+def long_run(h: Harness, s: dict[str, Any], server_pid: int, total: int | None = None) -> dict[str, Any]:
+    total = total or long_run_events()
+    unit_licence = _setup_reported(h, s)
+    _drain(h)  # whatever the earlier measurements left in the queue
+    rss_start = rss_bytes(server_pid)
+    client_rss_start = rss_bytes(os.getpid())
+    rounds: list[dict[str, float]] = []
+    fed = 0
+    started = time.perf_counter()
+    for r in range(max(1, total // ROUND)):
+        accepted = events = 0
+        busy = feed_s = 0.0
+        for part in range(ROUND // SLICE):  # the dispatcher drains as events arrive: moto's SQS is O(queue length)
+            t0 = time.perf_counter()
+            accepted += _feed(h, s, unit_licence, SLICE, f"{r}-{part}")
+            feed_s += time.perf_counter() - t0
+            got, spent = _drain(h)
+            events, busy = events + got, busy + spent
+        assert events == accepted, (events, accepted)
+        fed += accepted
+        rounds.append({"events": events, "busy_s": busy, "rate": events / busy, "feed_s": feed_s})
+        print(f"  round {r + 1}: {events} events, consumer {events / busy:.0f}/s, feed {feed_s:.1f} s", flush=True)
+    return {
+        "events": fed,
+        "rounds": rounds,
+        "first_rate": rounds[0]["rate"],
+        "last_rate": rounds[-1]["rate"],
+        "overall_rate": fed / sum(r["busy_s"] for r in rounds),
+        "rss_start": rss_start,
+        "rss_end": rss_bytes(server_pid),
+        "client_rss_start": client_rss_start,
+        "client_rss_end": rss_bytes(os.getpid()),
+        "wall_s": time.perf_counter() - started,
+    }
