@@ -80,6 +80,7 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
                 time.sleep(0.2)
             state = json.loads(state_file.read_text())
             state["log_path"] = str(log_path)
+            state["server_pid"] = proc.pid
             yield state
         finally:
             proc.terminate()
