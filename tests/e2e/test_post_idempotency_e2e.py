@@ -85,3 +85,17 @@ def test_every_other_post_route_accepts_a_key(http_admin: Any, new_account: Any)
     s2 = http_admin.post(f"/v1/accounts/{victim_acct['id']}/suspend", headers=key)
     assert s1.status_code == s2.status_code == 200 and s1.json() == s2.json() and s1.json()["status"] == "suspended"
     assert victim.get("/v1/me").status_code == 401
+
+
+def test_a_keyed_distribution_replays_and_refuses_another_period(http_admin: Any) -> None:
+    # Given a pool (the last POST route that ignored the key: the distribution job is idempotent, the route now too)
+    pool = http_admin.post("/v1/pools", json={"name": f"d {uuid.uuid4()}", "description": "d"}).json()
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    path = f"/v1/pools/{pool['id']}/distributions"
+    # When a distribution is requested twice with one key, then with that key and another body
+    first = http_admin.post(path, json={"period": "2026-10"}, headers=key)
+    again = http_admin.post(path, json={"period": "2026-10"}, headers=key)
+    other = http_admin.post(path, json={"period": "2026-09"}, headers=key)
+    # Then the first answer is replayed, and the other body is refused as a reused key
+    assert first.status_code == again.status_code == 201 and first.json() == again.json()
+    assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"

@@ -181,11 +181,18 @@ def get_statement(period: str, account_id: IdQ = None) -> Response[str]:
     },
 )
 def create_distribution(id: str, body: Annotated[DistributionRequest, Body()]) -> Response[str]:
-    principal(app).require("admin")
+    caller = principal(app).require("admin")
     if body.period > iso(now())[:7]:
         raise Unprocessable("The period has not started.", code="period_in_future")
-    dist = jobs.distribute(_store(), path_id(id, "pool"), body.period)
-    return json_response(dist.model_dump(), 201)
+
+    def effect() -> tuple[Any, int]:
+        return jobs.distribute(_store(), path_id(id, "pool"), body.period).model_dump(), 201
+
+    ev = app.current_event  # the key is scoped by path: one key on two pools is two requests (API.md, Idempotency)
+    out, status = IdempotencyStore(env().METERING_TABLE).run(
+        f"{caller.account_id}#{ev.path}", ev.headers.get(HEADER), ev.body, effect
+    )
+    return json_response(out, status)
 
 
 handler = http_entry(app, env, logger)
