@@ -23,9 +23,10 @@ def main(argv: list[str] | None = None) -> None:
     if "--unpatched" in args:
         args.remove("--unpatched")
     else:
-        from local.embedded_aws import install
+        from local.embedded_aws import install, tune_gc
 
         install()
+        tune_gc()
     from moto.server import main as moto_main
 
     moto_main(args)

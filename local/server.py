@@ -168,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
             state["demo"] = seed(api_url, admin_key)
 
     (state_dir / "local.json").write_text(json.dumps(state, indent=2))
+    from local.embedded_aws import tune_gc
+
+    tune_gc()  # started and seeded: freeze that, and keep the collector out of the way as data grows
     log.info(
         "Imprimatur is running at %s (embedded AWS at %s); admin key in %s", api_url, endpoint, state_dir / "local.json"
     )
