@@ -2,8 +2,9 @@
 problem+json, and retries only where they are safe.
 
 Retry policy (``Client.request``): network errors, 429 and 5xx are retried with exponential back-off and jitter,
-honouring ``Retry-After``; a 409 only when its code is ``idempotency_in_progress`` (the same request is still running
-on the server). Every POST carries an ``Idempotency-Key`` (one per call, reused by its retries), so a retried POST never
+honouring ``Retry-After``; a 409 only when its code says the state is passing: ``idempotency_in_progress`` (the same
+request is still running on the server) or ``budget_reserved`` (deliveries in flight hold budget that a lower cap would
+need; only the idempotent ``PATCH`` of a licence answers it). Every POST carries an ``Idempotency-Key`` (one per call, reused by its retries), so a retried POST never
 has a second effect. Everything else (4xx) is raised at once as a typed ``ImprimaturError`` whose message names the
 request id.
 """
@@ -20,7 +21,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,12 +30,20 @@ import httpx
 
 from imprimatur_client import money
 from imprimatur_client.certificates import verify_certificate
-from imprimatur_client.errors import Forbidden, ImprimaturError, TransportError, VerificationFailed, from_response
+from imprimatur_client.errors import (
+    BudgetExhausted,
+    ImprimaturError,
+    LicenseEnded,
+    TransportError,
+    VerificationFailed,
+    from_response,
+)
 from imprimatur_client.version import __version__
 
 Progress = Callable[[int], None]
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 IN_FLIGHT = "idempotency_in_progress"
+RETRY_CONFLICTS = frozenset({IN_FLIGHT, "budget_reserved"})  # 409s that pass by themselves; repeating is safe
 REQUEST_ID_HEADERS = ("apigw-requestid", "x-amzn-requestid", "x-request-id")
 CHUNK = 1024 * 1024
 
@@ -157,7 +166,7 @@ class Client:
 
         Every POST carries an ``Idempotency-Key`` (``idempotency_key``, or a new UUID), reused by its retries. Retries:
         network errors, 429 and 5xx (back-off with jitter, honouring ``Retry-After``) and a 409
-        ``idempotency_in_progress``; nothing else. Failures raise the ``ImprimaturError`` subclass of the status.
+        ``idempotency_in_progress`` or ``budget_reserved``; nothing else. Failures raise the ``ImprimaturError`` subclass of the status.
         """
         request_id = f"req_{uuid.uuid4().hex}"
         hdrs = {
@@ -203,8 +212,8 @@ class Client:
         """Seconds to wait before retrying this answer, or None when it must not be retried."""
         if attempt >= self.max_retries:
             return None
-        in_flight = status == 409 and isinstance(body, dict) and body.get("code") == IN_FLIGHT
-        if status not in RETRY_STATUSES and not in_flight:
+        passing = status == 409 and isinstance(body, dict) and body.get("code") in RETRY_CONFLICTS
+        if status not in RETRY_STATUSES and not passing:
             return None
         wait = _retry_after_seconds(retry_after)
         if wait is not None and wait > self.max_wait:
@@ -366,15 +375,39 @@ class Client:
         return dict(self.request("POST", "/v1/licenses", json_body=body, idempotency_key=idempotency_key))
 
     def licenses(self, as_: str = "buyer", status: str | None = None) -> Iterator[dict[str, Any]]:
-        """The caller's licences, as ``buyer`` or as ``publisher``, optionally of one ``status``."""
+        """The caller's licences, as ``buyer`` or as ``publisher``, optionally of one ``status`` (``active``,
+        ``cancelled``, ``revoked``, ``lapsed``). Each is a dict like ``get_license``'s."""
         return self.paginate("/v1/licenses", {"as": as_, "status": status})
 
     def get_license(self, license_id: str) -> dict[str, Any]:
-        """A licence (its buyer or publisher only)."""
+        """A licence (its buyer or publisher only).
+
+        Besides ``id``, ``offer_id``, ``scope``, ``use``, the frozen ``terms`` and its dates, it carries the money:
+        ``budget_cap_micros`` (None when uncapped), ``spent_micros`` (everything charged on it so far) and
+        ``remaining_micros`` (``budget_cap_micros - spent_micros``, None when uncapped). ``status`` is ``active``,
+        ``cancelled``, ``revoked`` or ``lapsed`` (a subscription whose renewal would have exceeded its cap; see
+        ``lapsed_at``, and ``set_budget_cap`` to make it active again).
+        """
         return dict(self.request("GET", f"/v1/licenses/{license_id}"))
 
+    def set_budget_cap(self, license_id: str, budget_cap_micros: int) -> dict[str, Any]:
+        """Buyer: raise or lower a licence's budget cap (``PATCH /v1/licenses/{id}``); returns the licence.
+
+        A cap is never set below what was already charged (``CapBelowSpent``). Lowering it below what deliveries in
+        flight have reserved answers ``BudgetReserved``, which passes within a minute: it is retried like a 429
+        (honouring ``Retry-After`` up to ``max_wait``) before it is raised. A licence that lapsed because a renewal
+        would have exceeded its cap becomes ``active`` again when the cap is raised. Setting the same cap twice is
+        harmless (no Idempotency-Key needed).
+        """
+        if isinstance(budget_cap_micros, bool) or not isinstance(budget_cap_micros, int) or budget_cap_micros < 0:
+            raise ValueError(f"budget_cap_micros must be a non-negative integer (micros), not {budget_cap_micros!r}")
+        return dict(
+            self.request("PATCH", f"/v1/licenses/{license_id}", json_body={"budget_cap_micros": budget_cap_micros})
+        )
+
     def certificate(self, license_id: str) -> str:
-        """The licence's certificate: a compact JWS (ES256) to verify with ``verify_certificate``."""
+        """The licence's certificate: a compact JWS (ES256) to verify with ``verify_certificate``. Only an active
+        licence has one (``LicenseNotActive`` otherwise)."""
         return str(self.request("GET", f"/v1/licenses/{license_id}/certificate")["certificate"])
 
     def cancel_license(self, license_id: str) -> dict[str, Any]:
@@ -407,7 +440,10 @@ class Client:
 
         ``max_price``/``exact_price`` (``"0.01"`` or ``"USD 0.01"``) take a pay-per-crawl licence on the spot when
         an active per-access offer is within that price; ``ContentGrant.crawler_charged`` says what was charged.
-        Raises ``PaymentRequired`` (with ``offers``) when nothing licenses the use.
+        Raises ``PaymentRequired`` (with ``offers``) when nothing licenses the use, ``BudgetExhausted`` when the
+        access would take the licence past its budget cap, and a ``LicenseEnded`` subclass (``LicenseRevoked``,
+        ``LicenseCancelled``, ``LicenseLapsed``, ``LicenseExpired``) when the only licence that covers it is no longer
+        active. None of these charges anything.
         """
         headers = {}
         if max_price:
@@ -499,47 +535,94 @@ class Client:
         """Fetch many assets concurrently (at most ``concurrency`` at once), within a budget; results in input order.
 
         Nothing here ever fails the whole batch: each ``FetchResult`` has the bytes or the error. The budget is the
-        smallest of ``max_spend_micros``, the licence's ``remaining_micros`` (or its ``budget_cap_micros``) when
-        ``license_id`` names a per-access licence; each access costs the licence's per-access price (with
-        ``max_price``, pay per crawl, at most that price). Assets beyond the budget are not requested at all
-        (``skipped``), and once the server answers ``budget_exhausted`` the assets not yet started are skipped too.
+        smaller of ``max_spend_micros`` and, when ``license_id`` names a per-access licence, what the marketplace says
+        is left on it (its ``remaining_micros``; ``budget_cap_micros - spent_micros`` from a server older than API
+        1.1). Before each request its price is set aside: the licence's per-access price, else ``max_price`` (pay per
+        crawl never charges more). What the server did not charge comes back: the whole price when it refused the
+        request (a 4xx), the difference when its ``crawler-charged`` header says less. An asset whose price no longer
+        fits, once the requests in flight have finished, is not requested at all (``skipped``); so are the assets not
+        yet started once the server answers ``BudgetExhausted`` (or, for a named licence, ``LicenseEnded``).
+        ``max_spend_micros`` needs a price to count with: ``license_id`` or ``max_price`` (``ValueError`` otherwise).
         """
         ids = list(asset_ids)
-        price, budget = 0, max_spend_micros
+        price, left = self._fetch_budget(license_id, max_price, max_spend_micros)
+        budget = _Budget(left)
+        stop = threading.Event()
+        workers = max(1, concurrency)
+        results: list[FetchResult] = [FetchResult(a, skipped=True) for a in ids]
+
+        def one(asset_id: str) -> FetchResult:
+            try:
+                grant = self.content(asset_id, use, license_id=license_id, max_price=max_price)
+            except ImprimaturError as exc:
+                if isinstance(exc, BudgetExhausted) or (license_id and isinstance(exc, LicenseEnded)):
+                    stop.set()
+                if 400 <= exc.status < 500:  # refused: nothing was charged (a 5xx or network error may have been)
+                    budget.give_back(price)
+                return FetchResult(asset_id, error=exc)
+            budget.give_back(price - _charged(grant, price))
+            try:
+                return FetchResult(asset_id, self.read(grant), grant, media_type=grant.media_type)
+            except ImprimaturError as exc:  # the access happened (and was charged); the download failed
+                return FetchResult(asset_id, grant=grant, error=exc, media_type=grant.media_type)
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            running: dict[Future[FetchResult], int] = {}
+
+            def settle() -> None:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for f in done:
+                    results[running.pop(f)] = f.result()
+
+            # Start requests in input order from this thread alone, so which assets fit the budget never depends on
+            # thread timing: an asset waits for a free worker, and for requests in flight that may give budget back.
+            for index, asset_id in enumerate(ids):
+                started = False
+                while not stop.is_set():
+                    if len(running) < workers and budget.take(price):
+                        started = True
+                        break
+                    if not running:
+                        break  # the price does not fit and nothing in flight can give budget back
+                    settle()
+                if started:
+                    running[pool.submit(one, asset_id)] = index
+            while running:
+                settle()
+        return results
+
+    def _fetch_budget(
+        self, license_id: str | None, max_price: str | None, max_spend_micros: int | None
+    ) -> tuple[int, int | None]:
+        """``(price set aside per request, budget or None)`` for ``fetch_many``."""
+        price, left = 0, max_spend_micros
+        priced = license_id is not None or max_price is not None
         if license_id:
             lic = self.get_license(license_id)
             pricing = (lic.get("terms") or {}).get("pricing") or {}
-            if pricing.get("model") == "per_access":
+            if lic.get("status", "active") != "active":
+                # the server refuses the named licence (or, with a price header, may take a fresh one at that price)
+                price = money.parse(max_price, "max_price")[1] if max_price else 0
+            elif pricing.get("model") == "per_access":
                 price = int(pricing.get("amount_micros") or 0)
-                left = lic.get("remaining_micros")
-                if left is None and lic.get("budget_cap_micros") is not None:
-                    left = int(lic["budget_cap_micros"]) - int(lic.get("spent_micros") or 0)
-                if left is not None:
-                    budget = left if budget is None else min(budget, int(left))
-        if max_price:
-            price = max(price, money.parse(max_price, "max_price")[1])
-        allowed = len(ids) if budget is None or price == 0 else max(0, budget // price)
-        exhausted = threading.Event()
-
-        def one(index: int, asset_id: str) -> FetchResult:
-            if index >= allowed or exhausted.is_set():
-                return FetchResult(asset_id, skipped=True)
-            try:
-                grant = self.content(asset_id, use, license_id=license_id, max_price=max_price)
-                return FetchResult(asset_id, self.read(grant), grant, media_type=grant.media_type)
-            except ImprimaturError as exc:
-                if isinstance(exc, Forbidden) and exc.code == "budget_exhausted":
-                    exhausted.set()
-                return FetchResult(asset_id, error=exc)
-
-        with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-            return list(pool.map(one, range(len(ids)), ids))
+                on_licence = _remaining(lic)
+                if on_licence is not None:
+                    left = on_licence if left is None else min(left, on_licence)
+            # an active flat, subscription, per-unit or free licence charges nothing per delivery
+        elif max_price:
+            price = money.parse(max_price, "max_price")[1]
+        if max_spend_micros is not None and not priced:
+            raise ValueError("max_spend_micros needs license_id or max_price: without them the price is unknown")
+        return price, left
 
     # ------------------------------------------------------------------------------------- metering, money
     def report_usage(self, events: list[dict[str, Any]], batch_size: int = 500) -> dict[str, Any]:
         """Buyer: report usage events ``{event_id, license_id, asset_id, use, units, occurred_at}`` in batches of
         ``batch_size`` (≤ 500); returns the summed ``{accepted, duplicates, rejected}``. Resending an ``event_id``
-        never counts twice."""
+        never counts twice (``duplicates`` counts the events already accepted when the request was made).
+        ``rejected`` is ``[{event_id, code}]``: e.g. ``not_unit_priced`` (only licences priced ``per_unit`` take
+        reports), ``budget_exhausted`` (the units would take the licence past its budget cap), or an event outside
+        the licence's scope or term. A rejected event is not charged; it is no exception."""
         total: dict[str, Any] = {"accepted": 0, "duplicates": 0, "rejected": []}
         for i in range(0, len(events), batch_size):
             got = self.request("POST", "/v1/usage", json_body={"events": events[i : i + batch_size]})
@@ -662,6 +745,49 @@ class Client:
         if state_file:
             state_file.unlink(missing_ok=True)
         return asset
+
+
+class _Budget:
+    """Micros left to spend (None: no limit), shared by ``fetch_many``'s workers."""
+
+    def __init__(self, left: int | None) -> None:
+        self.left = left
+        self._lock = threading.Lock()
+
+    def take(self, amount: int) -> bool:
+        """Set ``amount`` aside if it fits."""
+        with self._lock:
+            if self.left is None:
+                return True
+            if amount > self.left:
+                return False
+            self.left -= amount
+            return True
+
+    def give_back(self, amount: int) -> None:
+        with self._lock:
+            if self.left is not None:
+                self.left += amount
+
+
+def _remaining(lic: dict[str, Any]) -> int | None:
+    """What is left of a licence's budget (None: uncapped): the server's ``remaining_micros`` (API 1.1), else its cap
+    minus ``spent_micros``, else the cap alone (a server that reports neither)."""
+    if "remaining_micros" in lic:
+        return None if lic["remaining_micros"] is None else int(lic["remaining_micros"])
+    if lic.get("budget_cap_micros") is None:
+        return None
+    return int(lic["budget_cap_micros"]) - int(lic.get("spent_micros") or 0)
+
+
+def _charged(grant: ContentGrant, reserved: int) -> int:
+    """What a delivery charged: its ``crawler-charged`` header, else what was set aside for it."""
+    if not grant.crawler_charged:
+        return reserved
+    try:
+        return money.parse(grant.crawler_charged, "crawler-charged")[1]
+    except money.PriceError:
+        return reserved
 
 
 def _reader(f: Any, progress: Progress | None) -> Iterator[bytes]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 
 class ImprimaturError(Exception):
@@ -14,6 +14,7 @@ class ImprimaturError(Exception):
     """
 
     status: int = 0
+    code_name: ClassVar[str] = ""  # the problem ``code`` a subclass stands for (see ``BY_CODE``)
 
     def __init__(
         self,
@@ -85,7 +86,9 @@ class PaymentRequired(ImprimaturError):
 
 
 class Forbidden(ImprimaturError):
-    """403: the role is wrong, or the licence is revoked, cancelled, expired or out of budget (see ``code``)."""
+    """403: the role is wrong, or the licence cannot serve. The licence cases have their own subclasses:
+    ``BudgetExhausted`` and ``LicenseEnded`` (``LicenseRevoked``, ``LicenseCancelled``, ``LicenseLapsed``,
+    ``LicenseExpired``)."""
 
     status = 403
 
@@ -97,7 +100,8 @@ class NotFound(ImprimaturError):
 
 
 class Conflict(ImprimaturError):
-    """409: the request conflicts with the current state (retired offer, licence not active, ...)."""
+    """409: the request conflicts with the current state (retired offer, ...); ``LicenseNotActive`` and
+    ``BudgetReserved`` are subclasses."""
 
     status = 409
 
@@ -109,7 +113,8 @@ class Gone(ImprimaturError):
 
 
 class ValidationFailed(ImprimaturError):
-    """422: invalid fields; ``errors`` lists them."""
+    """422: invalid fields (``errors`` lists them), or a rule on the values: ``BudgetBelowPrice`` and
+    ``CapBelowSpent`` are subclasses."""
 
     status = 422
 
@@ -130,6 +135,99 @@ class VerificationFailed(ImprimaturError):
     """A downloaded file or a certificate did not verify."""
 
 
+# ------------------------------------------------------------------------------------------------- by code
+# API 1.1: one class per problem ``code`` a program may want to handle on its own. Each subclasses the class of its
+# HTTP status, so ``except Forbidden`` still catches ``BudgetExhausted``.
+
+
+class BudgetExhausted(Forbidden):
+    """403 ``budget_exhausted``: the charge would take the licence past its ``budget_cap_micros``; nothing was charged.
+    Raise the cap (``Client.set_budget_cap``) or use another licence. ``license_id`` names the licence when the server
+    says which."""
+
+    code_name = "budget_exhausted"
+
+    @property
+    def license_id(self) -> str | None:
+        """The licence whose budget ran out, when the answer names it."""
+        value = self.body.get("license_id")
+        return str(value) if value else None
+
+
+class LicenseEnded(Forbidden):
+    """403: the only licence covering this asset and use is no longer active (the base of ``LicenseRevoked``,
+    ``LicenseCancelled``, ``LicenseLapsed`` and ``LicenseExpired``). Nothing was charged."""
+
+    code_name = ""
+
+    @property
+    def license_id(self) -> str | None:
+        """The licence that ended, when the answer names it."""
+        value = self.body.get("license_id")
+        return str(value) if value else None
+
+
+class LicenseRevoked(LicenseEnded):
+    """403 ``license_revoked``: the publisher revoked the licence; pay per crawl never replaces it."""
+
+    code_name = "license_revoked"
+
+
+class LicenseCancelled(LicenseEnded):
+    """403 ``license_cancelled``: the buyer cancelled the licence; take a new one (or pay per crawl)."""
+
+    code_name = "license_cancelled"
+
+
+class LicenseLapsed(LicenseEnded):
+    """403 ``license_lapsed``: a subscription renewal would have exceeded the budget cap, so the licence lapsed instead
+    of charging. Raising the cap (``Client.set_budget_cap``) makes it active again."""
+
+    code_name = "license_lapsed"
+
+
+class LicenseExpired(LicenseEnded):
+    """403 ``license_expired``: the licence's term is over; take a new one (or pay per crawl)."""
+
+    code_name = "license_expired"
+
+
+class LicenseNotActive(Conflict):
+    """409 ``license_not_active``: certificates are issued only for active licences."""
+
+    code_name = "license_not_active"
+
+
+class BudgetReserved(Conflict):
+    """409 ``budget_reserved``: the new cap is below what deliveries in flight have reserved. Reservations expire
+    within a minute: ``retry_after`` says when to try again (``set_budget_cap`` already retries within ``max_wait``)."""
+
+    code_name = "budget_reserved"
+
+    @property
+    def retry_after(self) -> float | None:
+        """Seconds the server asked to wait (its ``Retry-After``), if it said."""
+        value = {k.lower(): v for k, v in self.headers.items()}.get("retry-after", "")
+        try:
+            return float(value)
+        except ValueError:
+            return None
+
+
+class BudgetBelowPrice(ValidationFailed):
+    """422 ``budget_below_price``: a flat or subscription offer costs more than the ``budget_cap_micros`` asked for,
+    so no licence was taken and nothing was charged. Give a cap of at least the price, or none."""
+
+    code_name = "budget_below_price"
+
+
+class CapBelowSpent(ValidationFailed):
+    """422 ``cap_below_spent``: a budget cap cannot be set below what was already charged on the licence
+    (its ``spent_micros``)."""
+
+    code_name = "cap_below_spent"
+
+
 _BY_STATUS: dict[int, type[ImprimaturError]] = {
     400: BadRequest,
     401: Unauthorized,
@@ -141,17 +239,37 @@ _BY_STATUS: dict[int, type[ImprimaturError]] = {
     422: ValidationFailed,
     429: RateLimited,
 }
+BY_CODE: dict[str, type[ImprimaturError]] = {
+    cls.code_name: cls
+    for cls in (
+        BudgetExhausted,
+        LicenseRevoked,
+        LicenseCancelled,
+        LicenseLapsed,
+        LicenseExpired,
+        LicenseNotActive,
+        BudgetReserved,
+        BudgetBelowPrice,
+        CapBelowSpent,
+    )
+}
+"""The class of each problem ``code`` that has its own (used only when the status is the class's own)."""
 
 
 def from_response(status: int, body: Any, headers: dict[str, str], request_id: str | None = None) -> ImprimaturError:
-    """The typed exception for a problem+json answer."""
+    """The typed exception for a problem+json answer: the class of its ``code`` when it has one (and the status
+    agrees), else the class of its status."""
     data = body if isinstance(body, dict) else {}
+    code = str(data.get("code") or "error")
     cls = _BY_STATUS.get(status, ServerError if status >= 500 else ImprimaturError)
+    by_code = BY_CODE.get(code)
+    if by_code is not None and by_code.status == status:
+        cls = by_code
     detail = str(data.get("detail") or data.get("message") or f"HTTP {status}")
     return cls(
         detail,
         status=status,
-        code=str(data.get("code") or "error"),
+        code=code,
         title=str(data.get("title") or ""),
         errors=data.get("errors"),
         body=data,
