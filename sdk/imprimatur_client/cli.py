@@ -30,7 +30,17 @@ from imprimatur_client import config, money
 from imprimatur_client.certificates import decode_claims
 from imprimatur_client.client import Client
 from imprimatur_client.errors import (
+    BudgetBelowPrice,
+    BudgetExhausted,
+    BudgetReserved,
+    CapBelowSpent,
     ImprimaturError,
+    LicenseCancelled,
+    LicenseEnded,
+    LicenseExpired,
+    LicenseLapsed,
+    LicenseNotActive,
+    LicenseRevoked,
     MissingExtra,
     PaymentRequired,
     TransportError,
@@ -42,7 +52,9 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help="Imprimatur: 
 asset_app = typer.Typer(no_args_is_help=True, help="Your assets: list, show, change, withdraw, RSL (publisher).")
 collection_app = typer.Typer(no_args_is_help=True, help="Collections: groupings of assets that offers can cover.")
 offer_app = typer.Typer(no_args_is_help=True, help="Create, list, show and retire offers.")
-license_app = typer.Typer(no_args_is_help=True, help="One licence: show, certificate, cancel (buyer), revoke.")
+license_app = typer.Typer(
+    no_args_is_help=True, help="One licence: show, certificate, budget cap and cancel (buyer), revoke (publisher)."
+)
 pool_app = typer.Typer(no_args_is_help=True, help="Pools: collective licensing for small publishers.")
 usage_app = typer.Typer(no_args_is_help=True, help="Report and show usage.")
 account_app = typer.Typer(no_args_is_help=True, help="Accounts (admin).")
@@ -67,6 +79,55 @@ HINTS = {
     404: "Check the id: it does not exist, or it is not yours.",
     409: "The request conflicts with the current state (see above).",
     410: "The publisher withdrew this asset.",
+}
+# What to do about the licence and budget codes of API 1.1 (LICENCE is replaced by the licence id when known).
+LICENCE_HINTS: tuple[tuple[type[ImprimaturError], str], ...] = (
+    (
+        BudgetExhausted,
+        "The licence's budget cap is reached; nothing was charged. `imprimatur license show LICENCE` shows what it "
+        "spent; `imprimatur license cap LICENCE AMOUNT` raises the cap.",
+    ),
+    (
+        LicenseLapsed,
+        "The licence lapsed: renewing it would have exceeded its budget cap. Raise the cap with "
+        "`imprimatur license cap LICENCE AMOUNT` and it is active again.",
+    ),
+    (
+        LicenseRevoked,
+        "The publisher revoked this licence (`imprimatur license show LICENCE` gives the reason); paying per crawl "
+        "does not replace it.",
+    ),
+    (
+        LicenseCancelled,
+        "The licence was cancelled. Take a new one (`imprimatur buy OFFER_ID --use USE`) or pay per crawl with "
+        "--max-price.",
+    ),
+    (
+        LicenseExpired,
+        "The licence's term is over. Take a new one (`imprimatur buy OFFER_ID --use USE`) or pay per crawl with "
+        "--max-price.",
+    ),
+    (
+        LicenseNotActive,
+        "Certificates are issued for active licences only; `imprimatur license show LICENCE` shows its status.",
+    ),
+    (
+        BudgetBelowPrice,
+        "The offer charges more than the --budget you gave, so nothing was bought: give a budget of at least its "
+        "price (`imprimatur offer show OFFER_ID`), or none.",
+    ),
+    (
+        CapBelowSpent,
+        "A budget cap cannot be lower than what the licence has already spent (`imprimatur license show LICENCE`).",
+    ),
+    (
+        BudgetReserved,
+        "Deliveries in flight hold part of this budget; they expire within a minute. Try again in RETRY s.",
+    ),
+)
+REJECTED = {
+    "not_unit_priced": "the licence is not priced per unit: only per_unit licences take usage reports",
+    "budget_exhausted": "the units would take the licence past its budget cap (`imprimatur license cap` raises it)",
 }
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -152,11 +213,27 @@ def price_option(text: str | None, flag: str, currency: str | None = None) -> in
         raise typer.BadParameter(str(exc).split(": ", 1)[1], param_hint=f"'{flag}'") from None
 
 
+def _licence_hint(exc: ImprimaturError, license_id: str | None) -> str | None:
+    for cls, hint in LICENCE_HINTS:
+        if isinstance(exc, cls):
+            named = getattr(exc, "license_id", None) or license_id or "LICENCE_ID"
+            wait = exc.retry_after if isinstance(exc, BudgetReserved) else None
+            return hint.replace("LICENCE", named).replace("RETRY", f"{wait:g}" if wait else "a few")
+    return None
+
+
 @contextmanager
-def friendly() -> Iterator[None]:
-    """Expected failures become a short message and an exit code, never a traceback."""
+def friendly(license_id: str | None = None) -> Iterator[None]:
+    """Expected failures become a short message and an exit code, never a traceback. ``license_id`` (the licence
+    the command is about) makes the hints of licence errors name it."""
     try:
         yield
+    except (BudgetExhausted, LicenseEnded, LicenseNotActive, BudgetReserved, BudgetBelowPrice, CapBelowSpent) as exc:
+        say(
+            f"{exc.title or 'Refused'}: {exc.detail} ({exc.status} {exc.code}, request {exc.request_id})", "red", to=err
+        )
+        say(_licence_hint(exc, license_id) or "", to=err)
+        raise typer.Exit(1) from None
     except PaymentRequired as exc:
         say(f"Payment required: {exc.detail}", "yellow", to=err)
         if exc.crawler_price:
@@ -641,22 +718,47 @@ def buy(
         emit_json(got)
         return
     lic = got["license"]
-    say(f"licence {lic['id']} ({lic['status']}) for {lic['use']}, expires {lic.get('expires_at') or 'never'}")
+    cap = lic.get("budget_cap_micros")
+    capped = f", budget cap {money.show(cap, _currency(lic))}" if cap is not None else ""
+    say(f"licence {lic['id']} ({lic['status']}) for {lic['use']}, expires {lic.get('expires_at') or 'never'}{capped}")
     say("certificate:")
     raw(got["certificate"])
 
 
+def _currency(lic: dict[str, Any]) -> str:
+    return str(((lic.get("terms") or {}).get("pricing") or {}).get("currency") or "USD")
+
+
+def _budget(lic: dict[str, Any], currency: str = "") -> str:
+    """``spent 1.20 / left 3.80 / cap 5.00`` on three lines (``no cap`` when uncapped); amounts in the licence's
+    currency, named only when ``currency`` is given. A server older than API 1.1 reports no spending: the cap alone."""
+    cap = lic.get("budget_cap_micros")
+    if "spent_micros" not in lic:
+        return "no cap" if cap is None else f"cap {money.show(cap, currency)}"
+    lines = [f"spent {money.show(int(lic['spent_micros']), currency)}"]
+    if cap is None:
+        return "\n".join([*lines, "no cap"])
+    left = lic.get("remaining_micros")
+    left = int(cap) - int(lic["spent_micros"]) if left is None else int(left)
+    return "\n".join([*lines, f"left {money.show(left, currency)}", f"cap {money.show(int(cap), currency)}"])
+
+
+MODEL_NOTE = {"per_access": "per access", "flat": "flat fee"}  # per_unit and subscription prices already say it
+
+
 def _license_table(items: list[dict[str, Any]]) -> Table:
-    t = table("licence (and scope)", "status", "use", "model", "price")
+    """Licences at 80 columns: whole ids, and whole amounts in the price's currency (the budget column repeats no
+    currency)."""
+    t = table("licence (and scope)", "status, use", "price", "budget")
     for x in items:
         pricing = x["terms"]["pricing"]
+        note = MODEL_NOTE.get(pricing["model"])
         row(
             t,
             f"{x['id']}\n{x['scope']['id']}",
-            x["status"],
-            x["use"],
-            pricing["model"],
-            _price(pricing),
+            f"{x['status']}\n{x['use']}",
+            _price(pricing) + (f"\n{note}" if note else ""),
+            _budget(x),
         )
     return t
 
@@ -664,27 +766,96 @@ def _license_table(items: list[dict[str, Any]]) -> Table:
 @app.command()
 def licenses(
     as_: Annotated[str, typer.Option("--as", help="buyer or publisher")] = "buyer",
-    status: Annotated[str | None, typer.Option(help="active, cancelled, revoked")] = None,
+    status: Annotated[str | None, typer.Option(help="active, cancelled, revoked, lapsed")] = None,
     json_output: JsonOpt = False,
 ) -> None:
-    """Your licences."""
+    """Your licences, with what each has spent and has left of its budget cap."""
     with friendly():
         items = list(client().licenses(as_, status))
     emit_json(items) if json_output else out.print(_license_table(items))
 
 
+def _license_lines(lic: dict[str, Any]) -> list[tuple[str, str]]:
+    cur = _currency(lic)
+    status = lic["status"]
+    when = {"cancelled": "cancelled_at", "revoked": "revoked_at", "lapsed": "lapsed_at"}.get(status)
+    if when and lic.get(when):
+        status += f" since {lic[when]}"
+    if lic.get("revoke_reason"):
+        status += f" (reason: {lic['revoke_reason']})"
+    pricing = lic["terms"]["pricing"]
+    lines = [
+        ("id", lic["id"]),
+        ("status", status),
+        ("offer", lic.get("offer_id") or "-"),
+        ("scope", f"{lic['scope'].get('type', '')} {lic['scope']['id']}".strip()),
+        ("use", lic["use"]),
+        ("price", f"{pricing['model']} {_price(pricing)}"),
+    ]
+    cap = lic.get("budget_cap_micros")
+    lines.append(("budget cap", "none" if cap is None else money.show(int(cap), cur)))
+    if "spent_micros" in lic:
+        lines.append(("spent", money.show(int(lic["spent_micros"]), cur)))
+        if cap is not None:
+            left = lic.get("remaining_micros")
+            left = int(cap) - int(lic["spent_micros"]) if left is None else int(left)
+            lines.append(("left", money.show(left, cur)))
+    lines += [
+        ("starts", lic.get("starts_at") or "-"),
+        ("expires", lic.get("expires_at") or "never"),
+        ("buyer", lic.get("buyer_id") or "-"),
+        ("publisher", lic.get("publisher_id") or "-"),
+    ]
+    return lines
+
+
 @license_app.command("show")
 def license_show(license_id: str, json_output: JsonOpt = False) -> None:
-    """One licence (its buyer or publisher)."""
-    with friendly():
+    """One licence (its buyer or publisher): status, terms, and what it has spent and has left of its budget cap."""
+    with friendly(license_id):
         lic = client().get_license(license_id)
-    emit_json(lic) if json_output else out.print(_license_table([lic]))
+    if json_output:
+        emit_json(lic)
+        return
+    for k, v in _license_lines(lic):
+        say(f"{k:>10}: {v}")
+    if lic["status"] == "lapsed":
+        say(f"Raise its budget cap (`imprimatur license cap {lic['id']} AMOUNT`) to make it active again.", "yellow")
+
+
+@license_app.command("cap")
+def license_cap(
+    license_id: str,
+    amount: Annotated[str, typer.Argument(help="the new budget cap: 50 or 'USD 50' (in the licence's currency)")],
+    json_output: JsonOpt = False,
+) -> None:
+    """Raise or lower a licence's budget cap (buyer); never below what it has spent. A licence that lapsed because a
+    renewal would have exceeded its cap is active again once the cap is raised."""
+    price_option(amount, "AMOUNT")  # the syntax, before any request
+    with friendly(license_id):
+        c = client()
+        before = c.get_license(license_id)
+        cur = _currency(before)
+        lic = c.set_budget_cap(license_id, price_option(amount, "AMOUNT", cur) or 0)
+    if json_output:
+        emit_json(lic)
+        return
+    old = before.get("budget_cap_micros")
+    was = f"was {money.show(int(old), cur)}" if old is not None else "was uncapped"
+    again = " again" if before["status"] != "active" and lic["status"] == "active" else ""
+    cap = int(lic["budget_cap_micros"])
+    say(f"licence {lic['id']}: budget cap {money.show(cap, cur)} ({was}); {lic['status']}{again}")
+    if "spent_micros" in lic:
+        spent = int(lic["spent_micros"])
+        left = cap - spent if lic.get("remaining_micros") is None else int(lic["remaining_micros"])
+        say(f"spent {money.show(spent, cur)}, {money.show(left, cur)} left")
 
 
 @license_app.command("certificate")
 def license_certificate(license_id: str) -> None:
-    """Print the licence's certificate (a JWS) alone on stdout: `> licence.jwt` gives a valid file."""
-    with friendly():
+    """Print the licence's certificate (a JWS) alone on stdout: `> licence.jwt` gives a valid file. Active licences
+    only."""
+    with friendly(license_id):
         raw(client().certificate(license_id))
 
 
@@ -714,7 +885,7 @@ def fetch(
 ) -> None:
     """Download licensed content to disk and verify its SHA-256."""
     price_option(max_price, "--max-price")
-    with friendly():
+    with friendly(license_id):
         c = client()
         grant = c.content(asset_id, use, license_id=license_id, max_price=max_price)
         dest = output or Path(asset_id)
@@ -811,7 +982,8 @@ def usage_report(file: Annotated[Path, typer.Argument(help="JSON lines: one usag
         got = client().report_usage(events)
     say(f"accepted {got['accepted']}, duplicates {got['duplicates']}, rejected {len(got['rejected'])}")
     for r in got["rejected"]:
-        say(f"  rejected {r['event_id']}: {r['code']}")
+        why = REJECTED.get(r["code"])
+        say(f"  rejected {r['event_id']}: {r['code']}" + (f" ({why})" if why else ""))
 
 
 @usage_app.command("show")
