@@ -93,14 +93,22 @@ function say(message, kind = "info") {
   el.textContent = message;
 }
 
-function sayError(err) {
-  if (err instanceof ApiError) {
-    const fields = (err.body.errors || []).map((e) => `${e.field || e.location}: ${e.message}`).join("; ");
-    say(`${err.message}${fields ? ` — ${fields}` : ""} (${err.status} ${err.body.code || ""})`, "error");
-  } else {
-    say(String(err.message || err), "error");
-  }
+// What to do about the licence and budget codes of API 1.1, added to the server's own words.
+const HINTS = {
+  budget_exhausted: "The licence's budget cap is reached; nothing was charged. Raise the cap under Buyer → My licences.",
+  budget_below_price: "The offer charges more than the budget cap you gave: give a cap of at least its price, or none.",
+  cap_below_spent: "A budget cap cannot be lower than what the licence has already spent.",
+  budget_reserved: "Downloads in progress hold part of this budget; they expire within a minute. Try again then.",
+  license_lapsed: "The licence lapsed because a renewal would have exceeded its budget cap; raising the cap makes it active again.",
+  license_not_active: "Certificates exist for active licences only.",
+};
+function problemText(err) {
+  if (!(err instanceof ApiError)) return String(err.message || err);
+  const fields = (err.body.errors || []).map((e) => `${e.field || e.location}: ${e.message}`).join("; ");
+  const hint = HINTS[err.body.code];
+  return `${err.message}${fields ? ` — ${fields}` : ""} (${err.status} ${err.body.code || ""})${hint ? ` ${hint}` : ""}`;
 }
+function sayError(err) { say(problemText(err), "error"); }
 
 // Every action: the button that started it is disabled until it ends, so a double-click is one request.
 const guard = (fn) => async (event) => {
@@ -114,13 +122,14 @@ const guard = (fn) => async (event) => {
 // ------------------------------------------------------------------------------------------------ dialog
 // One modal confirmation. `onConfirm` runs once per press of the confirm button, which stays disabled while it runs;
 // the dialog closes only when it succeeds. `ready()` decides whether the button is enabled (e.g. a required tick).
-function confirmDialog({ title, body, confirmLabel, onConfirm, ready = () => true }) {
+// `update()` runs on every input in the dialog before `ready()`, e.g. to show what a typed amount will do.
+function confirmDialog({ title, body, confirmLabel, onConfirm, ready = () => true, update = () => {} }) {
   const dlg = $("#confirm");
   $("#confirm-title").textContent = title;
   render($("#confirm-body"), body);
   const ok = $("#confirm-ok");
   ok.textContent = confirmLabel;
-  const refresh = () => { ok.disabled = !ready(); };
+  const refresh = () => { update(); ok.disabled = !ready(); };
   refresh();
   $("#confirm-body").oninput = refresh;
   $("#confirm-body").onchange = refresh;
@@ -136,7 +145,7 @@ function confirmDialog({ title, body, confirmLabel, onConfirm, ready = () => tru
     } catch (err) {
       sayError(err);
       const msg = $("#confirm-error");
-      if (msg) msg.textContent = err.message || String(err);
+      if (msg) msg.textContent = problemText(err);
     } finally {
       $("#confirm-cancel").disabled = false;
       refresh();
@@ -175,6 +184,8 @@ function signOut() {
   document.querySelectorAll("tbody, #results, #statement, #buyer-statement, #offers-of, .chart").forEach((el) => el.replaceChildren());
   document.querySelectorAll("button.more").forEach((b) => { b.hidden = true; });
   $("#offers-of").hidden = true;
+  $("#buyer-status").value = "";
+  licencesById.clear();
   $("#balance").textContent = "";
   $("#api-key").value = "";
   $("#who").hidden = true;
@@ -457,9 +468,10 @@ async function loadPublisher() {
     more: $("#pub-licences-more"),
     path: "/v1/licenses",
     params: { as: "publisher" },
-    colspan: 4,
+    colspan: 5,
     empty: "No licences yet.",
-    row: async (l) => html`<tr><td>${await nameOf(l.scope.id)}</td><td>${l.buyer_id}</td><td>${l.use}</td><td>${l.status}</td></tr>`,
+    row: async (l) => html`<tr data-licence="${l.id}"><td>${await nameOf(l.scope.id)}</td><td>${l.buyer_id}</td><td>${l.use}</td><td>${badge(l)}</td>
+      <td>${l.spent_micros === undefined ? "—" : money(l.spent_micros, currencyOf(l))}</td></tr>`,
   });
   document.querySelectorAll(".statement-form input[name=period]").forEach((i) => { if (!i.value) i.value = new Date().toISOString().slice(0, 7); });
 }
@@ -488,6 +500,31 @@ async function downloadCsv(period) {
 }
 
 // -------------------------------------------------------------------------------------------------- buyer
+const STATUS_NOTE = {
+  lapsed: "a renewal would have exceeded the budget cap",
+  revoked: "revoked by the publisher",
+  cancelled: "cancelled",
+};
+const badge = (l) => html`<span class="badge status-${l.status}" title="${STATUS_NOTE[l.status] || ""}">${l.status}</span>`;
+const currencyOf = (l) => l.terms?.pricing?.currency || "USD";
+// What a licence has left of its cap: the server's remaining_micros (API 1.1), else cap minus spent.
+const leftOf = (l) => (l.remaining_micros ?? (l.budget_cap_micros == null ? null : l.budget_cap_micros - (l.spent_micros || 0)));
+
+// Remaining budget first (what the buyer acts on), then spent and the cap, and a meter of the cap used.
+function budgetCell(l) {
+  const cur = currencyOf(l);
+  const cap = l.budget_cap_micros;
+  if (l.spent_micros === undefined) return html`<span class="budget">${cap == null ? "no cap" : `cap ${money(cap, cur)}`}</span>`;
+  if (cap == null) return html`<span class="budget"><span class="spent">${money(l.spent_micros, cur)} spent</span><br><span class="hint">no cap</span></span>`;
+  const left = leftOf(l);
+  return html`<span class="budget"><strong class="left">${money(left, cur)} left</strong><br>
+    <span class="hint spent">${money(l.spent_micros, cur)} spent of ${money(cap, cur)}</span><br>
+    <meter min="0" max="${cap}" low="${Math.floor(cap * 0.5)}" high="${Math.floor(cap * 0.8)}" optimum="0" value="${Math.min(l.spent_micros, cap)}"
+      aria-label="Budget used: ${money(l.spent_micros, cur)} of ${money(cap, cur)}"></meter></span>`;
+}
+
+const licencesById = new Map();
+
 async function loadBuyer() {
   const [bal, byDay] = await Promise.all([
     api("GET", "/v1/balance"),
@@ -496,24 +533,89 @@ async function loadBuyer() {
   $("#balance").textContent = `Balance: ${money(bal.balance_micros, bal.currency)}`;
   barChart($("#buyer-chart"), byDay.items.map((i) => ({ key: i.key, value: i.amount_micros || i.units + i.accesses })),
     { label: "Spend by day", format: (v) => money(v) });
+  await loadBuyerLicences();
+  document.querySelectorAll(".statement-form input[name=period]").forEach((i) => { if (!i.value) i.value = new Date().toISOString().slice(0, 7); });
+}
+
+async function loadBuyerLicences() {
+  const status = $("#buyer-status").value;
   await pagedTable({
     tbody: $("#buyer-licences tbody"),
     more: $("#buyer-licences-more"),
     path: "/v1/licenses",
-    params: { as: "buyer" },
-    colspan: 6,
-    empty: "No licences yet.",
+    params: { as: "buyer", status },
+    colspan: 7,
+    empty: status ? `No ${status} licences.` : "No licences yet.",
     row: async (l) => {
       const [what, who] = await Promise.all([nameOf(l.scope.id), nameOf(l.publisher_id)]);
       remember(l.id, what);
-      return html`<tr data-licence="${l.id}"><td>${what}</td><td>${who}</td><td>${l.use}</td>
-        <td>${MODEL[l.terms.pricing.model]} ${price(l.terms.pricing)}</td><td>${l.status}</td>
+      licencesById.set(l.id, l);
+      const capped = l.budget_cap_micros != null;
+      const capButton = capped && (l.status === "active" || l.status === "lapsed") ? html`
+          <button type="button" class="cap${l.status === "lapsed" ? "" : " secondary"}" data-licence="${l.id}" aria-label="${l.status === "lapsed" ? "Raise" : "Change"} the budget cap of ${what}">${l.status === "lapsed" ? "Raise cap" : "Budget cap"}</button>` : "";
+      return html`<tr data-licence="${l.id}" data-status="${l.status}"><td>${what}</td><td>${who}</td><td>${l.use}</td>
+        <td>${MODEL[l.terms.pricing.model]} ${price(l.terms.pricing)}</td>
+        <td>${badge(l)}${l.status === "lapsed" ? html`<br><span class="hint">budget cap reached</span>` : ""}</td>
+        <td>${budgetCell(l)}</td>
         <td><span class="actions">${l.status === "active" ? html`
-          <button type="button" class="certificate" data-licence="${l.id}" aria-label="Download the certificate of ${what}">Certificate</button>
-          <button type="button" class="cancel secondary" data-licence="${l.id}" aria-label="Cancel the licence on ${what}">Cancel</button>` : "—"}</span></td></tr>`;
+          <button type="button" class="certificate" data-licence="${l.id}" aria-label="Download the certificate of ${what}">Certificate</button>${capButton}
+          <button type="button" class="cancel secondary" data-licence="${l.id}" aria-label="Cancel the licence on ${what}">Cancel</button>` : capButton || "—"}</span></td></tr>`;
     },
   });
-  document.querySelectorAll(".statement-form input[name=period]").forEach((i) => { if (!i.value) i.value = new Date().toISOString().slice(0, 7); });
+}
+
+// Changing a cap moves money (it decides how much more may be charged), so it goes through a confirmation that says
+// what the new cap allows; the marketplace refuses a cap below what was spent, and explains a passing refusal.
+async function startCap(id) {
+  const l = licencesById.get(id);
+  const what = await nameOf(id);
+  const cur = currencyOf(l);
+  const cap = l.budget_cap_micros;
+  const spent = l.spent_micros ?? null;
+  const lapsed = l.status === "lapsed";
+  const p = l.terms.pricing;
+  let wanted = null;
+  const body = html`
+    <dl>
+      <dt>Content</dt><dd>${what}</dd>
+      <dt>Status</dt><dd>${badge(l)}</dd>
+      <dt>Pricing</dt><dd>${MODEL[p.model]} ${price(p)}</dd>
+      <dt>Budget cap</dt><dd>${money(cap, cur)}</dd>
+      ${spent === null ? "" : html`<dt>Spent</dt><dd>${money(spent, cur)}</dd><dt>Left</dt><dd>${money(leftOf(l), cur)}</dd>`}
+    </dl>
+    <label>New budget cap (${cur}) <input id="cap-new" inputmode="decimal" autocomplete="off" placeholder="e.g. 25.00"></label>
+    <p id="cap-effect" class="hint" aria-live="polite"></p>
+    ${lapsed ? html`<p class="warning" id="cap-lapsed">This licence lapsed: renewing it would have exceeded its cap. A higher cap
+      makes it active again, and its renewal (${price(p)}) is then charged within the new cap.</p>` : ""}
+    <p id="confirm-error" class="error-text" role="alert"></p>`;
+  confirmDialog({
+    title: lapsed ? "Raise the budget cap" : "Change the budget cap",
+    body,
+    confirmLabel: "Set budget cap",
+    update: () => {
+      const text = $("#cap-new").value.trim();
+      const effect = $("#cap-effect");
+      wanted = null;
+      if (!text) { effect.textContent = ""; return; }
+      let micros;
+      try { micros = toMicros(text); } catch (err) { effect.textContent = err.message; return; }
+      if (spent !== null && micros < spent) { effect.textContent = `Below what it has spent (${money(spent, cur)}).`; return; }
+      if (micros === cap) { effect.textContent = "That is the current cap."; return; }
+      if (lapsed && micros <= cap) { effect.textContent = `Only a cap above ${money(cap, cur)} makes it active again.`; return; }
+      wanted = micros;
+      effect.textContent = spent === null
+        ? `New cap ${money(micros, cur)}.`
+        : `New cap ${money(micros, cur)}: up to ${money(micros - spent, cur)} more may be charged on this licence.`;
+    },
+    ready: () => wanted !== null,
+    onConfirm: async () => {
+      const got = await api("PATCH", `/v1/licenses/${id}`, { body: { budget_cap_micros: wanted } });
+      const again = lapsed && got.status === "active" ? " It is active again." : "";
+      const left = leftOf(got);
+      say(`Budget cap of ${what} set to ${money(got.budget_cap_micros, cur)}${left == null ? "" : `; ${money(left, cur)} left`}.${again}`, "success");
+      await loadBuyerLicences();
+    },
+  });
 }
 
 async function downloadCertificate(id) {
@@ -569,9 +671,12 @@ document.addEventListener("DOMContentLoaded", () => {
   $("#buyer-licences").addEventListener("click", guard((e) => {
     const cert = e.target.closest("button.certificate");
     if (cert) return downloadCertificate(cert.dataset.licence);
+    const cap = e.target.closest("button.cap");
+    if (cap) return startCap(cap.dataset.licence);
     const cancel = e.target.closest("button.cancel");
     return cancel ? startCancel(cancel.dataset.licence) : null;
   }));
+  $("#buyer-status").addEventListener("change", () => loadBuyerLicences().catch(sayError));
   document.querySelectorAll(".statement-form").forEach((form) => {
     const target = document.getElementById(form.dataset.target);
     form.addEventListener("submit", guard((e) => showStatement(e.target.period.value, target)));
