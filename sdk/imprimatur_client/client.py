@@ -3,8 +3,9 @@ problem+json, and retries only where they are safe.
 
 Retry policy (``Client.request``): network errors, 429 and 5xx are retried with exponential back-off and jitter,
 honouring ``Retry-After``; a 409 only when its code says the state is passing: ``idempotency_in_progress`` (the same
-request is still running on the server) or ``budget_reserved`` (deliveries in flight hold budget that a lower cap would
-need; only the idempotent ``PATCH`` of a licence answers it). Every POST carries an ``Idempotency-Key`` (one per call, reused by its retries), so a retried POST never
+request is still running on the server), or ``budget_reserved`` and ``license_changed`` (deliveries in flight hold
+budget that a lower cap would need, or the licence changed meanwhile; only the idempotent ``PATCH`` of a licence
+answers them). Every POST carries an ``Idempotency-Key`` (one per call, reused by its retries), so a retried POST never
 has a second effect. Everything else (4xx) is raised at once as a typed ``ImprimaturError`` whose message names the
 request id.
 """
@@ -43,7 +44,9 @@ from imprimatur_client.version import __version__
 Progress = Callable[[int], None]
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 IN_FLIGHT = "idempotency_in_progress"
-RETRY_CONFLICTS = frozenset({IN_FLIGHT, "budget_reserved"})  # 409s that pass by themselves; repeating is safe
+# 409s that pass by themselves and whose request is safe to repeat: the same request still running; budget held by
+# deliveries in flight (PATCH of a cap); the licence changed while its cap was being set (PATCH again re-reads it)
+RETRY_CONFLICTS = frozenset({IN_FLIGHT, "budget_reserved", "license_changed"})
 REQUEST_ID_HEADERS = ("apigw-requestid", "x-amzn-requestid", "x-request-id")
 CHUNK = 1024 * 1024
 
@@ -166,7 +169,7 @@ class Client:
 
         Every POST carries an ``Idempotency-Key`` (``idempotency_key``, or a new UUID), reused by its retries. Retries:
         network errors, 429 and 5xx (back-off with jitter, honouring ``Retry-After``) and a 409
-        ``idempotency_in_progress`` or ``budget_reserved``; nothing else. Failures raise the ``ImprimaturError`` subclass of the status.
+        ``idempotency_in_progress``, ``budget_reserved`` or ``license_changed``; nothing else. Failures raise the ``ImprimaturError`` subclass of the status.
         """
         request_id = f"req_{uuid.uuid4().hex}"
         hdrs = {

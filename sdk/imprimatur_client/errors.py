@@ -227,6 +227,12 @@ class CapBelowSpent(ValidationFailed):
 
     code_name = "cap_below_spent"
 
+    @property
+    def spent_micros(self) -> int | None:
+        """What the licence has spent, when the answer says (the lowest cap it accepts)."""
+        value = self.body.get("spent_micros")
+        return int(value) if isinstance(value, int) else None
+
 
 _BY_STATUS: dict[int, type[ImprimaturError]] = {
     400: BadRequest,

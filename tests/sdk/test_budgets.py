@@ -134,11 +134,24 @@ def test_set_budget_cap_refuses_what_is_not_micros_before_any_request(bad: Any) 
     assert seen == []
 
 
-def test_a_cap_below_spent_is_raised_at_once() -> None:
+def test_a_cap_below_spent_is_raised_at_once_with_what_was_spent() -> None:
     seen: list[httpx.Request] = []
-    with pytest.raises(CapBelowSpent):
-        make(lambda r: seen.append(r) or problem(422, "cap_below_spent")).set_budget_cap("lic_1", 1)
-    assert len(seen) == 1
+    with pytest.raises(CapBelowSpent) as info:
+        answer = problem(422, "cap_below_spent", spent_micros=1_200_000)
+        make(lambda r: seen.append(r) or answer).set_budget_cap("lic_1", 1)
+    assert len(seen) == 1 and info.value.spent_micros == 1_200_000
+
+
+def test_a_licence_that_changed_while_its_cap_was_set_is_patched_again() -> None:
+    answers = [problem(409, "license_changed"), httpx.Response(200, json=LIC)]
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return answers[len(seen) - 1]
+
+    assert make(handler).set_budget_cap("lic_1", 5_000_000) == LIC
+    assert [r.method for r in seen] == ["PATCH", "PATCH"]
 
 
 def test_budget_reserved_is_waited_out_within_max_wait_then_raised_beyond() -> None:
