@@ -1,7 +1,9 @@
 """Compact JWS (ES256) signed by the stack's KMS key, and the matching JWK, without a crypto dependency in Lambda:
-KMS signs the JWS signing input (RAW, hashed by KMS with SHA-256) and returns a DER ECDSA signature, which is re-encoded as the 64-byte ``r || s`` that
-JOSE requires (RFC 7518 §3.4); the public key comes from KMS as DER SubjectPublicKeyInfo, whose last 65 bytes are
-the uncompressed P-256 point ``04 || x || y``."""
+the SHA-256 of the JWS signing input is computed here and KMS signs that digest (``sign_compact_digest``, KMS
+``MessageType=DIGEST``: a token of any size can be signed, and a status list can outgrow the 4 KiB KMS accepts as a
+RAW message) and returns a DER ECDSA signature, which is re-encoded as the 64-byte ``r || s`` that JOSE requires
+(RFC 7518 §3.4); the public key comes from KMS as DER SubjectPublicKeyInfo, whose last 65 bytes are the uncompressed
+P-256 point ``04 || x || y``. ``sign_compact`` (RAW, at most 4 KiB) remains for callers not yet moved."""
 
 from __future__ import annotations
 
@@ -54,10 +56,27 @@ MAX_SIGNING_INPUT = 4096  # KMS Sign takes at most 4 KiB as a RAW message (it ha
 
 
 def sign_compact(claims: dict[str, Any], kid: str, sign_raw: Callable[[bytes], bytes]) -> str:
-    """``sign_raw`` signs a message with ECDSA P-256/SHA-256 and returns the DER signature (KMS ``Sign``, RAW)."""
+    """``sign_raw`` signs a message with ECDSA P-256/SHA-256 and returns the DER signature (KMS ``Sign``, RAW).
+    Superseded by :func:`sign_compact_digest` (no size limit); kept for callers not yet moved."""
     header = {"alg": "ES256", "typ": "JWT", "kid": kid}
     signing_input = f"{b64url(canonical(header))}.{b64url(canonical(claims))}".encode()
     if len(signing_input) > MAX_SIGNING_INPUT:
         raise ValueError("certificate claims too large to sign")
     der = sign_raw(signing_input)
     return f"{signing_input.decode()}.{b64url(der_to_raw(der))}"
+
+
+def sign_compact_digest(
+    claims: dict[str, Any], kid: str, sign_digest: Callable[[bytes], bytes], *, typ: str = "JWT"
+) -> str:
+    """``sign_digest`` signs a SHA-256 digest with ECDSA P-256 and returns the DER signature (KMS ``Sign``, DIGEST)."""
+    header = {"alg": "ES256", "typ": typ, "kid": kid}
+    signing_input = f"{b64url(canonical(header))}.{b64url(canonical(claims))}".encode()
+    der = sign_digest(hashlib.sha256(signing_input).digest())
+    return f"{signing_input.decode()}.{b64url(der_to_raw(der))}"
+
+
+def unverified_parts(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Header and claims of a compact JWS this service signed itself (read back from storage, not from a caller)."""
+    header, payload, _sig = token.split(".")
+    return json.loads(b64url_decode(header)), json.loads(b64url_decode(payload))
