@@ -1,3 +1,3 @@
 """The SDK's version (also in ``sdk/pyproject.toml``; a test checks they agree)."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"

@@ -35,6 +35,7 @@ ALL = [(doc.name, heading, code) for doc in DOCS for heading, code in blocks(doc
 def test_the_docs_have_the_examples_the_issue_asks_for() -> None:
     headings = {h for _, h, _ in ALL}
     assert {"A licensed RAG loader", "Pay per crawl, one document", "Errors, retries and idempotency"} <= headings
+    assert "Budget caps: what is left, and raising a cap" in headings
     assert len(ALL) >= 7
 
 
@@ -70,6 +71,14 @@ def test_example_runs(doc: str, heading: str, code: str, keys: dict[str, str], t
         assert again.returncode == 0 and f"from {n_offers} offers" in again.stdout
     elif heading == "Pay per crawl, one document":
         assert re.search(r"sea wall.* \d+$", out, flags=re.I | re.M), out
+    elif heading == "Budget caps: what is left, and raising a cap":
+        first = re.search(r"^active 0 (\d+)$", out, flags=re.M)  # a fresh licence: nothing spent, two prices left
+        assert first, out
+        price = int(first.group(1)) // 2
+        assert "cap reached: budget_exhausted " in out, out  # the third access, refused
+        new_cap, left = map(int, re.search(r"new cap (\d+) left (\d+)", out).groups())  # type: ignore[union-attr]
+        # two accesses were charged; spent_micros follows the metering pipeline, so it may not show them yet
+        assert new_cap == 10 * price and 8 * price <= left <= 10 * price, out
     elif heading == "Per-unit licences: report what you used":
         assert re.match(r"1 0 \[\]", out), out
         assert "balance_micros" in out
