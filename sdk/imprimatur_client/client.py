@@ -370,7 +370,8 @@ class Client:
 
         Pass your own ``idempotency_key`` (e.g. derived from your job id) to make a re-run of your program return
         the licence it already took instead of buying a second one; without it, retries of this call are safe but
-        a second call is a second purchase. ``budget_cap_micros`` caps everything ever charged on the licence.
+        a second call is a second purchase. ``budget_cap_micros`` caps everything ever charged on the licence (a cap
+        below a flat or subscription offer's price raises ``BudgetBelowPrice``, and nothing is bought).
         """
         body: dict[str, Any] = {"offer_id": offer_id, "use": use}
         if budget_cap_micros is not None:
