@@ -15,6 +15,7 @@ from infra.constructs.data import Queues, SigningKey, Storage, Tables, UsageCata
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.schedules import Schedules
 from infra.constructs.services import Services
+from infra.constructs.signing import public_base_url, retired_signing_keys, signing_key_generation, wire
 from infra.definitions import TABLES
 
 
@@ -37,7 +38,7 @@ class ImprimaturStack(Stack):
         self.queues = Queues(self, "Queues")
         self.storage = Storage(self, "Storage", naming=naming, uploads=self.queues.queues["uploads"])
         self.usage_catalog = UsageCatalog(self, "UsageCatalog", naming=naming, bucket=self.storage.usage)
-        self.signing_key = SigningKey(self, "SigningKey", naming=naming)
+        self.signing_key = SigningKey(self, "SigningKey", naming=naming, generation=signing_key_generation(self))
         self.packages = LambdaPackages(self, "Packages", output=build_output)
         self.services = Services(
             self,
@@ -50,6 +51,8 @@ class ImprimaturStack(Stack):
             signing_key=self.signing_key,
         )
         self.api = Api(self, "Api", naming=naming, services=self.services)
+        self.public_base_url = public_base_url(self, self.api.http_api.api_endpoint)
+        wire(self, self.services, base_url=self.public_base_url, retired=retired_signing_keys(self))
         self.schedules = Schedules(self, "Schedules", services=self.services)
         self.console = Console(self, "Console", api_url=self.api.url, access_logs=self.storage.access_logs)
         self.monitoring = Monitoring(self, "Monitoring")
@@ -71,7 +74,7 @@ class ImprimaturStack(Stack):
         values: dict[str, str] = {
             Outputs.API_URL: url,
             Outputs.CONSOLE_URL: f"https://{self.console.distribution.distribution_domain_name}/",
-            Outputs.JWKS_URL: f"{url}.well-known/jwks.json",
+            Outputs.JWKS_URL: f"{self.public_base_url}/.well-known/jwks.json",
             Outputs.CONTENT_BUCKET_NAME: self.storage.content.bucket_name,
             Outputs.USAGE_BUCKET_NAME: self.storage.usage.bucket_name,
             Outputs.USAGE_QUEUE_URL: self.queues.queues["usage"].queue.queue_url,

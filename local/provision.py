@@ -31,7 +31,11 @@ def table_spec(logical: str) -> dict[str, Any]:
     return spec
 
 
-def provision(session: Any | None = None) -> dict[str, str]:
+LOCAL_PUBLIC_BASE_URL = "http://127.0.0.1:8080"
+"""``PUBLIC_BASE_URL`` of the in-process gateway (tests); ``make run`` replaces it with its own listening URL."""
+
+
+def provision(session: Any | None = None, *, public_base_url: str = LOCAL_PUBLIC_BASE_URL) -> dict[str, str]:
     """Create every resource (idempotently) and return the handlers' environment variables."""
     import boto3
 
@@ -40,7 +44,11 @@ def provision(session: Any | None = None) -> dict[str, str]:
     s3: Any = s.client("s3")
     sqs: Any = s.client("sqs")
     kms: Any = s.client("kms")
-    env: dict[str, str] = {"STAGE": "local", "PLATFORM_FEE_BPS": str(PLATFORM_FEE_BPS)}
+    env: dict[str, str] = {
+        "STAGE": "local",
+        "PLATFORM_FEE_BPS": str(PLATFORM_FEE_BPS),
+        "PUBLIC_BASE_URL": public_base_url,  # links, certificates' issuer: never from a request's Host header
+    }
 
     existing = set(ddb.list_tables().get("TableNames", []))
     for logical, t in TABLES.items():

@@ -109,6 +109,11 @@ def main(argv: list[str] | None = None) -> int:
         help="cache authoriser results this many seconds (the cloud uses 60)",
     )
     p.add_argument("--job-interval", type=float, default=60.0, help="seconds between scheduled job runs")
+    p.add_argument(
+        "--public-url",
+        default=os.environ.get("IMPRIMATUR_PUBLIC_URL"),
+        help="the public base URL links and certificates name (default: the listening URL)",
+    )
     args = p.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stdout)
@@ -138,11 +143,14 @@ def main(argv: list[str] | None = None) -> int:
     from local.static import static_routes
 
     gateway = LocalGateway(auth_cache_ttl=args.auth_cache_ttl, static=static_routes())
-    gateway.warm()
     httpd = ThreadingHTTPServer((args.host, args.port), _make_http_handler(gateway))
     httpd.daemon_threads = True
     api_url = f"http://{args.host}:{httpd.server_port}"
     os.environ["IMPRIMATUR_API_URL"] = api_url
+    # The deployment's public base URL, as the stack sets it from the API's URL: before any handler reads its
+    # environment (never from a request's Host header).
+    env["PUBLIC_BASE_URL"] = os.environ["PUBLIC_BASE_URL"] = (args.public_url or api_url).rstrip("/")
+    gateway.warm()
 
     state_dir = Path(args.state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)

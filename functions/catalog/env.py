@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from functions.shared.config import BaseEnv, load_env
+from functions.shared.config import BaseEnv, PublicBaseUrl, load_env
 
 
 class CatalogEnv(BaseEnv):
     CATALOG_TABLE: str
     CONTENT_BUCKET: str
     ACCOUNTS_TABLE: str = ""
+    PUBLIC_BASE_URL: PublicBaseUrl  # RSL documents link to the API by it
 
 
 def env() -> CatalogEnv:

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import os
 from functools import cache
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict
+
+from functions.shared.urls import checked
 
 T = TypeVar("T", bound=BaseModel)
+
+PublicBaseUrl = Annotated[str, AfterValidator(checked)]
+"""``PUBLIC_BASE_URL``: required by the functions that build links (read through ``functions.shared.urls``)."""
 
 
 class BaseEnv(BaseModel):

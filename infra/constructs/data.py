@@ -301,16 +301,26 @@ class UsageCatalog(Construct):
 
 
 class SigningKey(Construct):
-    """The asymmetric KMS key that signs licence certificates (ES256). Only the licensing function may use it."""
+    """The asymmetric KMS key that signs licence certificates and status lists (ES256). Only the licensing function
+    may use it.
 
-    def __init__(self, scope: Construct, construct_id: str, *, naming: Naming) -> None:
+    ``generation`` (context ``signing_key_generation``, default 1) rotates it: a new generation is a new key (its own
+    logical id and alias); the previous key is retained, not deleted, and stays published in the JWKS while listed in
+    ``retired_signing_keys`` (docs/infrastructure.md, "Rotating the signing key"). Generation 1 keeps the original
+    logical id and alias, so existing stacks do not change."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, naming: Naming, generation: int = 1) -> None:
         super().__init__(scope, construct_id)
+        if generation < 1:
+            raise ValueError(f"signing_key_generation must be 1 or more, not {generation}")
+        self.generation = generation
         self.key = kms.Key(
             self,
-            "Key",
-            description="Imprimatur licence certificate signing (ES256, JWKS served by the API)",
+            "Key" if generation == 1 else f"KeyG{generation}",
+            description="Imprimatur licence certificate signing (ES256, JWKS served by the API)"
+            + ("" if generation == 1 else f", generation {generation}"),
             key_spec=kms.KeySpec.ECC_NIST_P256,
             key_usage=kms.KeyUsage.SIGN_VERIFY,
-            alias=naming.signing_key_alias,
+            alias=naming.signing_key_alias if generation == 1 else f"{naming.signing_key_alias}-g{generation}",
             removal_policy=RemovalPolicy.RETAIN,
         )

@@ -243,7 +243,7 @@ def get_publisher(id: str) -> PublisherOut:
     name = _publisher_name(pid)
     store = _store()
     offers = sum(1 for o in store.iter_offers(f"OFFERS#PUB#{pid}", index="gsi2") if o.status == "active")
-    rsl_url = f"{base_url(app.current_event.raw_event)}/v1/publishers/{pid}/rsl.xml"
+    rsl_url = f"{base_url()}/v1/publishers/{pid}/rsl.xml"
     return PublisherOut(
         id=pid,
         name=name,
@@ -388,7 +388,7 @@ def asset_rsl(id: str) -> Response[str]:
 
     asset = asset_logic.get_asset(_store(), path_id(id, "ast"), None)
     offers = reader.active_offers_for_asset(reader.asset_from_item_model(asset))
-    base = base_url(app.current_event.raw_event)
+    base = base_url()
     return _rsl_response(rsl.document([_asset_content(base, asset, offers, _publisher_name(asset.publisher_id))]))
 
 
@@ -402,7 +402,7 @@ def publisher_rsl(id: str) -> Response[str]:
     pid = path_id(id, "acct")
     holder = _publisher_name(pid)
     store = _store()
-    base = base_url(app.current_event.raw_event)
+    base = base_url()
     contents = []
     found, nxt = search(store, {"publisher_id": pid}, 100, None)
     for _ in range(20):  # at most 2,000 assets per document; crawlers also get per-asset documents
