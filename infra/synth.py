@@ -85,12 +85,14 @@ class SynthResult:
         return acknowledgements(self.app)
 
 
-def synthesize(outdir: Path, *, stage: str | None = None, clean: bool = True) -> SynthResult:
+def synthesize(
+    outdir: Path, *, stage: str | None = None, clean: bool = True, context: dict[str, str] | None = None
+) -> SynthResult:
     """Build and synthesize the app. Validation failures (cdk-nag) do not raise: they are in the result (the
     templates are still written), so callers can report every finding. Other errors propagate."""
     if clean and outdir.exists():
         shutil.rmtree(outdir)
-    app, stack = build_app(stage=stage, outdir=str(outdir))
+    app, stack = build_app(stage=stage, outdir=str(outdir), context=context)
     error: str | None = None
     try:
         app.synth()
@@ -146,9 +148,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--outdir", default="cdk.out", type=Path)
     parser.add_argument("--stage", default=None, help="stage suffix (stack Imprimatur-<stage>)")
     parser.add_argument("--list-acknowledgements", action="store_true", help="print every cdk-nag acknowledgement")
+    parser.add_argument(
+        "-c",
+        "--context",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="CDK context, as `cdk -c` takes it (public_base_url, signing_key_generation, retired_signing_keys)",
+    )
     args = parser.parse_args(argv)
+    context = dict(item.split("=", 1) for item in args.context if "=" in item)
+    if len(context) != len(args.context):
+        parser.error("--context takes KEY=VALUE")
 
-    result = synthesize(args.outdir, stage=args.stage)
+    result = synthesize(args.outdir, stage=args.stage, context=context)
     acks = result.acknowledgements()
     if args.list_acknowledgements:
         for ack in sorted(acks, key=lambda a: (a.rule, a.path)):

@@ -41,7 +41,7 @@ ACCESS_LOG_FIELDS: Final = {
 
 UNAUTHENTICATED_REASONS: Final = {
     "public": "Public by contract (docs/API.md 'Public without a key'): catalogue reads, offers, RSL documents, "
-    "JWKS, OpenAPI and health need no API key.",
+    "JWKS, token status lists, OpenAPI and health need no API key.",
     "optional": "Key optional by contract: anyone may read an available asset, the owner (with a key) also sees "
     "drafts; HTTP API authorisers cannot be optional, so the handler authenticates a presented key itself "
     "(functions.shared.auth).",

@@ -52,6 +52,7 @@ def grant_certificate(lic: License) -> tuple[str, dict[str, Any]]:
     "/v1/licenses/<id>/certificate",
     summary="The licence certificate (compact JWS, ES256), renewed on each fetch; 409 unless the licence is active",
     tags=["licences"],
+    responses={409: {"description": "license_not_active: the licence is cancelled, revoked, lapsed or past its end"}},
 )
 def get_certificate(id: str) -> CertificateOut:
     table = env().LICENSING_TABLE
