@@ -109,6 +109,9 @@ class FunctionDef:
     tables_rw: tuple[str, ...] = ()
     tables_r: tuple[str, ...] = ()
     extra_env: dict[str, str] = field(default_factory=dict)
+    budget_writer: bool = False
+    """May update capped licences' budget records in the licensing table, and nothing else of it (ARCHITECTURE.md:
+    IAM ``dynamodb:LeadingKeys`` on ``BUDGET#*``; ``functions.licensing.dal.budget``)."""
 
 
 FUNCTIONS: dict[str, FunctionDef] = {
@@ -126,19 +129,23 @@ FUNCTIONS: dict[str, FunctionDef] = {
         "licensing",
         "functions.licensing.handlers.api.handler",
         tables_rw=("licensing",),
-        tables_r=("catalog", "accounts"),
+        tables_r=("catalog", "accounts", "metering"),
+    ),
+    "licensing_consumer": FunctionDef(
+        "licensing_consumer", "functions.licensing.handlers.consumer.handler", 30, tables_rw=("licensing",)
     ),
     "delivery": FunctionDef(
         "delivery",
         "functions.licensing.handlers.delivery.handler",
         tables_rw=("licensing",),
-        tables_r=("catalog", "metering"),
+        tables_r=("catalog",),
     ),
     "metering": FunctionDef(
         "metering",
         "functions.metering.handlers.api.handler",
         tables_rw=("metering",),
         tables_r=("licensing", "catalog"),
+        budget_writer=True,
     ),
     "metering_consumer": FunctionDef(
         "metering_consumer",
@@ -147,6 +154,7 @@ FUNCTIONS: dict[str, FunctionDef] = {
         1024,
         tables_rw=("metering",),
         tables_r=("licensing", "catalog"),
+        budget_writer=True,
     ),
     "metering_jobs": FunctionDef(
         "metering_jobs",
@@ -155,6 +163,7 @@ FUNCTIONS: dict[str, FunctionDef] = {
         1024,
         tables_rw=("metering",),
         tables_r=("licensing", "catalog"),
+        budget_writer=True,
     ),
 }
 
@@ -162,6 +171,8 @@ QUEUES: dict[str, QueueDef] = {
     # SQS visibility timeout >= 6x the consumer timeout (R5), DLQ after at most 5 receives.
     "usage": QueueDef("usage", "metering_consumer", visibility_timeout_s=6 * 60, batch_size=100),
     "uploads": QueueDef("uploads", "verifier", visibility_timeout_s=6 * 120, batch_size=5),
+    # effects on licences decided elsewhere (a renewal the cap cannot cover lapses the licence): ARCHITECTURE.md
+    "licensing": QueueDef("licensing", "licensing_consumer", visibility_timeout_s=6 * 30, batch_size=10),
 }
 
 
@@ -217,10 +228,12 @@ ROUTES: tuple[Route, ...] = (
     _r("POST", "/v1/licenses", "licensing"),
     _r("GET", "/v1/licenses", "licensing"),
     _r("GET", "/v1/licenses/{id}", "licensing"),
+    _r("PATCH", "/v1/licenses/{id}", "licensing"),
     _r("GET", "/v1/licenses/{id}/certificate", "licensing"),
     _r("POST", "/v1/licenses/{id}/cancel", "licensing"),
     _r("POST", "/v1/licenses/{id}/revoke", "licensing"),
     _r("GET", "/.well-known/jwks.json", "licensing", "public"),
+    _r("GET", "/v1/status-lists/{n}", "licensing", "public"),
     _r("GET", "/v1/assets/{id}/content", "delivery"),
     # metering, ledger, statements
     _r("POST", "/v1/usage", "metering"),

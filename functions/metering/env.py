@@ -8,6 +8,7 @@ class MeteringEnv(BaseEnv):
     LICENSING_TABLE: str
     CATALOG_TABLE: str
     USAGE_QUEUE_URL: str = ""
+    LICENSING_QUEUE_URL: str = ""  # lapse messages (renewal job)
     USAGE_BUCKET: str = ""
 
 

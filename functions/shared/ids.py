@@ -10,7 +10,7 @@ import os
 import re
 import time
 
-PREFIXES = ("acct", "key", "ast", "col", "off", "lic", "pool", "stm", "txn", "evt", "dist")
+PREFIXES = ("acct", "key", "ast", "col", "off", "lic", "pool", "stm", "txn", "evt", "dist", "lse")
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 _ID_RE = re.compile(r"^([a-z]+)_([0-9a-hjkmnp-tv-z]{26})$")
 

@@ -55,6 +55,9 @@ CONTENT_BUCKET_ACCESS: Final[Mapping[str, tuple[str, ...]]] = {
 }
 USAGE_QUEUE_SENDERS: Final = ("delivery", "licensing", "metering", "metering_jobs")  # usage, grant charges, renewals
 USAGE_ARCHIVE_WRITERS: Final = ("metering_consumer",)
+LICENSING_QUEUE_SENDERS: Final = ("metering_jobs",)  # a renewal the budget cap cannot cover lapses the licence
+BUDGET_KEY_PREFIX: Final = "BUDGET#*"
+"""The only licensing-table keys a ``budget_writer`` may write (IAM ``dynamodb:LeadingKeys``)."""
 SIGNERS: Final = ("licensing",)
 """The only functions allowed to use the licence-signing key (kms:Sign, kms:GetPublicKey)."""
 SIGNING_ACTIONS: Final = ("kms:Sign", "kms:GetPublicKey")
@@ -175,6 +178,14 @@ class Services(Construct):
         for logical in d.tables_r:
             resources = [self._tables.tables[logical].table_arn, *self._tables.index_arns(logical)]
             fn.allow(TABLE_READ_ACTIONS, resources)
+        if d.budget_writer:  # ARCHITECTURE.md's one exception: capped licences' budget records, nothing else
+            fn.role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"],
+                    resources=[self._tables.tables["licensing"].table_arn],
+                    conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [BUDGET_KEY_PREFIX]}},
+                )
+            )
 
     def _grant_content(self, bucket: s3.Bucket) -> None:
         for name, actions in CONTENT_BUCKET_ACCESS.items():
@@ -191,6 +202,8 @@ class Services(Construct):
         for name in USAGE_QUEUE_SENDERS:
             # SendMessageBatch is authorised by sqs:SendMessage; the queue uses SQS-managed SSE (no KMS grant).
             self.functions[name].allow(("sqs:SendMessage",), [usage.queue.queue_arn])
+        for name in LICENSING_QUEUE_SENDERS:
+            self.functions[name].allow(("sqs:SendMessage",), [self._queues.queues["licensing"].queue.queue_arn])
         for name in USAGE_ARCHIVE_WRITERS:
             fn = self.functions[name]
             fn.allow(("s3:PutObject",), [archive.arn_for_objects(f"{USAGE_ARCHIVE_PREFIX}*")])
@@ -225,6 +238,7 @@ def _construct_id(name: str) -> str:
 def _assert_known() -> None:
     names = set(FUNCTIONS)
     declared = set(CONTENT_BUCKET_ACCESS) | set(USAGE_QUEUE_SENDERS) | set(USAGE_ARCHIVE_WRITERS) | set(SIGNERS)
+    declared |= set(LICENSING_QUEUE_SENDERS)
     declared |= {q.consumer for q in QUEUES.values()}
     unknown = declared - names
     if unknown:

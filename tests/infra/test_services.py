@@ -133,7 +133,10 @@ def test_table_access_is_exactly_what_the_definition_says(resources: Resources, 
                 "dynamodb:ConditionCheckItem",
             } <= granted
         elif logical in d.tables_r:
-            assert granted == {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
+            reads = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
+            if d.budget_writer and logical == "licensing":  # ARCHITECTURE.md's one exception, scoped by key below
+                reads |= {"dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"}
+            assert granted == reads
         else:
             assert granted == set()
     # And no function may scan or change a table's definition
@@ -196,3 +199,24 @@ def test_every_function_that_queues_messages_may_send_them() -> None:
     # delivery: one usage message per delivery; licensing: the grant's charge; metering: reported usage;
     # metering_jobs: subscription renewals. The code paths are covered by the integration tests.
     assert set(USAGE_QUEUE_SENDERS) == {"delivery", "licensing", "metering", "metering_jobs"}
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_only_budget_writers_write_licensing_and_only_budget_records(resources: Resources, name: str) -> None:
+    # Given a function that is not licensing's own, and its statements on the licensing table
+    d = FUNCTIONS[name]
+    if "licensing" in d.tables_rw:
+        return
+    table_id, _ = by_definition(resources, "AWS::DynamoDB::Table", "table", "licensing")
+    writes = [
+        s
+        for s in statements_on(role_statements(resources, role_id(resources, name)), table_id)
+        if {"dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem"} & set(actions([s]))
+    ]
+    # Then budget writers may update only keys starting BUDGET# (IAM LeadingKeys), and others may not write at all
+    if not d.budget_writer:
+        assert writes == []
+        return
+    assert len(writes) == 1, writes
+    assert set(actions(writes)) == {"dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"}
+    assert writes[0]["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["BUDGET#*"]}}

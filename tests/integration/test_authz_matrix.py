@@ -114,6 +114,12 @@ MATRIX: dict[str, Case] = {
     "GET /v1/licenses/{id}": Case(
         r("GET", "/v1/licenses/{license_id}"), ("buyer_a", 200), ("buyer_b", 404), ("pub_b", 404)
     ),
+    "PATCH /v1/licenses/{id}": Case(
+        r("PATCH", "/v1/licenses/{capped_license_id}", {"budget_cap_micros": 2 * 10**9}),
+        ("buyer_a", 200),
+        ("buyer_b", 404),
+        ("pub_a", 403),
+    ),
     "GET /v1/licenses/{id}/certificate": Case(
         r("GET", "/v1/licenses/{license_id}/certificate"), ("buyer_a", 200), ("buyer_b", 404), ("pub_b", 404)
     ),
@@ -127,6 +133,7 @@ MATRIX: dict[str, Case] = {
         ("buyer_a", 404),
     ),
     "GET /.well-known/jwks.json": Case(r("GET", "/.well-known/jwks.json"), ("anon", 200), ("buyer_b", 200), PUBLIC),
+    "GET /v1/status-lists/{n}": Case(r("GET", "/v1/status-lists/0"), ("anon", 200), ("buyer_b", 200), PUBLIC),
     "GET /v1/assets/{id}/content": Case(
         r("GET", "/v1/assets/{asset_id}/content", None, {"use": "ai-input", "license_id": "{license_id}"}),
         ("buyer_a", 200),
@@ -219,6 +226,11 @@ def world(aws: dict[str, str], api: Any, admin: Any, make_account: Any) -> dict[
         c[name] = (
             c["buyer_a"].post("/v1/licenses", {"offer_id": c["offer_id"], "use": "ai-input"}).json["license"]["id"]
         )
+    c["capped_license_id"] = (
+        c["buyer_a"]
+        .post("/v1/licenses", {"offer_id": c["offer_id"], "use": "ai-input", "budget_cap_micros": 10**9})
+        .json["license"]["id"]
+    )
     c["spare_key_id"] = c["spare"].get("/v1/me/keys").json["items"][0]["key_id"]
     c["uniq"] = "u-1"
     return c

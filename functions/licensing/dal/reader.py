@@ -28,6 +28,8 @@ _FIELDS = (
     "created_at",
     "cancelled_at",
     "revoked_at",
+    "lapsed_at",
+    "renew_from",
     "pay_per_crawl",
 )
 

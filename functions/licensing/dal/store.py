@@ -6,19 +6,22 @@
 | a buyer's licences, newest first (``?as=buyer``) | gsi1: ``BUYER#<buyer>`` / ``<created_at>#<id>`` |
 | a publisher's licences (``?as=publisher``) | gsi2: ``PUBL#<publisher>`` / ``<created_at>#<id>`` |
 | a buyer's *active* licences (delivery without ``license_id``) | gsi3 (sparse): ``ACTIVE#<buyer>`` / ``<id>`` |
+| a buyer's *ended* licences (delivery's 403 naming why) | gsi3: ``ENDED#<buyer>`` / ``<id>`` |
+| budget records and leases of capped licences | pk=``BUDGET#<id>`` (``functions.licensing.dal.budget``) |
 | active subscriptions (renewal job) | gsi4 (sparse): ``SUBS`` / ``<id>`` |
 | licences granted per offer (``max_licenses``) | pk=``OFFERCOUNT#<offer>``, sk=``COUNT``, attribute ``n`` |
 | pay-per-crawl licence of a buyer and an offer | pk=``PPC#<buyer>#<offer>``, sk=``PPC`` → ``license_id`` |
 
-The sparse keys are removed when a licence stops being active, so the delivery path and the renewal job only
-ever read active licences. A grant is one transaction: counter, licence, (pay-per-crawl pointer), and the
+The sparse keys are moved (gsi3 to ``ENDED#``) or removed (gsi4) when a licence stops being active, so the delivery
+path and the renewal job only ever read active licences. A grant is one transaction: counter, licence, (pay-per-crawl pointer), and the
 idempotency completion.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
+from functions.licensing.dal import budget
 from functions.licensing.models.domain import License
 from functions.shared import aws, cursor
 from functions.shared.ddb import from_item, to_item
@@ -37,10 +40,9 @@ def license_item(lic: License) -> dict[str, Any]:
         "gsi2pk": f"PUBL#{lic.publisher_id}",
         "gsi2sk": f"{lic.created_at}#{lic.id}",
     }
-    if lic.status == "active":
-        item["gsi3pk"], item["gsi3sk"] = f"ACTIVE#{lic.buyer_id}", lic.id
-        if lic.terms["pricing"]["model"] == "subscription":
-            item["gsi4pk"], item["gsi4sk"] = "SUBS", lic.id
+    item["gsi3pk"], item["gsi3sk"] = f"{'ACTIVE' if lic.status == 'active' else 'ENDED'}#{lic.buyer_id}", lic.id
+    if lic.status == "active" and lic.terms["pricing"]["model"] == "subscription":
+        item["gsi4pk"], item["gsi4sk"] = "SUBS", lic.id
     return item
 
 
@@ -62,8 +64,11 @@ class LicensingStore:
         *,
         max_licenses: int | None,
         ppc_key: str | None = None,
+        ppc_replaces: str | None = None,
         extra: list[dict[str, Any]] | None = None,
     ) -> None:
+        """One transaction: the offer's counter, the licence, the pay-per-crawl pointer (new, or moved from the licence
+        it replaces), and ``extra`` (budget record, idempotency completion)."""
         ddb = self._ddb
         count: dict[str, Any] = {
             "TableName": self.table,
@@ -85,15 +90,15 @@ class LicensingStore:
             },
         ]
         if ppc_key:
-            items.append(
-                {
-                    "Put": {
-                        "TableName": self.table,
-                        "Item": to_item({"pk": ppc_key, "sk": "PPC", "license_id": lic.id}),
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                    }
-                }
-            )
+            pointer: dict[str, Any] = {
+                "TableName": self.table,
+                "Item": to_item({"pk": ppc_key, "sk": "PPC", "license_id": lic.id}),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+            if ppc_replaces:
+                pointer["ConditionExpression"] = "license_id = :old"
+                pointer["ExpressionAttributeValues"] = {":old": {"S": ppc_replaces}}
+            items.append({"Put": pointer})
         items += extra or []
         try:
             ddb.transact_write_items(TransactItems=items)
@@ -119,12 +124,24 @@ class LicensingStore:
         )
         return got["Item"]["license_id"]["S"] if "Item" in got else None
 
-    def end(self, license_id: str, status: str, when: str, reason: str | None = None) -> License | None:
-        """Move an active licence to ``cancelled`` or ``revoked``. None when it was not active."""
+    def end(
+        self, license_id: str, status: str, when: str, reason: str | None = None, *, buyer_id: str | None = None
+    ) -> License | None:
+        """Move an active licence to ``cancelled``, ``revoked`` or ``lapsed``. None when it was not active."""
         ddb = self._ddb
-        field = "cancelled_at" if status == "cancelled" else "revoked_at"
-        values: dict[str, Any] = {":new": {"S": status}, ":active": {"S": "active"}, ":t": {"S": when}}
-        expr = f"SET #s = :new, {field} = :t"
+        field = f"{status}_at"
+        if buyer_id is None:
+            current = self.get(license_id, consistent=True)
+            if current is None:
+                return None
+            buyer_id = current.buyer_id
+        values: dict[str, Any] = {
+            ":new": {"S": status},
+            ":active": {"S": "active"},
+            ":t": {"S": when},
+            ":ended": {"S": f"ENDED#{buyer_id}"},
+        }
+        expr = f"SET #s = :new, {field} = :t, gsi3pk = :ended"
         if reason is not None:
             expr += ", revoke_reason = :r"
             values[":r"] = {"S": reason}
@@ -132,7 +149,7 @@ class LicensingStore:
             got = ddb.update_item(
                 TableName=self.table,
                 Key={"pk": {"S": f"LIC#{license_id}"}, "sk": {"S": "LIC"}},
-                UpdateExpression=expr + " REMOVE gsi3pk, gsi3sk, gsi4pk, gsi4sk",
+                UpdateExpression=expr + " REMOVE gsi4pk, gsi4sk",
                 ConditionExpression="#s = :active",
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues=values,
@@ -141,6 +158,56 @@ class LicensingStore:
         except ddb.exceptions.ConditionalCheckFailedException:
             return None
         return license_from_data(from_item(got["Attributes"]))
+
+    def set_cap(
+        self, lic: License, new_cap: int, *, reactivate: bool, renew_from: int | None
+    ) -> License | Literal["reserved", "changed"]:
+        """One transaction: the budget record's cap and the licence's ``budget_cap_micros`` (and, when a lapsed licence is
+        reactivated, its status and indexes). ``reserved``: lowering would take budget that live leases hold."""
+        ddb = self._ddb
+        old = int(lic.budget_cap_micros or 0)
+        budget.DynamoBudgetStore(self.table).ensure(lic.id, old)
+        values: dict[str, Any] = {":new": {"N": str(new_cap)}, ":old": {"N": str(old)}, ":st": {"S": lic.status}}
+        expr = "SET budget_cap_micros = :new"
+        if reactivate:
+            expr += ", #s = :active, gsi3pk = :idx, renew_from = :rf"
+            values.update(
+                {
+                    ":active": {"S": "active"},
+                    ":idx": {"S": f"ACTIVE#{lic.buyer_id}"},
+                    ":rf": {"N": str(renew_from or 0)},
+                }
+            )
+            if lic.terms["pricing"]["model"] == "subscription":
+                expr += ", gsi4pk = :subs, gsi4sk = :id"
+                values.update({":subs": {"S": "SUBS"}, ":id": {"S": lic.id}})
+            expr += " REMOVE lapsed_at"
+        items = [
+            budget.cap_update(self.table, lic.id, old, new_cap),
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": {"pk": {"S": f"LIC#{lic.id}"}, "sk": {"S": "LIC"}},
+                    "UpdateExpression": expr,
+                    "ConditionExpression": "#s = :st AND budget_cap_micros = :old",
+                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": values,
+                }
+            },
+        ]
+        try:
+            ddb.transact_write_items(TransactItems=items)
+        except ddb.exceptions.TransactionCanceledException as exc:
+            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            if reasons[1:2] == ["ConditionalCheckFailed"]:
+                return "changed"
+            if reasons[:1] == ["ConditionalCheckFailed"]:
+                current = budget.DynamoBudgetStore(self.table).get(lic.id)
+                return "changed" if current is None or current.cap != old else "reserved"
+            raise
+        got = self.get(lic.id, consistent=True)
+        assert got is not None
+        return got
 
     def list_for(
         self, party: str, account_id: str, status: str | None, limit: int, cursor_token: str | None

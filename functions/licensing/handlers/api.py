@@ -1,4 +1,4 @@
-"""Licensing API: grant, list, read, certificates, cancel, revoke, and the JWKS."""
+"""Licensing API: grant, list, read, budget caps, certificates, cancel, revoke, and the JWKS."""
 
 from __future__ import annotations
 
@@ -11,30 +11,47 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from functions.catalog.dal import reader as catalog
 from functions.licensing.dal import queue
-from functions.licensing.dal.keys import Signer
-from functions.licensing.dal.store import LicensingStore, set_certificate
+from functions.licensing.dal.store import LicensingStore
 from functions.licensing.env import env
+from functions.licensing.handlers import certificates as certificate_routes
+from functions.licensing.handlers.certificates import grant_certificate
 from functions.licensing.logic import licenses as logic
 from functions.licensing.models.domain import License
-from functions.licensing.models.input import CreateLicenseRequest, RevokeRequest
-from functions.licensing.models.output import CertificateOut, GrantResponse, Jwks, LicenseList, LicenseOut
+from functions.licensing.models.input import CreateLicenseRequest, RevokeRequest, UpdateLicenseRequest
+from functions.licensing.models.output import GrantResponse, LicenseList, LicenseOut
+from functions.metering.dal.reader import spent_by_license
 from functions.shared.api import json_response, make_resolver, path_id, principal
 from functions.shared.entry import http_entry
+from functions.shared.errors import NotFound
 from functions.shared.idempotency import HEADER, IdempotencyStore, body_hash, validate_key
 from functions.shared.ids import is_id
-from functions.shared.urls import base_url
 
 logger = Logger()
 app = make_resolver()
-OPENAPI_MODELS = (GrantResponse, Jwks)
+OPENAPI_MODELS = (GrantResponse, *certificate_routes.OPENAPI_MODELS)
 
 
 def _store() -> LicensingStore:
     return LicensingStore(env().LICENSING_TABLE)
 
 
+def _outs(lics: list[License]) -> list[LicenseOut]:
+    """Licences as the API shows them, with what each has been charged (one read of metering's spend records)."""
+    spent = spent_by_license(env().METERING_TABLE, [lic.id for lic in lics]) if lics and env().METERING_TABLE else {}
+    out = []
+    for lic in lics:
+        s = spent.get(lic.id, 0)
+        cap = lic.budget_cap_micros
+        out.append(
+            LicenseOut.model_validate(
+                {**lic.model_dump(), "spent_micros": s, "remaining_micros": None if cap is None else max(0, cap - s)}
+            )
+        )
+    return out
+
+
 def _out(lic: License) -> LicenseOut:
-    return LicenseOut.model_validate(lic.model_dump())
+    return _outs([lic])[0]
 
 
 def _send_charge(lic: License) -> None:
@@ -70,11 +87,11 @@ def create_license(body: Annotated[CreateLicenseRequest, Body()]) -> Response[st
         offer = catalog.get_offer(body.offer_id) if is_id(body.offer_id, "off") else None
         offer = logic.check_offer(offer, body.use)
         lic = logic.build_license(caller.account_id, offer, body.use, body.budget_cap_micros)
-        lic.certificate = logic.sign_certificate(
-            lic, Signer(env().SIGNING_KEY_ID), base_url(app.current_event.raw_event)
-        )
+        budget = logic.budget_record(env().LICENSING_TABLE, lic)
+        lic.certificate, status_item = grant_certificate(lic)
         out = GrantResponse(license=_out(lic), certificate=lic.certificate).model_dump()
         extra = [idem.completion_put(caller.account_id, key, bhash, 201, out)] if key else []
+        extra += [*budget, status_item]
         _store().grant(lic, max_licenses=offer.get("max_licenses"), extra=extra)
     except BaseException:
         if key:
@@ -87,13 +104,13 @@ def create_license(body: Annotated[CreateLicenseRequest, Body()]) -> Response[st
 @app.get("/v1/licenses", summary="The caller's licences, as buyer or as publisher", tags=["licences"])
 def list_licenses(
     as_: Annotated[Literal["buyer", "publisher"], Query(alias="as")] = "buyer",
-    status: Annotated[Literal["active", "cancelled", "revoked"] | None, Query()] = None,
+    status: Annotated[Literal["active", "cancelled", "revoked", "lapsed"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> LicenseList:
     caller = principal(app).require(as_)  # type: ignore[arg-type]
     found, nxt = _store().list_for(as_, caller.account_id, status, limit, cursor)
-    return LicenseList(items=[_out(lic) for lic in found], next_cursor=nxt)
+    return LicenseList(items=_outs(found), next_cursor=nxt)
 
 
 @app.get("/v1/licenses/<id>", summary="A licence (its buyer or publisher only)", tags=["licences"])
@@ -101,17 +118,18 @@ def get_license(id: str) -> LicenseOut:
     return _out(logic.for_party(_store(), principal(app), path_id(id, "lic")))
 
 
-@app.get("/v1/licenses/<id>/certificate", summary="The licence certificate (compact JWS, ES256)", tags=["licences"])
-def get_certificate(id: str) -> CertificateOut:
-    lic = logic.for_party(_store(), principal(app), path_id(id, "lic"))
-    cert = lic.certificate
-    if not cert:  # a pay-per-crawl licence: granted on the delivery path, certified on first request here
-        cert = logic.sign_certificate(lic, Signer(env().SIGNING_KEY_ID), base_url(app.current_event.raw_event))
-        set_certificate(env().LICENSING_TABLE, lic.id, cert)
-        cert = _store().get(lic.id, consistent=True).certificate or cert  # type: ignore[union-attr]
-    return CertificateOut(
-        license_id=lic.id, certificate=cert, jwks_url=f"{base_url(app.current_event.raw_event)}/.well-known/jwks.json"
-    )
+@app.patch(
+    "/v1/licenses/<id>",
+    summary="Raise or lower a licence's budget cap (buyer); a licence lapsed by its cap becomes active again",
+    tags=["licences"],
+)
+def update_license(id: str, body: Annotated[UpdateLicenseRequest, Body()]) -> LicenseOut:
+    caller = principal(app).require("buyer")
+    lic = logic.for_party(_store(), caller, path_id(id, "lic"))
+    if lic.buyer_id != caller.account_id:
+        raise NotFound("No such licence.")
+    spent = spent_by_license(env().METERING_TABLE, [lic.id]).get(lic.id, 0) if env().METERING_TABLE else 0
+    return _out(logic.set_cap(_store(), lic, body.budget_cap_micros, spent))
 
 
 @app.post(
@@ -142,17 +160,5 @@ def _replayed(scope: str, effect: Callable[[], LicenseOut]) -> LicenseOut:
     )
 
 
-@app.get(
-    "/.well-known/jwks.json",
-    summary="Public keys that verify licence certificates",
-    tags=["licences"],
-    responses={
-        200: {"description": "JWKS", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Jwks"}}}}
-    },
-)
-def jwks() -> Response[str]:
-    body = Jwks.model_validate({"keys": [Signer(env().SIGNING_KEY_ID).jwk()]}).model_dump_json()
-    return Response(200, "application/json", body, headers={"Cache-Control": "public, max-age=3600"})
-
-
+app.include_router(certificate_routes.router)
 handler = http_entry(app, env, logger)

@@ -1,10 +1,12 @@
 """Content delivery, the hot path: ``GET /v1/assets/{id}/content?use=&license_id=``.
 
-Kept deliberately small (no web framework, no pydantic, no KMS): one ``BatchGetItem`` across the licensing,
-catalogue and metering tables (licence + asset + spend) when the licence is named, or a ``Query`` of the buyer's
-active licences and one ``BatchGetItem`` when it is not; a presigned S3 GET computed locally; one SQS message.
-P1: ≤ 2 AWS calls with a named licence, ≤ 3 otherwise, 0 KMS. P3: no DynamoDB write on a delivery (metering
-aggregates usage from the queue). The route's OpenAPI description lives in ``delivery_doc``.
+Kept deliberately small (no web framework, no pydantic, no KMS): one ``BatchGetItem`` across the licensing and
+catalogue tables (licence + its budget record + asset) when the licence is named, or a ``Query`` of the buyer's
+active licences and one ``BatchGetItem`` (asset + the budget records of capped candidates) when it is not; a
+presigned S3 GET computed locally; one SQS message. P1: ≤ 2 AWS calls with a named licence, ≤ 3 otherwise, 0 KMS.
+P3: no DynamoDB write on a delivery of an uncapped licence (metering aggregates usage from the queue); a capped
+licence spends a budget lease held in memory and writes once per lease (``functions.licensing.logic.budget``).
+The route's OpenAPI description lives in ``delivery_doc``.
 """
 
 from __future__ import annotations
@@ -17,15 +19,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from functions.catalog.dal.reader import active_offers_for_asset, asset_from_item, asset_key
+from functions.licensing.dal.budget import DynamoBudgetStore, budget_from_item, budget_key
 from functions.licensing.dal.reader import license_from_item, license_key
+from functions.licensing.logic.budget import Holder, acquire
 from functions.licensing.logic.entitlement import access_price, covers_asset, refusal
-from functions.metering.dal.reader import spend_from_item, spend_key
 from functions.shared import aws
 from functions.shared.auth import principal_from_event
 from functions.shared.config import BaseEnv, load_env
 from functions.shared.errors import (
     ApiError,
     BadRequest,
+    Conflict,
     Forbidden,
     Gone,
     NotFound,
@@ -43,12 +47,12 @@ log = logging.getLogger("imprimatur.delivery")
 # already recorded by metering (usage archive). Failures are logged by the runtime; raise the level to debug.
 log.setLevel(logging.DEBUG if os.environ.get("DELIVERY_DEBUG_LOG") == "1" else logging.WARNING)
 URL_TTL_S = 300
+HOLDER = Holder()  # this instance's budget leases (capped licences), spent in memory
 
 
 class DeliveryEnv(BaseEnv):
     LICENSING_TABLE: str
     CATALOG_TABLE: str
-    METERING_TABLE: str
     CONTENT_BUCKET: str
     USAGE_QUEUE_URL: str
 
@@ -98,8 +102,22 @@ def _payment_required(asset: dict[str, Any], use: str, detail: str) -> PaymentRe
     return PaymentRequired(detail, extra={"offers": offers, "asset_id": asset["id"], "use": use}, headers=headers)
 
 
-def _pay_per_crawl(buyer_id: str, asset: dict[str, Any], use: str, limit: tuple[str, str, int]) -> dict[str, Any]:
-    """Grant (or reuse) the buyer's pay-per-crawl licence on a per_access offer within the price; else 402."""
+def _fits(lic: dict[str, Any], limit: tuple[str, str, int] | None) -> bool:
+    """Whether a delivery under this licence charges what the crawler's price header allows (API v1.1: with
+    ``crawler-max-price`` never more, with ``crawler-exact-price`` nothing else)."""
+    if limit is None:
+        return True
+    mode, currency, micros = limit
+    price = access_price(lic)
+    same = price == 0 or lic["terms"]["pricing"].get("currency") == currency
+    return same and (price == micros if mode == "exact" else price <= micros)
+
+
+def _pay_per_crawl(
+    buyer_id: str, asset: dict[str, Any], use: str, limit: tuple[str, str, int], now: str
+) -> dict[str, Any]:
+    """The buyer's pay-per-crawl licence on the cheapest per_access offer within the price: reused while it is
+    active, replaced when it was cancelled, lapsed or expired, never when revoked (403); else 402."""
     from functions.licensing.dal.store import LicensingStore
     from functions.licensing.logic.licenses import build_license
 
@@ -116,20 +134,54 @@ def _pay_per_crawl(buyer_id: str, asset: dict[str, Any], use: str, limit: tuple[
         raise _payment_required(asset, use, "No per-access offer for this use within the price you sent.")
     offer = min(offers, key=lambda o: (o["pricing"]["amount_micros"], o["created_at"]))
     store = LicensingStore(env().LICENSING_TABLE)
-    existing = store.ppc_license_id(buyer_id, offer["id"])
-    if existing is None:
+    for _ in range(3):
+        existing_id = store.ppc_license_id(buyer_id, offer["id"])
+        replaces = None
+        if existing_id is not None:
+            got = aws.client("dynamodb").get_item(
+                TableName=env().LICENSING_TABLE, Key=license_key(existing_id), ConsistentRead=True
+            )
+            existing = license_from_item(got["Item"]) if "Item" in got else None
+            if existing is not None:
+                code = refusal(existing, asset, use, now)
+                if code is None and _fits(existing, limit):
+                    return existing
+                if code == "license_revoked":
+                    raise Forbidden(_REFUSALS[code], code=code)
+            replaces = existing_id  # cancelled, lapsed or expired (or its terms no longer fit): a fresh licence
         lic = build_license(buyer_id, offer, use, None, pay_per_crawl=True)
         try:
-            store.grant(lic, max_licenses=offer.get("max_licenses"), ppc_key=f"PPC#{buyer_id}#{offer['id']}")
+            store.grant(
+                lic,
+                max_licenses=offer.get("max_licenses"),
+                ppc_key=f"PPC#{buyer_id}#{offer['id']}",
+                ppc_replaces=replaces,
+            )
             return lic.model_dump()
         except ApiError as exc:
             if exc.code != "ppc_race":
                 raise
-            existing = store.ppc_license_id(buyer_id, offer["id"])
-    got = aws.client("dynamodb").get_item(
-        TableName=env().LICENSING_TABLE, Key=license_key(str(existing)), ConsistentRead=True
-    )
-    return license_from_item(got["Item"])
+    raise Conflict("Pay-per-crawl licences for this offer are being created concurrently; retry.", code="ppc_race")
+
+
+def _budget_refusal(lic: dict[str, Any], budget_item: dict[str, Any] | None) -> str | None:
+    """None when a delivery may charge this licence; ``budget_exhausted`` when its cap cannot cover the price.
+    Takes (or spends) a lease on a capped, priced licence; uncapped licences write nothing."""
+    price = access_price(lic)
+    if lic.get("budget_cap_micros") is None or price == 0:
+        return None
+    lease = HOLDER.spend(lic["id"], price, time.time())
+    if lease is None:
+        store = DynamoBudgetStore(env().LICENSING_TABLE)
+        if budget_item is None:  # a capped licence granted before budget records existed: its record now
+            store.ensure(lic["id"], int(lic["budget_cap_micros"]))
+        budget = budget_from_item(budget_item) if budget_item else None
+        lease = acquire(store, lic["id"], price, time.time(), lambda: new_id("lse"), budget)
+        if lease is None:
+            return "budget_exhausted"
+        HOLDER.hold(lease)
+    lic["lease_id"] = lease.lease_id
+    return None
 
 
 def deliver(event: dict[str, Any]) -> dict[str, Any]:
@@ -156,58 +208,73 @@ def deliver(event: dict[str, Any]) -> dict[str, Any]:
     now = _now()
 
     lic: dict[str, Any] | None = None
-    spent = 0
     if license_id is not None:
         if not is_id(license_id, "lic"):
             raise NotFound("No such licence.")
         got = _batch_get(
             {
-                e.LICENSING_TABLE: [license_key(license_id)],
+                e.LICENSING_TABLE: [license_key(license_id), budget_key(license_id)],
                 e.CATALOG_TABLE: [asset_key(asset_id)],
-                e.METERING_TABLE: [spend_key(license_id)],
             }
         )
         assets = got[e.CATALOG_TABLE]
-        lics = got[e.LICENSING_TABLE]
-        spends = got[e.METERING_TABLE]
+        by_sk = {i["sk"]["S"]: i for i in got[e.LICENSING_TABLE]}
         asset = asset_from_item(assets[0], now) if assets else None
         _check_asset(asset)
         assert asset is not None
-        lic = license_from_item(lics[0]) if lics else None
+        lic = license_from_item(by_sk["LIC"]) if "LIC" in by_sk else None
         if lic is None or lic["buyer_id"] != caller.account_id:
             raise NotFound("No such licence.")
-        spent = spend_from_item(spends[0]) if spends else 0
-        code = refusal(lic, asset, use, now, spent)
+        code = refusal(lic, asset, use, now)
+        if code is None and not _fits(lic, limit):
+            raise _payment_required(asset, use, "This licence's price is not within the price you sent.")
+        code = code or _budget_refusal(lic, by_sk.get("BUDGET"))
         if code is not None:
             raise Forbidden(_REFUSALS.get(code, "The licence does not entitle this delivery."), code=code)
     else:
-        candidates = _active_licenses(e.LICENSING_TABLE, caller.account_id)[:99]
-        got = _batch_get(
-            {e.CATALOG_TABLE: [asset_key(asset_id)], e.METERING_TABLE: [spend_key(c["id"]) for c in candidates]}
-        )
+        candidates = _licenses_of(e.LICENSING_TABLE, f"ACTIVE#{caller.account_id}")[:99]
+        capped = [c["id"] for c in candidates if c.get("budget_cap_micros") is not None and access_price(c)]
+        got = _batch_get({e.CATALOG_TABLE: [asset_key(asset_id)], e.LICENSING_TABLE: [budget_key(i) for i in capped]})
         assets = got[e.CATALOG_TABLE]
         asset = asset_from_item(assets[0], now) if assets else None
         _check_asset(asset)
         assert asset is not None
-        spent_by = {i["pk"]["S"].removeprefix("SPEND#"): spend_from_item(i) for i in got[e.METERING_TABLE]}
-        usable = [
-            c
-            for c in candidates
-            if covers_asset(c, asset) and refusal(c, asset, use, now, spent_by.get(c["id"], 0)) is None
-        ]
-        if usable:
-            lic = min(usable, key=lambda c: (access_price(c), c["created_at"]))
-        elif limit is not None:
-            lic = _pay_per_crawl(caller.account_id, asset, use, limit)
-        else:
+        budgets = {i["pk"]["S"].removeprefix("BUDGET#"): i for i in got[e.LICENSING_TABLE]}
+        covering = [c for c in candidates if covers_asset(c, asset) and covers([c["use"]], use)]
+        refused: list[tuple[str, dict[str, Any]]] = []
+        for c in sorted(covering, key=lambda c: (access_price(c), c["created_at"])):
+            code = refusal(c, asset, use, now)
+            if code is None and not _fits(c, limit):
+                continue
+            code = code or _budget_refusal(c, budgets.get(c["id"]))
+            if code is None:
+                lic = c
+                break
+            refused.append((code, c))
+        if lic is None and limit is not None:
+            lic = _pay_per_crawl(caller.account_id, asset, use, limit, now)
+        elif lic is None:
+            ended = [
+                (str(refusal(c, asset, use, now)), c)
+                for c in _licenses_of(e.LICENSING_TABLE, f"ENDED#{caller.account_id}")
+                if covers_asset(c, asset) and covers([c["use"]], use)
+            ]
+            if refused or ended:  # API v1.1: the buyer's only licences here are not active: that licence's code
+                code, _ = max(refused + ended, key=lambda r: _ended_at(r[1]))
+                raise Forbidden(_REFUSALS.get(code, "The licence does not entitle this delivery."), code=code)
             raise _payment_required(asset, use, "No licence of yours covers this asset for this use.")
 
     return _deliver(e, event, caller.account_id, asset, lic, use, limit, now)
 
 
+def _ended_at(lic: dict[str, Any]) -> str:
+    return str(lic.get("revoked_at") or lic.get("cancelled_at") or lic.get("lapsed_at") or lic.get("expires_at") or "")
+
+
 _REFUSALS = {
     "license_revoked": "The publisher revoked this licence.",
     "license_cancelled": "This licence was cancelled.",
+    "license_lapsed": "This licence lapsed: its budget cap could not cover its renewal.",
     "license_expired": "This licence has expired.",
     "license_not_started": "This licence has not started yet.",
     "license_scope": "This licence does not cover this asset.",
@@ -223,12 +290,13 @@ def _check_asset(asset: dict[str, Any] | None) -> None:
         raise Gone("This asset was withdrawn by its publisher.", code="asset_withdrawn")
 
 
-def _active_licenses(table: str, buyer_id: str) -> list[dict[str, Any]]:
+def _licenses_of(table: str, index_key: str) -> list[dict[str, Any]]:
+    """A buyer's active (``ACTIVE#``) or ended (``ENDED#``) licences, from the sparse index gsi3."""
     got = aws.client("dynamodb").query(
         TableName=table,
         IndexName="gsi3",
         KeyConditionExpression="gsi3pk = :p",
-        ExpressionAttributeValues={":p": {"S": f"ACTIVE#{buyer_id}"}},
+        ExpressionAttributeValues={":p": {"S": index_key}},
     )
     return [license_from_item(i) for i in got.get("Items", [])]
 
@@ -249,7 +317,7 @@ def _deliver(
         ExpiresIn=URL_TTL_S,
     )
     scope = lic["scope"]
-    message = {
+    message: dict[str, Any] = {
         "kind": "usage",
         "event_id": new_id("evt"),
         "source": "delivery",
@@ -262,6 +330,8 @@ def _deliver(
         "units": 1,
         "occurred_at": now,
     }
+    if lic.get("lease_id"):
+        message["lease_id"] = lic["lease_id"]
     aws.client("sqs").send_message(QueueUrl=e.USAGE_QUEUE_URL, MessageBody=json.dumps(message, separators=(",", ":")))
     expires = datetime.fromtimestamp(time.time() + URL_TTL_S, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     base = base_url(event)

@@ -1,5 +1,5 @@
 """The entitlement decision of content delivery, on plain dicts (no I/O): may this licence deliver this asset for
-this use now, within its budget?"""
+this use now, within its terms? (The budget cap is a reservation: ``budget``.)"""
 
 from __future__ import annotations
 
@@ -25,12 +25,11 @@ def access_price(lic: dict[str, Any]) -> int:
     return int(pricing.get("amount_micros") or 0) if pricing.get("model") == "per_access" else 0
 
 
-def refusal(lic: dict[str, Any], asset: dict[str, Any], use: str, now_iso: str, spent_micros: int) -> str | None:
-    """None when the licence entitles this delivery; otherwise the problem ``code`` of the 403."""
-    if lic["status"] == "revoked":
-        return "license_revoked"
-    if lic["status"] == "cancelled":
-        return "license_cancelled"
+def refusal(lic: dict[str, Any], asset: dict[str, Any], use: str, now_iso: str) -> str | None:
+    """None when the licence entitles this delivery; otherwise the problem ``code`` of the 403. The budget cap is
+    checked apart, by a reservation (``functions.licensing.logic.budget``)."""
+    if lic["status"] in ("revoked", "cancelled", "lapsed"):
+        return f"license_{lic['status']}"
     if lic.get("expires_at") and now_iso >= lic["expires_at"]:
         return "license_expired"
     if lic.get("starts_at") and now_iso < lic["starts_at"]:
@@ -39,7 +38,4 @@ def refusal(lic: dict[str, Any], asset: dict[str, Any], use: str, now_iso: str, 
         return "license_scope"
     if not covers([lic["use"]], use):
         return "license_use"
-    cap = lic.get("budget_cap_micros")
-    if cap is not None and spent_micros + access_price(lic) > cap:
-        return "budget_exhausted"
     return None

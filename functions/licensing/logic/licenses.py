@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from functions.catalog.dal import reader as catalog
-from functions.licensing.dal.keys import Signer
+from functions.licensing.dal import budget
+from functions.licensing.dal.statuslist import mark_invalid, mark_valid
 from functions.licensing.dal.store import LicensingStore
 from functions.licensing.logic import jws
+from functions.licensing.logic.budget import LEASE_TTL_S, reclaim
 from functions.licensing.models.domain import License
 from functions.shared.auth import Principal
 from functions.shared.clock import iso, now, parse_iso
@@ -40,30 +42,6 @@ def frozen_terms(offer: dict[str, Any]) -> tuple[dict[str, Any], str]:
     JSON (sorted keys, no spaces): anyone can recompute ``terms_sha256`` from ``license.terms``."""
     terms = _drop_none({"offer_id": offer["id"], **{k: offer.get(k) for k in TERMS_FIELDS}})
     return terms, hashlib.sha256(jws.canonical(terms)).hexdigest()
-
-
-def certificate_claims(lic: License, issuer: str) -> dict[str, Any]:
-    claims: dict[str, Any] = {
-        "iss": issuer,
-        "sub": lic.id,
-        "jti": lic.id,
-        "license_id": lic.id,
-        "buyer_id": lic.buyer_id,
-        "publisher_id": lic.publisher_id,
-        "offer_id": lic.offer_id,
-        "scope": lic.scope,
-        "use": lic.use,
-        "terms_sha256": lic.terms_sha256,
-        "iat": int(parse_iso(lic.created_at).timestamp()),
-        "nbf": int(parse_iso(lic.starts_at).timestamp()),
-    }
-    if lic.expires_at:
-        claims["exp"] = int(parse_iso(lic.expires_at).timestamp())
-    return claims
-
-
-def sign_certificate(lic: License, signer: Signer, issuer: str) -> str:
-    return jws.sign_compact(certificate_claims(lic, issuer), signer.jwk()["kid"], signer.sign_raw)
 
 
 def check_offer(offer: dict[str, Any] | None, use: str) -> dict[str, Any]:
@@ -153,15 +131,81 @@ def revoke(store: LicensingStore, caller: Principal, license_id: str, reason: st
 
 def _end(store: LicensingStore, lic: License, status: str, reason: str | None) -> License:
     """End an active licence. Ending it again the same way (a retry) answers like the first time, so cancel and
-    revoke are safe to repeat; ending it another way is a 409 naming its status."""
+    revoke are safe to repeat; ending it another way is a 409 naming its status. Either way the licence's status-list
+    bit is set (a retry also repairs a crash between the end and the bit)."""
     if lic.status == status:
+        mark_invalid(store.table, lic.id)
         return lic
     if lic.status != "active":
         raise Conflict(f"The licence is already {lic.status}.", code=f"license_{lic.status}")
-    ended = store.end(lic.id, status, iso(now()), reason)
+    ended = store.end(lic.id, status, iso(now()), reason, buyer_id=lic.buyer_id)
     if ended is None:  # ended concurrently: the same way is still a success
         again = store.get(lic.id, consistent=True)
         if again is not None and again.status == status:
+            mark_invalid(store.table, lic.id)
             return again
         raise Conflict("The licence is no longer active.", code="license_not_active")
+    mark_invalid(store.table, lic.id)
     return ended
+
+
+# ----------------------------------------------------------------------------- budget caps (API v1.1)
+def budget_record(table: str, lic: License) -> list[dict[str, Any]]:
+    """The grant's budget record (transaction items) for a capped licence, reserving a flat price or a
+    subscription's first period: ``budget_below_price`` when the cap cannot cover it."""
+    cap = lic.budget_cap_micros
+    if cap is None:
+        return []
+    pricing = lic.terms["pricing"]
+    upfront = int(pricing.get("amount_micros") or 0) if pricing["model"] in ("flat", "subscription") else 0
+    if upfront > cap:
+        raise Unprocessable(
+            f"The offer costs {upfront} micros up front, above the budget cap of {cap}.", code="budget_below_price"
+        )
+    charge = charge_message(lic)
+    return [budget.budget_put(table, lic.id, cap, upfront, charge["charge_id"] if charge else None)]
+
+
+def current_period(lic: License, at: datetime) -> int:
+    """Index of the subscription period running at ``at`` (0 before the first ends)."""
+    days = int(lic.terms["pricing"].get("period_days") or 0)
+    if days <= 0:
+        return 0
+    return max(0, int((at - parse_iso(lic.starts_at)).total_seconds() // (days * 86400)))
+
+
+def set_cap(store: LicensingStore, lic: License, new_cap: int, spent: int) -> License:
+    """PATCH a cap: never below what has been charged (``cap_below_spent``) nor below what live reservations hold
+    (``budget_reserved``, retry after the lease TTL); raising the cap of a licence lapsed by it reactivates it."""
+    old = lic.budget_cap_micros
+    if old is None:
+        raise Unprocessable("This licence has no budget cap; a cap is set when the licence is taken.", code="uncapped")
+    if lic.status not in ("active", "lapsed"):
+        raise Conflict(f"The licence is {lic.status}.", code=f"license_{lic.status}")
+    if new_cap < spent:
+        raise Unprocessable(
+            f"The cap cannot go below what has been charged ({spent} micros).",
+            code="cap_below_spent",
+            extra={"spent_micros": spent},
+        )
+    reactivate = lic.status == "lapsed" and new_cap > old
+    when = now()
+    reclaim(budget.DynamoBudgetStore(store.table), lic.id, when.timestamp())  # expired leases give back first
+    result = store.set_cap(
+        lic,
+        new_cap,
+        reactivate=reactivate,
+        renew_from=current_period(lic, when) if reactivate else None,
+    )
+    if result == "reserved":
+        raise Conflict(
+            "Part of the budget is held by deliveries in flight; lower the cap again in a minute.",
+            code="budget_reserved",
+            headers={"Retry-After": str(LEASE_TTL_S)},
+        )
+    if result == "changed":
+        raise Conflict("The licence changed while its cap was being set; read it and retry.", code="license_changed")
+    assert isinstance(result, License)
+    if reactivate:
+        mark_valid(store.table, lic.id)
+    return result

@@ -4,7 +4,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-LicenseStatus = Literal["active", "cancelled", "revoked"]
+LicenseStatus = Literal["active", "cancelled", "revoked", "lapsed"]
 
 
 class License(BaseModel):
@@ -24,5 +24,7 @@ class License(BaseModel):
     cancelled_at: str | None = None
     revoked_at: str | None = None
     revoke_reason: str | None = None
+    lapsed_at: str | None = None
+    renew_from: int = 0  # first subscription period to charge (a licence reactivated after lapsing skips the gap)
     pay_per_crawl: bool = False
     certificate: str

@@ -19,3 +19,9 @@ class RevokeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class UpdateLicenseRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    budget_cap_micros: int = Field(ge=1, le=10**15)

@@ -22,6 +22,12 @@ class LicenseOut(BaseModel):
     cancelled_at: str | None = None
     revoked_at: str | None = None
     revoke_reason: str | None = None
+    lapsed_at: str | None = None
+    spent_micros: int = 0
+    """What has been charged on the licence (equal to its ledger postings once metering settles)."""
+    remaining_micros: int | None = None
+    """``budget_cap_micros - spent_micros`` (null when uncapped); budget held by unexpired internal reservations
+    still counts as remaining."""
 
 
 class GrantResponse(BaseModel):

@@ -3,6 +3,7 @@
 | record | key | written |
 |---|---|---|
 | journal entry = de-duplication record of one event or charge, with its ledger postings | pk=``EVT#<buyer>#<event_id>`` or ``CHG#<charge_id>``, sk=``E`` (TTL 400 days) | once per event, conditionally |
+| reported event id, recorded at ``POST /v1/usage`` (exact ``duplicates``; the budget reservation's record) | pk=``RPT#<buyer>#<event_id>``, sk=``E`` (TTL 400 days) | once per event, conditionally |
 | usage aggregates (``GET /v1/usage``) | pk=``USAGE#B#<buyer>`` / ``USAGE#P#<publisher>`` / ``USAGE#ALL``, sk=``<day>#<licence>#<asset>#<use>`` | once per key per chunk |
 | statement lines | pk=``STMT#<account>#<YYYY-MM>``, sk=``<licence>#<asset>#<use>#<currency>`` | once per key per chunk |
 | accounts with a statement in a period | pk=``STMTIDX#<YYYY-MM>``, sk=``<account>`` | once per key per chunk |
@@ -22,10 +23,12 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from functions.metering.logic.pricing import PLATFORM, Entry
+from functions.licensing.dal import budget
+from functions.metering.logic.pricing import PLATFORM, Entry, written_off
 from functions.shared import aws
 from functions.shared.ddb import from_item, to_item, to_value
 
@@ -139,6 +142,44 @@ def aggregate(entries: Iterable[Entry]) -> _Agg:
     return agg
 
 
+REPORT_TX_EVENTS = 80  # reported events per transaction (with the budget updates of their licences: <= 100 items)
+
+
+@dataclass(frozen=True)
+class Reported:
+    """A reported event being recorded: its charge is reserved on the licence's budget when ``capped``."""
+
+    event_id: str
+    license_id: str
+    micros: int
+    capped: bool
+
+
+def _rpt_key(buyer_id: str, event_id: str) -> str:
+    return f"RPT#{buyer_id}#{event_id}"
+
+
+def _key(pk: str, sk: str) -> dict[str, dict[str, str]]:
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+def _reserved_by_licence(group: list[Reported]) -> dict[str, int]:
+    out: dict[str, int] = defaultdict(int)
+    for r in group:
+        if r.capped and r.micros:
+            out[r.license_id] += r.micros
+    return out
+
+
+def _lease_charges(entries: list[Entry]) -> dict[tuple[str, str], int]:
+    """Micros charged per (licence, budget lease) by the capped deliveries of a chunk."""
+    out: dict[tuple[str, str], int] = defaultdict(int)
+    for e in entries:
+        if e.lease_id and e.gross:
+            out[(e.license_id, e.lease_id)] += e.gross
+    return out
+
+
 def journal_item(e: Entry, now: float) -> dict[str, Any]:
     return {
         "pk": e.dedup_key,
@@ -162,13 +203,16 @@ def journal_item(e: Entry, now: float) -> dict[str, Any]:
         "fee_rate_bps": e.fee_bps,
         "source": e.source,
         "postings": e.postings,
+        "lease_id": e.lease_id,
+        "written_off": e.written_off or None,
         "ttl": int(now) + JOURNAL_TTL_S,
     }
 
 
 class MeteringStore:
-    def __init__(self, table: str) -> None:
+    def __init__(self, table: str, licensing_table: str = "") -> None:
         self.table = table
+        self.licensing_table = licensing_table  # budget leases of capped deliveries (functions.licensing.dal.budget)
 
     @property
     def _ddb(self) -> Any:
@@ -216,10 +260,13 @@ class MeteringStore:
                 bool(e.fee),
                 bool(e.gross),
                 tuple(p["account"] for p in e.postings),
+                e.lease_id,
             )  # everything aggregate() derives a key from
             mine = keys_of.get(shape)
             if mine is None:
                 mine = keys_of[shape] = aggregate((e,)).keys()
+                if e.lease_id:  # its lease's update, and room for the budget's if the lease was released
+                    mine = mine | {("LEASE", e.lease_id), ("BUDGET", e.license_id)}
             merged = keys | mine
             if current and len(current) + 1 + len(merged) > MAX_TX_ITEMS:
                 out.append(current)
@@ -232,12 +279,19 @@ class MeteringStore:
         return out
 
     def commit(self, entries: list[Entry]) -> list[Entry]:
-        """Commit one chunk exactly once. Returns the entries that took effect (duplicates dropped)."""
+        """Commit one chunk exactly once. Returns the entries that took effect (duplicates dropped).
+
+        Capped deliveries also book what they charged on their budget lease, in the same transaction. A lease found
+        released (its holder's time ran out before metering caught up) makes those deliveries reserve on the budget
+        directly; if the budget cannot cover them they are written off (booked at zero)."""
         ddb = self._ddb
         pending = list(entries)
-        for attempt in range(6):
+        late: set[str] = set()  # leases found released
+        unpaid: set[str] = set()  # leases whose late deliveries the budget cannot cover
+        for attempt in range(8):
             if not pending:
                 return []
+            pending = [written_off(e) if e.lease_id in unpaid and not e.written_off else e for e in pending]
             now = time.time()
             items = [
                 {
@@ -250,17 +304,117 @@ class MeteringStore:
                 for e in pending
             ]
             items += aggregate(pending).updates(self.table)
+            slots: dict[int, tuple[set[str], set[str]]] = {}  # transaction index -> (leases, late or unpaid)
+            late_by_licence: dict[str, dict[str, int]] = defaultdict(dict)
+            for (license_id, lease_id), micros in sorted(_lease_charges(pending).items()):
+                if lease_id in late:
+                    late_by_licence[license_id][lease_id] = micros
+                else:
+                    slots[len(items)] = ({lease_id}, late)
+                    items.append(budget.lease_use_update(self.licensing_table, license_id, lease_id, micros))
+            for license_id, leases in sorted(late_by_licence.items()):
+                slots[len(items)] = (set(leases), unpaid)
+                items += budget.late_use_updates(self.licensing_table, license_id, leases)
             try:
                 ddb.transact_write_items(TransactItems=items)
                 return pending
             except ddb.exceptions.TransactionCanceledException as exc:
                 reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
-                dupes = {i for i, code in enumerate(reasons[: len(pending)]) if code == "ConditionalCheckFailed"}
+                failed = {i for i, code in enumerate(reasons) if code == "ConditionalCheckFailed"}
+                dupes = {i for i in failed if i < len(pending)}
+                for i in failed & set(slots):
+                    found, into = slots[i]
+                    into |= found
                 if dupes:
                     pending = [e for i, e in enumerate(pending) if i not in dupes]
+                if failed:
                     continue
                 time.sleep(min(0.05 * 2**attempt, 1.0))  # conflicting concurrent writers: back off
         raise RuntimeError("could not commit metering chunk after retries")
+
+    # ------------------------------------------------------------------ reported events (POST /v1/usage)
+    def reported(self, buyer_id: str, event_ids: list[str]) -> set[str]:
+        """Which of these event ids the buyer has already reported (recorded at request time, or metered before
+        request-time records existed)."""
+        keys = [k for i in event_ids for k in (_rpt_key(buyer_id, i), f"EVT#{buyer_id}#{i}")]
+        found = self.known(keys)
+        return {i for i in event_ids if _rpt_key(buyer_id, i) in found or f"EVT#{buyer_id}#{i}" in found}
+
+    def record_reported(
+        self, buyer_id: str, events: list[Reported], available: Callable[[str], int]
+    ) -> tuple[list[Reported], set[str], set[str]]:
+        """Record reported events at request time, each id once for ever (``duplicates`` exact at request time), and
+        reserve their charges on the budgets of capped licences in the same transaction. Returns (recorded, duplicate
+        ids, ids refused ``budget_exhausted``). ``available(licence)`` reads a budget's unreserved remainder."""
+        recorded: list[Reported] = []
+        dupes: set[str] = set()
+        exhausted: set[str] = set()
+        todo = list(events)
+        while todo:
+            group, todo = todo[:REPORT_TX_EVENTS], todo[REPORT_TX_EVENTS:]
+            for _ in range(10):
+                group = [r for r in group if r.event_id not in dupes and r.event_id not in exhausted]
+                if not group:
+                    break
+                items, budget_slots = self._report_items(buyer_id, group)
+                try:
+                    self._ddb.transact_write_items(TransactItems=items)
+                    recorded += group
+                    break
+                except self._ddb.exceptions.TransactionCanceledException as exc:
+                    reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+                    failed = {i for i, code in enumerate(reasons) if code == "ConditionalCheckFailed"}
+                    if not failed:
+                        raise
+                    dupes |= {group[i].event_id for i in failed if i < len(group)}
+                    for i in failed & set(budget_slots):  # keep the events that fit, in order; refuse the rest
+                        room = available(budget_slots[i])
+                        for r in group:
+                            if r.license_id == budget_slots[i] and r.capped and r.event_id not in dupes:
+                                if r.micros <= room:
+                                    room -= r.micros
+                                else:
+                                    exhausted.add(r.event_id)
+            else:
+                raise RuntimeError("could not record reported usage after retries")
+        return recorded, dupes, exhausted
+
+    def forget_reported(self, buyer_id: str, events: list[Reported]) -> None:
+        """Undo ``record_reported`` for events whose messages could not be queued (they never happened)."""
+        for i in range(0, len(events), REPORT_TX_EVENTS):
+            group = events[i : i + REPORT_TX_EVENTS]
+            items: list[dict[str, Any]] = [
+                {"Delete": {"TableName": self.table, "Key": _key(_rpt_key(buyer_id, r.event_id), "E")}} for r in group
+            ]
+            for license_id, micros in sorted(_reserved_by_licence(group).items()):
+                items.append(budget.unreserve_update(self.licensing_table, license_id, micros))
+            self._ddb.transact_write_items(TransactItems=items)
+
+    def _report_items(self, buyer_id: str, group: list[Reported]) -> tuple[list[dict[str, Any]], dict[int, str]]:
+        ttl = int(time.time()) + JOURNAL_TTL_S
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": to_item(
+                        {
+                            "pk": _rpt_key(buyer_id, r.event_id),
+                            "sk": "E",
+                            "license_id": r.license_id,
+                            "reserved_micros": r.micros if r.capped else 0,
+                            "ttl": ttl,
+                        }
+                    ),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+            for r in group
+        ]
+        slots: dict[int, str] = {}
+        for license_id, micros in sorted(_reserved_by_licence(group).items()):
+            slots[len(items)] = license_id
+            items.append(budget.reserve_update(self.licensing_table, license_id, micros))
+        return items, slots
 
     # ------------------------------------------------------------------ reads
     def query_all(

@@ -10,13 +10,14 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from functions.catalog.dal import reader as catalog
+from functions.licensing.dal.budget import DynamoBudgetStore
 from functions.licensing.dal.reader import get_licenses
-from functions.metering.dal.store import MeteringStore
+from functions.metering.dal.store import MeteringStore, Reported
 from functions.metering.env import env
 from functions.metering.handlers.jobs import send_messages
 from functions.metering.logic import jobs
 from functions.metering.logic.reads import group_usage, statement, statement_csv
-from functions.metering.logic.reporting import message, triage
+from functions.metering.logic.reporting import charge_of, message, triage
 from functions.metering.models.input import PERIOD, DistributionRequest, ReportUsageRequest
 from functions.metering.models.output import Balance, Distribution, ReportUsageResponse, Statement, UsageReport
 from functions.shared.api import json_response, make_resolver, path_id, principal
@@ -34,7 +35,7 @@ IdQ = Annotated[str | None, Query(max_length=64)]
 
 
 def _store() -> MeteringStore:
-    return MeteringStore(env().METERING_TABLE)
+    return MeteringStore(env().METERING_TABLE, env().LICENSING_TABLE)
 
 
 @app.post(
@@ -60,20 +61,50 @@ def report_usage(body: Annotated[ReportUsageRequest, Body()]) -> Response[str]:
                 assets[asset_id] = catalog.get_asset(asset_id) if asset_id.startswith("ast_") else None
             return assets[asset_id]
 
-        known = _store().known([f"EVT#{caller.account_id}#{ev.event_id}" for ev in body.events])
+        store = _store()
+        known = store.reported(caller.account_id, [ev.event_id for ev in body.events])
         accepted, duplicates, rejected = triage(caller.account_id, body.events, licences, asset_of, known)
+        # Record every accepted id now (a resend is a duplicate from this moment) and reserve capped charges
+        reports = [
+            Reported(
+                ev.event_id,
+                ev.license_id,
+                charge_of(ev, licences[ev.license_id]),
+                licences[ev.license_id].get("budget_cap_micros") is not None,
+            )
+            for ev in accepted
+        ]
+        budgets = DynamoBudgetStore(env().LICENSING_TABLE)
+        recorded, raced, exhausted = store.record_reported(
+            caller.account_id, reports, lambda lic: _available(budgets, lic)
+        )
+        duplicates += len(raced)
+        rejected += [{"event_id": r.event_id, "code": "budget_exhausted"} for r in reports if r.event_id in exhausted]
+        kept = {r.event_id for r in recorded}
         msgs = []
         for ev in accepted:
+            if ev.event_id not in kept:
+                continue
             lic, asset = licences[ev.license_id], asset_of(ev.asset_id)
             pool = lic["scope"]["id"] if lic["scope"]["type"] == "pool" else None
             msgs.append(message(caller.account_id, ev, asset["publisher_id"] if asset else None, pool))
-        if msgs:
-            send_messages(env().USAGE_QUEUE_URL, msgs)
-        return ReportUsageResponse(accepted=len(accepted), duplicates=duplicates, rejected=rejected).model_dump(), 202
+        try:
+            if msgs:
+                send_messages(env().USAGE_QUEUE_URL, msgs)
+        except Exception:
+            store.forget_reported(caller.account_id, recorded)  # not queued: not accepted (a retry can send them)
+            raise
+        out = ReportUsageResponse(accepted=len(msgs), duplicates=duplicates, rejected=rejected)
+        return out.model_dump(), 202
 
     ev = app.current_event
     out, status = IdempotencyStore(env().METERING_TABLE).run(caller.account_id, ev.headers.get(HEADER), ev.body, effect)
     return json_response(out, status)
+
+
+def _available(budgets: DynamoBudgetStore, license_id: str) -> int:
+    got = budgets.get(license_id)
+    return got.available if got is not None else 0
 
 
 def _view(caller: Principal, as_: str | None) -> str:

@@ -55,7 +55,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     with processor(records=records, handler=record_handler):
         results = processor.process()
     priced = [(rec["messageId"], res) for status, res, rec in results if status == "success"]
-    store = MeteringStore(e.METERING_TABLE)
+    store = MeteringStore(e.METERING_TABLE, e.LICENSING_TABLE)
     outcome = consume(store, priced, (lambda chunk: archive(e.USAGE_BUCKET, chunk)) if e.USAGE_BUCKET else None)
     response: dict[str, Any] = dict(processor.response())
     response["batchItemFailures"] = [

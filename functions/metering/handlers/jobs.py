@@ -8,6 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from functions.licensing.dal.budget import DynamoBudgetStore
 from functions.licensing.dal.reader import active_subscriptions
 from functions.metering.dal.store import MeteringStore
 from functions.metering.env import env
@@ -36,7 +37,14 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     job = event.get("job")
     period = event.get("period") or jobs.previous_period()
     if job == "renew_subscriptions":
-        sent = jobs.renew(store, active_subscriptions(), lambda msgs: send_messages(e.USAGE_QUEUE_URL, msgs))
+        budgets = DynamoBudgetStore(e.LICENSING_TABLE)
+        sent = jobs.renew(
+            store,
+            active_subscriptions(),
+            lambda msgs: send_messages(e.USAGE_QUEUE_URL, msgs),
+            reserve=budgets.reserve,
+            lapse=lambda msgs: send_messages(e.LICENSING_QUEUE_URL, msgs),
+        )
         result: dict[str, Any] = {"job": job, "charges_queued": sent}
     elif job == "monthly_close":
         result = {"job": job, "period": period, "statements_closed": jobs.close_period(store, period)}

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from functions.licensing.logic.budget import Reservation
 from functions.metering.dal.store import MeteringStore
 from functions.metering.models.output import Distribution, MemberShare
 from functions.shared import money
@@ -38,7 +39,7 @@ def due_subscription_charges(subs: Iterable[dict[str, Any]], at: datetime) -> li
             continue
         start = parse_iso(lic["starts_at"])
         end = parse_iso(lic["expires_at"]) if lic.get("expires_at") else None
-        n = 0
+        n = int(lic.get("renew_from") or 0)  # a licence reactivated after lapsing is not charged for the gap
         while True:
             period_start = start.timestamp() + n * days * 86400
             if period_start > at.timestamp() or (end is not None and period_start >= end.timestamp()):
@@ -67,13 +68,34 @@ def renew(
     subs: Iterable[dict[str, Any]],
     send: Callable[[list[dict[str, Any]]], None],
     at: datetime | None = None,
+    *,
+    reserve: Callable[[str, int, str], Reservation] | None = None,
+    lapse: Callable[[list[dict[str, Any]]], None] | None = None,
 ) -> int:
+    """Queue every due subscription charge once. A capped licence's charge is reserved on its budget first (once per
+    charge id); one its cap cannot cover is not charged: the licence lapses (a message to licensing)."""
+    subs = list(subs)
+    capped = {lic["id"] for lic in subs if lic.get("budget_cap_micros") is not None}
     charges = due_subscription_charges(subs, at or now())
     known = store.known([f"CHG#{c['charge_id']}" for c in charges])
     missing = [c for c in charges if f"CHG#{c['charge_id']}" not in known]
-    if missing:
-        send(missing)
-    return len(missing)
+    to_send, lapses = [], []
+    lapsed: set[str] = set()
+    for c in missing:
+        if c["license_id"] in lapsed:
+            continue
+        if c["license_id"] in capped and reserve is not None:
+            got = reserve(c["license_id"], int(c["amount_micros"]), c["charge_id"])
+            if got == "insufficient":
+                lapsed.add(c["license_id"])
+                lapses.append({"kind": "lapse", "license_id": c["license_id"], "charge_id": c["charge_id"]})
+                continue
+        to_send.append(c)
+    if to_send:
+        send(to_send)
+    if lapses and lapse is not None:
+        lapse(lapses)
+    return len(to_send)
 
 
 def close_period(store: MeteringStore, period: str) -> int:

@@ -8,7 +8,7 @@ account (``pool_…``), which the monthly distribution passes on to its members.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from functions.shared import money
@@ -44,6 +44,8 @@ class Entry:
     source: str
     event_id: str
     postings: list[dict[str, Any]] = field(default_factory=list)
+    lease_id: str | None = None  # the budget lease a capped delivery was reserved in (functions.licensing.logic.budget)
+    written_off: bool = False  # metered after its lease was released, and the cap could not cover it: booked at zero
 
     @property
     def day(self) -> str:
@@ -131,4 +133,11 @@ def price(msg: dict[str, Any], lic: dict[str, Any] | None, fee_bps: int) -> Entr
         source=source,
         event_id=event_id,
         postings=postings,
+        lease_id=str(msg["lease_id"]) if kind == "usage" and msg.get("lease_id") and gross else None,
     )
+
+
+def written_off(e: Entry) -> Entry:
+    """The entry booked at zero: a delivery metered after its lease was released that the cap can no longer cover
+    (API v1.1: the sum charged on a licence never exceeds its cap)."""
+    return replace(e, gross=0, fee=0, net=0, postings=[], written_off=True)

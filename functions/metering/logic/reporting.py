@@ -8,6 +8,7 @@ from typing import Any
 
 from functions.licensing.logic.entitlement import covers_asset
 from functions.metering.models.input import UsageEvent
+from functions.shared import money
 from functions.shared.clock import iso, now, parse_iso
 from functions.shared.uses import covers
 
@@ -21,14 +22,15 @@ def triage(
     asset_of: Callable[[str], dict[str, Any] | None],
     known: set[str],
 ) -> tuple[list[UsageEvent], int, list[dict[str, str]]]:
-    """Split events into (accepted, duplicate count, rejected [{event_id, code}])."""
+    """Split events into (accepted, duplicate count, rejected [{event_id, code}]). ``known``: the event ids this buyer
+    has already reported."""
     accepted: list[UsageEvent] = []
     rejected: list[dict[str, str]] = []
     duplicates = 0
     seen: set[str] = set()
     limit = iso(now() + FUTURE_SKEW)
     for ev in events:
-        if ev.event_id in seen or f"EVT#{buyer_id}#{ev.event_id}" in known:
+        if ev.event_id in seen or ev.event_id in known:
             duplicates += 1
             continue
         seen.add(ev.event_id)
@@ -41,8 +43,12 @@ def triage(
             code = "in_future"
         elif occurred < lic["starts_at"] or (lic.get("expires_at") and occurred >= lic["expires_at"]):
             code = "outside_term"
-        elif lic["status"] != "active" and occurred >= (lic.get("cancelled_at") or lic.get("revoked_at") or ""):
+        elif lic["status"] != "active" and occurred >= (
+            lic.get("cancelled_at") or lic.get("revoked_at") or lic.get("lapsed_at") or ""
+        ):
             code = "license_inactive"
+        elif lic["terms"]["pricing"]["model"] != "per_unit":
+            code = "not_unit_priced"  # API v1.1: reported units are priced units
         elif not covers([lic["use"]], ev.use):
             code = "use_not_covered"
         else:
@@ -70,3 +76,8 @@ def message(buyer_id: str, ev: UsageEvent, publisher_id: str | None, pool_id: st
         "units": ev.units,
         "occurred_at": ev.occurred_at,
     }
+
+
+def charge_of(ev: UsageEvent, lic: dict[str, Any]) -> int:
+    """What the event will be charged: units x unit price (the metering consumer prices it the same way)."""
+    return money.times(int(lic["terms"]["pricing"].get("amount_micros") or 0), ev.units)

@@ -78,8 +78,12 @@ def test_deliveries_and_reported_usage_reconcile(
 
 def test_reported_usage_rejections(aws: dict[str, str], gw: Any, market: dict[str, Any]) -> None:
     buyer, other, asset = market["buyer"], market["other"], market["asset"]
-    lic = buyer.post("/v1/licenses", {"offer_id": market["per_access"]["id"], "use": "search"}).json["license"]
-    foreign = other.post("/v1/licenses", {"offer_id": market["per_access"]["id"], "use": "search"}).json["license"]
+    per_unit = market["offer"](
+        uses=["ai-input", "search"], pricing={"model": "per_unit", "amount_micros": 10, "unit": "page"}
+    )
+    lic = buyer.post("/v1/licenses", {"offer_id": per_unit["id"], "use": "search"}).json["license"]
+    foreign = other.post("/v1/licenses", {"offer_id": per_unit["id"], "use": "search"}).json["license"]
+    per_access = buyer.post("/v1/licenses", {"offer_id": market["per_access"]["id"], "use": "search"}).json["license"]
 
     def ev(i: str, **kw: Any) -> dict[str, Any]:
         return {
@@ -103,6 +107,7 @@ def test_reported_usage_rejections(aws: dict[str, str], gw: Any, market: dict[st
                 ev("before", occurred_at="2000-01-01T00:00:00Z"),
                 ev("use", use="ai-train"),
                 ev("asset", asset_id="ast_00000000000000000000000000"),
+                ev("access", license_id=per_access["id"]),
             ]
         },
     )
@@ -114,7 +119,11 @@ def test_reported_usage_rejections(aws: dict[str, str], gw: Any, market: dict[st
         "before": "outside_term",
         "use": "use_not_covered",
         "asset": "asset_not_covered",
+        "access": "not_unit_priced",  # API v1.1: reported units are priced units
     }
+    # an immediate resend is a duplicate at request time, before metering has run
+    again = buyer.post("/v1/usage", {"events": [ev("ok")]})
+    assert again.json == {"accepted": 0, "duplicates": 1, "rejected": []}
     assert buyer.post("/v1/usage", {"events": []}).status == 422
     assert buyer.post("/v1/usage", {"events": [ev(str(i)) for i in range(501)]}).status == 422
     assert market["pub"].post("/v1/usage", {"events": [ev("x")]}).status == 403

@@ -1,0 +1,45 @@
+"""Licensing consumer: effects on licences decided by other services, as messages (ARCHITECTURE.md: cross-service
+effects travel as messages). Today one kind: ``{"kind": "lapse", "license_id", "charge_id"}`` — a subscription
+renewal that the licence's budget cap cannot cover ends the licence (``status: lapsed``) instead of charging it
+(API v1.1). Idempotent: lapsing a licence that is no longer active does nothing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from functions.licensing.dal.statuslist import mark_invalid
+from functions.licensing.dal.store import LicensingStore
+from functions.licensing.env import env
+from functions.shared.clock import now_iso
+
+logger = Logger()
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def lapse(store: LicensingStore, license_id: str) -> bool:
+    """Lapse an active licence (True), or nothing when it is not active (False)."""
+    lic = store.get(license_id, consistent=True)
+    if lic is None or lic.status != "active":
+        return False
+    ended = store.end(license_id, "lapsed", now_iso(), buyer_id=lic.buyer_id)
+    if ended is not None:
+        mark_invalid(store.table, license_id)
+        return True
+    return False
+
+
+def _record(record: SQSRecord) -> None:
+    msg = json.loads(record.body)
+    if not isinstance(msg, dict) or msg.get("kind") != "lapse" or not isinstance(msg.get("license_id"), str):
+        raise ValueError(f"unknown licensing message: {record.body[:200]}")
+    done = lapse(LicensingStore(env().LICENSING_TABLE), msg["license_id"])
+    logger.info("lapse", extra={"license_id": msg["license_id"], "lapsed": done, "charge_id": msg.get("charge_id")})
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return dict(process_partial_response(event=event, record_handler=_record, processor=processor, context=context))
