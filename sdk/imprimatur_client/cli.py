@@ -153,6 +153,7 @@ COVERAGE: dict[str, str] = {
     "GET /v1/licenses": "licenses",
     "POST /v1/licenses": "buy",
     "GET /v1/licenses/{id}": "license show",
+    "PATCH /v1/licenses/{id}": "license cap",
     "POST /v1/licenses/{id}/cancel": "license cancel",
     "GET /v1/licenses/{id}/certificate": "license certificate / verify",
     "POST /v1/licenses/{id}/revoke": "license revoke",

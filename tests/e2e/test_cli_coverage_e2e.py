@@ -145,8 +145,10 @@ def test_every_api_operation_is_run_by_a_command_or_excluded_with_a_reason(
     lic = _id("lic", bought)
     token = bought.strip().splitlines()[-1]
     assert decode_claims(token)["license_id"] == lic  # printed whole, on its own line
+    capped = " ".join(buyer("license", "cap", lic, "2").split())
+    assert "budget cap USD 2.00 (was USD 1.00); active" in capped and "USD 2.00 left" in capped
     listing = buyer("licenses")
-    assert lic in listing and "USD 0.01" in listing
+    assert lic in listing and "USD 0.01" in listing and "cap 2.00" in listing
     assert lic in buyer("license", "show", lic)
     cert = buyer("license", "certificate", lic)
     assert cert == cert.strip() + "\n" and "\n" not in cert.strip()  # unwrapped: `> licence.jwt` is a valid token
@@ -165,12 +167,12 @@ def test_every_api_operation_is_run_by_a_command_or_excluded_with_a_reason(
                 "asset_id": asset,
                 "use": "ai-input",
                 "units": 1,
-                "occurred_at": now.isoformat(timespec="seconds").replace("+00:00", "Z"),
+                "occurred_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),  # in term
             }
         )
         + "\n"
     )
-    assert "accepted" in buyer("usage", "report", str(events))
+    assert "not_unit_priced" in buyer("usage", "report", str(events))  # a per-access licence takes no reports
     assert eventually(lambda: json.loads(buyer("usage", "show", "--group-by", "license", "--json")))
 
     def statement_with_licence() -> str | None:

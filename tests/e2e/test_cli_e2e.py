@@ -97,25 +97,42 @@ def test_publisher_and_buyer_flows(
     )
     assert "sha256 verified" in fetched and dest.read_text() == "first story about the glacier\n"
     assert "valid" in run("--profile", "buyer", "verify", license_id)
+    # Usage reports go to per-unit licences only (API 1.1): one accepted, the per-access licence's event rejected
+    unit_offer_out = run(
+        "--profile",
+        "pub",
+        "offer",
+        "create",
+        "--asset",
+        by_title["a"]["id"],
+        "--uses",
+        "ai-input",
+        "--model",
+        "per_unit",
+        "--price",
+        "0.001",
+        "--unit",
+        "1k tokens",
+    )
+    unit_offer = re.search(r"offer (off_\w+)", unit_offer_out).group(1)  # type: ignore[union-attr]
+    unit_licence = re.search(r"licence (lic_\w+)", run("--profile", "buyer", "buy", unit_offer, "--use", "ai-input"))
+    assert unit_licence
+    event = {"asset_id": by_title["a"]["id"], "use": "ai-input", "units": 3, "occurred_at": _now()}
     events = tmp_path / "usage.jsonl"
     events.write_text(
-        json.dumps(
-            {
-                "event_id": "cli-1",
-                "license_id": license_id,
-                "asset_id": by_title["a"]["id"],
-                "use": "ai-input",
-                "units": 3,
-                "occurred_at": _now(),
-            }
-        )
+        json.dumps({"event_id": "cli-1", "license_id": unit_licence.group(1), **event})
+        + "\n"
+        + json.dumps({"event_id": "cli-2", "license_id": license_id, **event})
         + "\n"
     )
-    assert "accepted 1" in run("--profile", "buyer", "usage", "report", str(events))
-    # The statement shows the metered delivery (asynchronous: poll)
+    reported = run("--profile", "buyer", "usage", "report", str(events))
+    assert "accepted 1, duplicates 0, rejected 1" in reported and "rejected cli-2: not_unit_priced (" in reported
+    assert "accepted 0, duplicates 1, rejected 1" in run("--profile", "buyer", "usage", "report", str(events))
+    # The statement shows the metered delivery, and the balance both charges (asynchronous: poll)
     assert eventually(lambda: "10000" in run("--profile", "buyer", "statement", "--csv"))
     assert "TOTAL" in run("--profile", "buyer", "statement")
-    assert "USD -0.01  (-10000 micros)" in run("--profile", "buyer", "balance")
+    balance = eventually(lambda: "USD -0.013  (-13000 micros)" in run("--profile", "buyer", "balance"))
+    assert balance, run("--profile", "buyer", "balance")
 
 
 def test_interrupted_multipart_upload_resumes(
