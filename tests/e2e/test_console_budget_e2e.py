@@ -185,7 +185,7 @@ def test_lapsed_licences_are_badged_filtered_and_revived_by_a_higher_cap(
 ) -> None:
     pub, pub_acct = new_account("publisher", name=f"Lapse Weekly {uuid.uuid4().hex[:6]}")
     buyer, _ = new_account("buyer")
-    title = f"Sea wall subscription {uuid.uuid4().hex[:8]}"
+    title = f"Ferry timetable subscription {uuid.uuid4().hex[:8]}"  # not "sea wall": other tests search for it
     asset = publish(pub, f"{title}: weekly.", title=title)
     fake = FakeLicences(asset["id"], pub_acct["id"])
     page.route("**/v1/licenses**", fake)

@@ -32,7 +32,7 @@ def market(local_stack: dict[str, Any], new_account: Any) -> dict[str, Any]:
     pub, _ = new_account("publisher")
     buyer, _ = new_account("buyer")
     title = f"Budget story {uuid.uuid4().hex[:8]}"
-    asset = publish(pub, f"{title}: the harbour wall.", title=title)
+    asset = publish(pub, f"{title}: the harbour lights.", title=title)
 
     def offer(uses: list[str], **pricing: Any) -> str:
         got = pub.post("/v1/offers", json={"asset_id": asset["id"], "uses": uses, "pricing": pricing})
