@@ -9,6 +9,7 @@ routing; everything else still comes from the local stack."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -21,18 +22,19 @@ from tests.e2e.helpers import eventually, publish
 from tests.e2e.test_console_e2e import sign_in, sync_api
 
 browser = console.browser  # the same browser (and the same skip without Chromium)
+EXPECTED = re.compile(r"status of (409|422)")
 
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    """``test_console_e2e.page``, except that the 409 this module provokes on purpose is an expected console line
-    (Chromium logs every 4xx answer to fetch); any other error or script failure still fails the test."""
+    """``test_console_e2e.page``, except that the 409 and 422 this module provokes on purpose are expected console
+    lines (Chromium logs every 4xx answer to fetch); any other error or script failure still fails the test."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     pg = context.new_page()
     pg.set_default_timeout(20_000)
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    pg.on("console", lambda m: m.type == "error" and "status of 409" not in m.text and errors.append(m.text))
+    pg.on("console", lambda m: m.type == "error" and not EXPECTED.search(m.text) and errors.append(m.text))
     yield pg
     context.close()
     assert errors == [], errors
@@ -236,3 +238,33 @@ def test_lapsed_licences_are_badged_filtered_and_revived_by_a_higher_cap(
     confirm.click()
     page.get_by_text("set to USD 0.50; USD 0.20 left").wait_for()
     assert not dialog.is_visible()
+
+
+def test_a_cap_below_a_flat_price_is_refused_in_the_purchase_dialog(
+    page: Any, local_stack: dict[str, Any], new_account: Any
+) -> None:
+    pub, _ = new_account("publisher")
+    buyer, _ = new_account("buyer")
+    title = f"Flat archive {uuid.uuid4().hex[:8]}"
+    asset = publish(pub, f"{title}: ten years of minutes.", title=title)
+    pricing = {"model": "flat", "amount_micros": 2_000_000, "currency": "USD"}
+    offer = pub.post("/v1/offers", json={"asset_id": asset["id"], "uses": ["ai-train"], "pricing": pricing}).json()
+    sign_in(page, local_stack, buyer.key)
+    search = page.locator("#search-form")
+    search.get_by_label("Words").fill(title)
+    search.get_by_role("button", name="Search").click()
+    page.locator(f"button.buy[data-offer='{offer['id']}']").click()
+    dialog = page.locator("#confirm")
+    dialog.get_by_label("Budget cap").fill("1")
+    dialog.get_by_role("button", name="Confirm purchase").click()
+    # The marketplace refuses (422 budget_below_price); the dialog says so and what to do, and nothing is bought
+    error = dialog.locator("#confirm-error")
+    sync_api.expect(error).to_contain_text("budget_below_price")
+    assert "give a cap of at least its price" in error.inner_text() and dialog.is_visible()
+    assert buyer.get("/v1/licenses").json()["items"] == []
+    # With a cap that covers the price, the same dialog buys
+    dialog.get_by_label("Budget cap").fill("2")
+    dialog.get_by_role("button", name="Confirm purchase").click()
+    page.get_by_text("Licence lic_").wait_for()
+    (lic,) = buyer.get("/v1/licenses").json()["items"]
+    assert lic["budget_cap_micros"] == 2_000_000 and lic["status"] == "active"
