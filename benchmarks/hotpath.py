@@ -399,3 +399,41 @@ def simulated_write_plan(n: int, batch: int = 100) -> dict[str, Any]:
         "hottest_key": key,
         "keys_written": len(writes),
     }
+
+
+def capped_deliveries(h: Harness, s: dict[str, Any], n: int = 1000, margin: int = 100) -> dict[str, Any]:
+    """Issue 13: DynamoDB writes on the delivery path of a capped licence, whose budget is reserved in leases. The
+    cap covers ``n + margin`` accesses, so the remainder covers at least ``margin`` throughout ``n`` deliveries."""
+    price = 10_000
+    st, lic, _ = h.call(
+        "POST",
+        "/v1/licenses",
+        s["buyer"],
+        {"offer_id": s["offer_id"], "use": "ai-input", "budget_cap_micros": (n + margin) * price},
+    )
+    assert st == 201, lic
+    license_id = lic["license"]["id"]
+    path = f"/v1/assets/{s['asset_id']}/content"
+    query = f"use=ai-input&license_id={license_id}"
+    writes_per_delivery: list[int] = []
+    items = 0
+    for _ in range(n):
+        h.log.reset()
+        status, body, _ = h.call("GET", path, s["buyer"], None, query)
+        assert status == 200, body
+        writes_per_delivery.append(
+            sum(v for k, v in h.log.calls.items() if k.split(".")[-1] in _WRITE_CALLS and k.startswith("dynamodb."))
+        )
+        items += h.log.write_items
+    refused, _, _ = h.call("GET", path, s["buyer"], None, query)
+    return {
+        "deliveries": n,
+        "write_items": items,
+        "write_items_per_1000": items * 1000 / n,
+        "max_write_calls_one_delivery": max(writes_per_delivery),
+        "leases": sum(1 for w in writes_per_delivery if w),
+        "next_delivery_status": refused,
+    }
+
+
+_WRITE_CALLS = ("PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem")
