@@ -62,3 +62,33 @@ def queue_messages(aws: dict[str, str]) -> list[dict[str, Any]]:
         for m in msgs:
             out.append(json.loads(m["Body"]))
             sqs.delete_message(QueueUrl=aws["USAGE_QUEUE_URL"], ReceiptHandle=m["ReceiptHandle"])
+
+
+@pytest.fixture
+def instances(aws: dict[str, str]) -> Any:
+    """Factory: ``instances(key, n)`` gives n API clients with ``key``, each over its own warm instance of the
+    delivery, metering and licensing functions (tests/integration/instances.py), for requests in real threads."""
+    from tests.fixtures import Api
+    from tests.integration.instances import InstanceGateway, forget_copies
+
+    def make(key: str | None, n: int) -> list[Api]:
+        return [Api(InstanceGateway(), key) for _ in range(n)]
+
+    yield make
+    forget_copies()
+
+
+def meter(aws: dict[str, str], gw: Any) -> int:
+    """Run the metering consumer (and the licensing consumer) until their queues are empty, as the local
+    dispatcher does; returns the number of messages handled."""
+    from local.dispatch import drain
+
+    return drain(gw.invoke, aws, ("usage", "licensing"))
+
+
+def books(admin: Any, license_id: str, buyer: Any, account_id: str) -> dict[str, int]:
+    """What the marketplace says a licence was charged: its spend (``GET /v1/licenses/{id}``), and the buyer's
+    ledger balance (admin ``GET /v1/balance``)."""
+    lic = buyer.get(f"/v1/licenses/{license_id}").json
+    bal = admin.get("/v1/balance", params={"account_id": account_id}).json["balance_micros"]
+    return {"spent": lic["spent_micros"], "remaining": lic.get("remaining_micros"), "balance": bal}

@@ -12,19 +12,26 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from functions.licensing.dal.budget import DynamoBudgetStore
 from functions.licensing.dal.statuslist import mark_invalid
 from functions.licensing.dal.store import LicensingStore
 from functions.licensing.env import env
+from functions.licensing.models.domain import License
 from functions.shared.clock import now_iso
 
 logger = Logger()
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
-def lapse(store: LicensingStore, license_id: str) -> bool:
-    """Lapse an active licence (True), or nothing when it is not active (False)."""
+def lapse(store: LicensingStore, license_id: str, charge_id: str | None = None) -> bool:
+    """Lapse an active licence (True), or nothing when it is not active (False). Nor when the lapse is stale
+    (``charge_id`` given): its period comes before the licence was reactivated (a message delivered again, a DLQ
+    redrive), or the budget now covers the charge (the cap was raised after the renewal job decided; the charge
+    is reserved here and sent by the job's next run, which finds it reserved)."""
     lic = store.get(license_id, consistent=True)
     if lic is None or lic.status != "active":
+        return False
+    if charge_id is not None and not _still_due(store.table, lic, charge_id):
         return False
     ended = store.end(license_id, "lapsed", now_iso(), buyer_id=lic.buyer_id)
     if ended is not None:
@@ -33,11 +40,20 @@ def lapse(store: LicensingStore, license_id: str) -> bool:
     return False
 
 
+def _still_due(table: str, lic: License, charge_id: str) -> bool:
+    period = charge_id.rsplit(":", 1)[-1]
+    if period.isdigit() and int(period) < lic.renew_from:
+        return False
+    amount = int(lic.terms["pricing"].get("amount_micros") or 0)
+    return DynamoBudgetStore(table).reserve(lic.id, amount, charge_id) == "insufficient"
+
+
 def _record(record: SQSRecord) -> None:
     msg = json.loads(record.body)
     if not isinstance(msg, dict) or msg.get("kind") != "lapse" or not isinstance(msg.get("license_id"), str):
         raise ValueError(f"unknown licensing message: {record.body[:200]}")
-    done = lapse(LicensingStore(env().LICENSING_TABLE), msg["license_id"])
+    charge_id = msg.get("charge_id") if isinstance(msg.get("charge_id"), str) else None
+    done = lapse(LicensingStore(env().LICENSING_TABLE), msg["license_id"], charge_id)
     logger.info("lapse", extra={"license_id": msg["license_id"], "lapsed": done, "charge_id": msg.get("charge_id")})
 
 
