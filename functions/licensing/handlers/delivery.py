@@ -260,7 +260,9 @@ def deliver(event: dict[str, Any]) -> dict[str, Any]:
                 if covers_asset(c, asset) and covers([c["use"]], use)
             ]
             if refused or ended:  # API v1.1: the buyer's only licences here are not active: that licence's code
-                code, _ = max(refused + ended, key=lambda r: _ended_at(r[1]))
+                # an active licence refused by its cap comes first: the buyer raises the cap, it does not buy again
+                live = [r for r in refused if r[0] == "budget_exhausted"]
+                code, _ = live[0] if live else max(refused + ended, key=lambda r: _ended_at(r[1]))
                 raise Forbidden(_REFUSALS.get(code, "The licence does not entitle this delivery."), code=code)
             raise _payment_required(asset, use, "No licence of yours covers this asset for this use.")
 
