@@ -1,51 +1,101 @@
-"""Read-only access to the catalogue for other services (docs/data-contracts.md). No writes, no models:
-plain dicts, cheap to import (the delivery hot path uses ``asset_key``/``asset_from_item``)."""
+"""Read-only access to the catalogue for other services (docs/data-contracts.md). No writes, no models: plain dicts
+typed by the records below (TypedDicts, one definition each), cheap to import (the delivery hot path uses
+``asset_key``/``asset_from_item``)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from functions.shared import aws
 from functions.shared.ddb import from_item
+from functions.shared.typeddict import TypedDict
 
 if TYPE_CHECKING:
+    from functions.catalog.models.domain import Asset, AssetStatus
+    from functions.catalog.models.input import Model as PricingModel
     from functions.shared.config import BaseEnv
 
-_ASSET_FIELDS = (
-    "id",
-    "publisher_id",
-    "title",
-    "description",
-    "kind",
-    "media_type",
-    "language",
-    "tags",
-    "size_bytes",
-    "sha256",
-    "status",
-    "s3_key",
-    "collection_id",
-    "pool_ids",
-    "published_at",
-    "created_at",
-    "updated_at",
-)
-_OFFER_FIELDS = (
-    "id",
-    "publisher_id",
-    "scope",
-    "uses",
-    "pricing",
-    "term_days",
-    "attribution_required",
-    "territories",
-    "user_types",
-    "max_licenses",
-    "status",
-    "created_at",
-)
+
+class Scope(TypedDict):
+    """What an offer covers (and a licence taken on it, frozen into its terms)."""
+
+    type: Literal["asset", "collection", "pool"]
+    id: str
+
+
+class _PricingModel(TypedDict):
+    model: PricingModel
+
+
+class Pricing(_PricingModel, total=False):
+    """An offer's price (absent fields are not stored): ``amount_micros`` per access, per unit, once or per period."""
+
+    amount_micros: int
+    currency: str
+    unit: str  # per_unit only
+    period_days: int  # subscription only
+
+
+class AssetRecord(TypedDict):
+    """An asset as the reader returns it (``asset_from_item``, ``get_asset``)."""
+
+    id: str
+    publisher_id: str
+    title: str
+    description: str | None
+    kind: str
+    media_type: str
+    language: str
+    tags: list[str]
+    size_bytes: int
+    sha256: str
+    status: AssetStatus
+    s3_key: str  # the object key in the content bucket
+    collection_id: str | None
+    pool_ids: list[str]  # the pools it is a member of now (not those it has left)
+    published_at: str | None
+    created_at: str
+    updated_at: str
+
+
+class OfferRecord(TypedDict):
+    """An offer as the reader returns it (``offer_from_item``, ``get_offer``, ``active_offers_for_asset``)."""
+
+    id: str
+    publisher_id: str
+    scope: Scope
+    uses: list[str]
+    pricing: Pricing
+    term_days: int | None
+    attribution_required: bool
+    territories: list[str] | None
+    user_types: list[str] | None
+    max_licenses: int | None
+    status: Literal["active", "retired"]
+    created_at: str
+
+
+class PoolRecord(TypedDict):
+    id: str
+    name: str
+    description: str
+    created_by: str
+    created_at: str
+
+
+class PoolMemberRecord(TypedDict):
+    asset_id: str
+    publisher_id: str
+    joined_at: str
+    leaves_at: str | None  # set when the member leaves at the end of a period
+
+
+_ASSET_FIELDS = tuple(AssetRecord.__annotations__)
+_OFFER_FIELDS = tuple(OfferRecord.__annotations__)
+_POOL_FIELDS = tuple(PoolRecord.__annotations__)
+_MEMBER_FIELDS = tuple(PoolMemberRecord.__annotations__)
 
 
 @cache
@@ -71,11 +121,11 @@ def asset_key(asset_id: str) -> dict[str, dict[str, str]]:
     return {"pk": {"S": f"ASSET#{asset_id}"}, "sk": {"S": "ASSET"}}
 
 
-def asset_from_item(item: dict[str, Any], now_iso: str | None = None) -> dict[str, Any]:
+def asset_from_item(item: dict[str, Any], now_iso: str | None = None) -> AssetRecord:
     data = from_item(item)
     now = now_iso or datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     leaves = data.get("pool_leaves") or {}
-    out = {k: data.get(k) for k in _ASSET_FIELDS}
+    out = cast(AssetRecord, {k: data.get(k) for k in _ASSET_FIELDS})
     out["tags"] = out["tags"] or []
     out["pool_ids"] = [p for p in (data.get("pool_ids") or []) if p not in leaves or leaves[p] > now]
     return out
@@ -86,24 +136,24 @@ def _get(pk: str, sk: str) -> dict[str, Any] | None:
     return got.get("Item")
 
 
-def get_asset(asset_id: str) -> dict[str, Any] | None:
+def get_asset(asset_id: str) -> AssetRecord | None:
     item = _get(f"ASSET#{asset_id}", "ASSET")
     return asset_from_item(item) if item else None
 
 
-def offer_from_item(item: dict[str, Any]) -> dict[str, Any]:
+def offer_from_item(item: dict[str, Any]) -> OfferRecord:
     data = from_item(item)
-    return {k: data.get(k) for k in _OFFER_FIELDS}
+    return cast(OfferRecord, {k: data.get(k) for k in _OFFER_FIELDS})
 
 
-def get_offer(offer_id: str) -> dict[str, Any] | None:
+def get_offer(offer_id: str) -> OfferRecord | None:
     item = _get(f"OFFER#{offer_id}", "OFFER")
     return offer_from_item(item) if item else None
 
 
-def _offers_for_scope(scope_type: str, scope_id: str) -> list[dict[str, Any]]:
+def _offers_for_scope(scope_type: str, scope_id: str) -> list[OfferRecord]:
     ddb = aws.client("dynamodb")
-    out: list[dict[str, Any]] = []
+    out: list[OfferRecord] = []
     args: dict[str, Any] = {
         "TableName": _table(),
         "IndexName": "gsi1",
@@ -120,25 +170,26 @@ def _offers_for_scope(scope_type: str, scope_id: str) -> list[dict[str, Any]]:
         args["ExclusiveStartKey"] = got["LastEvaluatedKey"]
 
 
-def active_offers_for_asset(asset: dict[str, Any]) -> list[dict[str, Any]]:
+def active_offers_for_asset(asset: AssetRecord) -> list[OfferRecord]:
     """Active offers whose scope is the asset, its collection, or one of its pools (oldest first)."""
     offers = _offers_for_scope("asset", asset["id"])
-    if asset.get("collection_id"):
-        offers += _offers_for_scope("collection", asset["collection_id"])
+    collection_id = asset.get("collection_id")
+    if collection_id:
+        offers += _offers_for_scope("collection", collection_id)
     for pool_id in asset.get("pool_ids") or []:
         offers += _offers_for_scope("pool", pool_id)
     return sorted(offers, key=lambda o: (o["created_at"], o["id"]))
 
 
-def get_pool(pool_id: str) -> dict[str, Any] | None:
+def get_pool(pool_id: str) -> PoolRecord | None:
     item = _get(f"POOL#{pool_id}", "POOL")
     if not item:
         return None
     data = from_item(item)
-    return {k: data.get(k) for k in ("id", "name", "description", "created_by", "created_at")}
+    return cast(PoolRecord, {k: data.get(k) for k in _POOL_FIELDS})
 
 
-def pool_members(pool_id: str, now_iso: str | None = None) -> list[dict[str, Any]]:
+def pool_members(pool_id: str, now_iso: str | None = None) -> list[PoolMemberRecord]:
     """Current members ``{asset_id, publisher_id, joined_at, leaves_at}`` (including those leaving later)."""
     ddb = aws.client("dynamodb")
     args: dict[str, Any] = {
@@ -147,23 +198,23 @@ def pool_members(pool_id: str, now_iso: str | None = None) -> list[dict[str, Any
         "ExpressionAttributeValues": {":pk": {"S": f"POOL#{pool_id}"}, ":m": {"S": "MEMBER#"}},
     }
     now = now_iso or datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    out: list[dict[str, Any]] = []
+    out: list[PoolMemberRecord] = []
     while True:
         got = ddb.query(**args)
         for i in got.get("Items", []):
             m = from_item(i)
             if m.get("leaves_at") and m["leaves_at"] <= now:
                 continue
-            out.append({k: m.get(k) for k in ("asset_id", "publisher_id", "joined_at", "leaves_at")})
+            out.append(cast(PoolMemberRecord, {k: m.get(k) for k in _MEMBER_FIELDS}))
         if "LastEvaluatedKey" not in got:
             return out
         args["ExclusiveStartKey"] = got["LastEvaluatedKey"]
 
 
-def asset_from_item_model(asset: Any) -> dict[str, Any]:
+def asset_from_item_model(asset: Asset) -> AssetRecord:
     """The reader's dict view of a catalogue ``Asset`` model (used inside the catalogue service)."""
     data = asset.model_dump()
     now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    out = {k: data.get(k) for k in _ASSET_FIELDS}
+    out = cast(AssetRecord, {k: data.get(k) for k in _ASSET_FIELDS})
     out["pool_ids"] = asset.effective_pool_ids(now)
     return out

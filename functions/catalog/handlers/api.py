@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
@@ -51,6 +51,9 @@ from functions.shared.errors import BadRequest, NotFound
 from functions.shared.idempotency import HEADER, IdempotencyStore, M
 from functions.shared.ids import new_id
 from functions.shared.urls import base_url
+
+if TYPE_CHECKING:
+    from functions.catalog.dal.reader import OfferRecord
 
 logger = Logger()
 app = make_resolver()
@@ -366,7 +369,7 @@ def _rsl_response(body: bytes) -> Response[str]:
     return Response(200, rsl.MEDIA_TYPE, body.decode(), headers={"Cache-Control": "public, max-age=300"})
 
 
-def _asset_content(base: str, asset: Any, offers: list[dict[str, Any]], holder: str) -> Any:
+def _asset_content(base: str, asset: Any, offers: list[OfferRecord], holder: str) -> Any:
     return rsl.content_element(
         url=f"{base}/v1/assets/{asset.id}/content",
         server=f"{base}/v1/licenses",

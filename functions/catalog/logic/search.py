@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from functions.catalog.dal import reader
+from functions.catalog.dal.reader import OfferRecord
 from functions.catalog.dal.store import CatalogStore, tokens
 from functions.catalog.models.domain import Asset
 from functions.shared import cursor
@@ -58,7 +59,7 @@ def _asset_matches(a: Asset, f: dict[str, Any]) -> bool:
     return True
 
 
-def _offers_match(offers: list[dict[str, Any]], f: dict[str, Any]) -> bool:
+def _offers_match(offers: list[OfferRecord], f: dict[str, Any]) -> bool:
     use, max_price = f.get("use"), f.get("max_price_micros")
     if use is None and max_price is None:
         return True
@@ -73,10 +74,10 @@ def _offers_match(offers: list[dict[str, Any]], f: dict[str, Any]) -> bool:
 
 def search(
     store: CatalogStore, f: dict[str, Any], limit: int, cursor_token: str | None
-) -> tuple[list[tuple[Asset, list[dict[str, Any]]]], str | None]:
+) -> tuple[list[tuple[Asset, list[OfferRecord]]], str | None]:
     index = choose_index(f)
     start = cursor.decode(cursor_token, key_names=("pk", "sk"), expect={"pk": f"IDX#{index}"})
-    results: list[tuple[Asset, list[dict[str, Any]]]] = []
+    results: list[tuple[Asset, list[OfferRecord]]] = []
     for _ in range(MAX_INDEX_PAGES):
         entries, lek = store.search_page(index, start, limit)
         assets = store.batch_get_assets([e["asset_id"] for e in entries])

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING
 
 from functions.shared import aws
 
+if TYPE_CHECKING:
+    from functions.metering.contracts import UsageQueueMessage
 
-def send(queue_url: str, message: dict[str, Any]) -> None:
+
+def send(queue_url: str, message: UsageQueueMessage) -> None:
     aws.client("sqs").send_message(QueueUrl=queue_url, MessageBody=json.dumps(message, separators=(",", ":")))

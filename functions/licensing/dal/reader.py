@@ -1,37 +1,62 @@
-"""Read-only access to licences for other services (docs/data-contracts.md)."""
+"""Read-only access to licences for other services (docs/data-contracts.md): plain dicts typed by ``LicenseRecord``
+(one definition), cheap to import (the delivery hot path uses ``license_key``/``license_from_item``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
+from functions.catalog.dal.reader import Pricing, Scope
 from functions.shared import aws
 from functions.shared.ddb import from_item
+from functions.shared.typeddict import TypedDict
 
 if TYPE_CHECKING:
+    from functions.licensing.models.domain import License, LicenseStatus
     from functions.shared.config import BaseEnv
 
-_FIELDS = (
-    "id",
-    "buyer_id",
-    "publisher_id",
-    "offer_id",
-    "scope",
-    "use",
-    "terms",
-    "terms_sha256",
-    "status",
-    "budget_cap_micros",
-    "starts_at",
-    "expires_at",
-    "created_at",
-    "cancelled_at",
-    "revoked_at",
-    "lapsed_at",
-    "renew_from",
-    "pay_per_crawl",
-)
+
+class Terms(TypedDict, total=False):
+    """A licence's frozen copy of its offer's terms (absent fields omitted: ``licenses.frozen_terms``);
+    ``terms_sha256`` is the SHA-256 of their canonical JSON."""
+
+    offer_id: str
+    scope: Scope
+    uses: list[str]
+    pricing: Pricing
+    term_days: int
+    attribution_required: bool
+    territories: list[str]
+    user_types: list[str]
+    max_licenses: int
+
+
+class LicenseRecord(TypedDict):
+    """A licence as the reader returns it (``license_from_item``, ``get_license``, ``get_licenses``,
+    ``active_subscriptions``). Every key is present; the ``*_at`` of an end is null until it happens."""
+
+    id: str
+    buyer_id: str
+    publisher_id: str
+    offer_id: str
+    scope: Scope
+    use: str
+    terms: Terms
+    terms_sha256: str
+    status: LicenseStatus
+    budget_cap_micros: int | None  # null: uncapped
+    starts_at: str
+    expires_at: str | None  # null: no term
+    created_at: str
+    cancelled_at: str | None
+    revoked_at: str | None
+    lapsed_at: str | None
+    renew_from: int | None  # first subscription period to charge (null on licences stored before it existed: 0)
+    pay_per_crawl: bool | None  # null on licences stored before it existed: False
+
+
+_FIELDS = tuple(LicenseRecord.__annotations__)
 
 
 @cache
@@ -57,17 +82,23 @@ def license_key(license_id: str) -> dict[str, dict[str, str]]:
     return {"pk": {"S": f"LIC#{license_id}"}, "sk": {"S": "LIC"}}
 
 
-def license_from_item(item: dict[str, Any]) -> dict[str, Any]:
+def license_from_item(item: dict[str, Any]) -> LicenseRecord:
     data = from_item(item)
-    return {k: data.get(k) for k in _FIELDS}
+    return cast(LicenseRecord, {k: data.get(k) for k in _FIELDS})
 
 
-def get_license(license_id: str) -> dict[str, Any] | None:
+def license_from_model(lic: License) -> LicenseRecord:
+    """The reader's dict view of a licensing ``License`` model (a licence granted on the delivery path)."""
+    data = lic.model_dump()
+    return cast(LicenseRecord, {k: data.get(k) for k in _FIELDS})
+
+
+def get_license(license_id: str) -> LicenseRecord | None:
     got = aws.client("dynamodb").get_item(TableName=_table(), Key=license_key(license_id))
     return license_from_item(got["Item"]) if "Item" in got else None
 
 
-def active_subscriptions() -> Iterator[dict[str, Any]]:
+def active_subscriptions() -> Iterator[LicenseRecord]:
     """Active subscription licences, from the sparse ``SUBS`` index (no scan)."""
     ddb = aws.client("dynamodb")
     args: dict[str, Any] = {
@@ -85,10 +116,10 @@ def active_subscriptions() -> Iterator[dict[str, Any]]:
         args["ExclusiveStartKey"] = got["LastEvaluatedKey"]
 
 
-def get_licenses(ids: set[str]) -> dict[str, dict[str, Any]]:
+def get_licenses(ids: set[str]) -> dict[str, LicenseRecord]:
     """Licences by id (unknown ids are absent), one ``BatchGetItem`` per 100."""
     table = _table()
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, LicenseRecord] = {}
     keys = [license_key(i) for i in sorted(ids) if i.startswith("lic_") and len(i) < 64]
     for i in range(0, len(keys), 100):
         request: dict[str, Any] = {table: {"Keys": keys[i : i + 100]}}

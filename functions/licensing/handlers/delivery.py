@@ -16,11 +16,11 @@ import logging
 import os
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from functions.catalog.dal.reader import active_offers_for_asset, asset_from_item, asset_key
 from functions.licensing.dal.budget import DynamoBudgetStore, budget_from_item, budget_key
-from functions.licensing.dal.reader import license_from_item, license_key
+from functions.licensing.dal.reader import license_from_item, license_from_model, license_key
 from functions.licensing.logic.budget import Holder, acquire
 from functions.licensing.logic.entitlement import access_price, covers_asset, refusal
 from functions.shared import aws
@@ -41,6 +41,11 @@ from functions.shared.ids import is_id, new_id
 from functions.shared.money import format_price_header, parse_price_header
 from functions.shared.urls import base_url
 from functions.shared.uses import USES, covers
+
+if TYPE_CHECKING:  # the contracts (docs/data-contracts.md); nothing more is imported on the hot path
+    from functions.catalog.dal.reader import AssetRecord
+    from functions.licensing.dal.reader import LicenseRecord
+    from functions.metering.contracts import UsageMessage
 
 log = logging.getLogger("imprimatur.delivery")
 # One line per delivery is DEBUG: at crawler scale it would cost more than the delivery itself, and every delivery is
@@ -90,7 +95,7 @@ def _crawler_limit(headers: dict[str, str]) -> tuple[str, str, int] | None:
     return None
 
 
-def _payment_required(asset: dict[str, Any], use: str, detail: str) -> PaymentRequired:
+def _payment_required(asset: AssetRecord, use: str, detail: str) -> PaymentRequired:
     offers = [o for o in active_offers_for_asset(asset) if covers(o["uses"], use)]
     headers = {}
     per_access = [o for o in offers if o["pricing"]["model"] == "per_access"]
@@ -102,7 +107,7 @@ def _payment_required(asset: dict[str, Any], use: str, detail: str) -> PaymentRe
     return PaymentRequired(detail, extra={"offers": offers, "asset_id": asset["id"], "use": use}, headers=headers)
 
 
-def _fits(lic: dict[str, Any], limit: tuple[str, str, int] | None) -> bool:
+def _fits(lic: LicenseRecord, limit: tuple[str, str, int] | None) -> bool:
     """Whether a delivery under this licence charges what the crawler's price header allows (API v1.1: with
     ``crawler-max-price`` never more, with ``crawler-exact-price`` nothing else)."""
     if limit is None:
@@ -113,9 +118,7 @@ def _fits(lic: dict[str, Any], limit: tuple[str, str, int] | None) -> bool:
     return same and (price == micros if mode == "exact" else price <= micros)
 
 
-def _pay_per_crawl(
-    buyer_id: str, asset: dict[str, Any], use: str, limit: tuple[str, str, int], now: str
-) -> dict[str, Any]:
+def _pay_per_crawl(buyer_id: str, asset: AssetRecord, use: str, limit: tuple[str, str, int], now: str) -> LicenseRecord:
     """The buyer's pay-per-crawl licence on the cheapest per_access offer within the price: reused while it is
     active, replaced when it was cancelled, lapsed or expired, never when revoked (403); else 402."""
     from functions.licensing.dal.store import LicensingStore
@@ -157,31 +160,32 @@ def _pay_per_crawl(
                 ppc_key=f"PPC#{buyer_id}#{offer['id']}",
                 ppc_replaces=replaces,
             )
-            return lic.model_dump()
+            return license_from_model(lic)
         except ApiError as exc:
             if exc.code != "ppc_race":
                 raise
     raise Conflict("Pay-per-crawl licences for this offer are being created concurrently; retry.", code="ppc_race")
 
 
-def _budget_refusal(lic: dict[str, Any], budget_item: dict[str, Any] | None) -> str | None:
-    """None when a delivery may charge this licence; ``budget_exhausted`` when its cap cannot cover the price.
-    Takes (or spends) a lease on a capped, priced licence; uncapped licences write nothing."""
+def _budget_refusal(lic: LicenseRecord, budget_item: dict[str, Any] | None) -> tuple[str | None, str | None]:
+    """``(None, lease id or None)`` when a delivery may charge this licence; ``("budget_exhausted", None)`` when its
+    cap cannot cover the price. Takes (or spends) a lease on a capped, priced licence; uncapped licences write
+    nothing (and have no lease)."""
     price = access_price(lic)
-    if lic.get("budget_cap_micros") is None or price == 0:
-        return None
+    cap = lic.get("budget_cap_micros")
+    if cap is None or price == 0:
+        return None, None
     lease = HOLDER.spend(lic["id"], price, time.time())
     if lease is None:
         store = DynamoBudgetStore(env().LICENSING_TABLE)
         if budget_item is None:  # a capped licence granted before budget records existed: its record now
-            store.ensure(lic["id"], int(lic["budget_cap_micros"]))
+            store.ensure(lic["id"], int(cap))
         budget = budget_from_item(budget_item) if budget_item else None
         lease = acquire(store, lic["id"], price, time.time(), lambda: new_id("lse"), budget)
         if lease is None:
-            return "budget_exhausted"
+            return "budget_exhausted", None
         HOLDER.hold(lease)
-    lic["lease_id"] = lease.lease_id
-    return None
+    return None, lease.lease_id
 
 
 def deliver(event: dict[str, Any]) -> dict[str, Any]:
@@ -207,7 +211,8 @@ def deliver(event: dict[str, Any]) -> dict[str, Any]:
     limit = _crawler_limit(headers)
     now = _now()
 
-    lic: dict[str, Any] | None = None
+    lic: LicenseRecord | None = None
+    lease_id: str | None = None  # the budget lease this delivery spends (capped licences)
     if license_id is not None:
         if not is_id(license_id, "lic"):
             raise NotFound("No such licence.")
@@ -228,7 +233,8 @@ def deliver(event: dict[str, Any]) -> dict[str, Any]:
         code = refusal(lic, asset, use, now)
         if code is None and not _fits(lic, limit):
             raise _payment_required(asset, use, "This licence's price is not within the price you sent.")
-        code = code or _budget_refusal(lic, by_sk.get("BUDGET"))
+        if code is None:
+            code, lease_id = _budget_refusal(lic, by_sk.get("BUDGET"))
         if code is not None:
             raise Forbidden(_REFUSALS.get(code, "The licence does not entitle this delivery."), code=code)
     else:
@@ -241,12 +247,13 @@ def deliver(event: dict[str, Any]) -> dict[str, Any]:
         assert asset is not None
         budgets = {i["pk"]["S"].removeprefix("BUDGET#"): i for i in got[e.LICENSING_TABLE]}
         covering = [c for c in candidates if covers_asset(c, asset) and covers([c["use"]], use)]
-        refused: list[tuple[str, dict[str, Any]]] = []
+        refused: list[tuple[str, LicenseRecord]] = []
         for c in sorted(covering, key=lambda c: (access_price(c), c["created_at"])):
             code = refusal(c, asset, use, now)
             if code is None and not _fits(c, limit):
                 continue
-            code = code or _budget_refusal(c, budgets.get(c["id"]))
+            if code is None:
+                code, lease_id = _budget_refusal(c, budgets.get(c["id"]))
             if code is None:
                 lic = c
                 break
@@ -266,10 +273,10 @@ def deliver(event: dict[str, Any]) -> dict[str, Any]:
                 raise Forbidden(_REFUSALS.get(code, "The licence does not entitle this delivery."), code=code)
             raise _payment_required(asset, use, "No licence of yours covers this asset for this use.")
 
-    return _deliver(e, event, caller.account_id, asset, lic, use, limit, now)
+    return _deliver(e, event, caller.account_id, asset, lic, lease_id, use, limit, now)
 
 
-def _ended_at(lic: dict[str, Any]) -> str:
+def _ended_at(lic: LicenseRecord) -> str:
     return str(lic.get("revoked_at") or lic.get("cancelled_at") or lic.get("lapsed_at") or lic.get("expires_at") or "")
 
 
@@ -285,14 +292,14 @@ _REFUSALS = {
 }
 
 
-def _check_asset(asset: dict[str, Any] | None) -> None:
+def _check_asset(asset: AssetRecord | None) -> None:
     if asset is None or asset["status"] in ("pending_upload", "rejected"):
         raise NotFound("No such asset.")
     if asset["status"] == "withdrawn":
         raise Gone("This asset was withdrawn by its publisher.", code="asset_withdrawn")
 
 
-def _licenses_of(table: str, index_key: str) -> list[dict[str, Any]]:
+def _licenses_of(table: str, index_key: str) -> list[LicenseRecord]:
     """A buyer's active (``ACTIVE#``) or ended (``ENDED#``) licences, from the sparse index gsi3."""
     got = aws.client("dynamodb").query(
         TableName=table,
@@ -307,8 +314,9 @@ def _deliver(
     e: DeliveryEnv,
     event: dict[str, Any],
     buyer_id: str,
-    asset: dict[str, Any],
-    lic: dict[str, Any],
+    asset: AssetRecord,
+    lic: LicenseRecord,
+    lease_id: str | None,
     use: str,
     limit: tuple[str, str, int] | None,
     now: str,
@@ -319,7 +327,7 @@ def _deliver(
         ExpiresIn=URL_TTL_S,
     )
     scope = lic["scope"]
-    message: dict[str, Any] = {
+    message: UsageMessage = {
         "kind": "usage",
         "event_id": new_id("evt"),
         "source": "delivery",
@@ -332,8 +340,8 @@ def _deliver(
         "units": 1,
         "occurred_at": now,
     }
-    if lic.get("lease_id"):
-        message["lease_id"] = lic["lease_id"]
+    if lease_id:
+        message["lease_id"] = lease_id
     aws.client("sqs").send_message(QueueUrl=e.USAGE_QUEUE_URL, MessageBody=json.dumps(message, separators=(",", ":")))
     expires = datetime.fromtimestamp(time.time() + URL_TTL_S, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     base = base_url(event)

@@ -3,12 +3,16 @@ this use now, within its terms? (The budget cap is a reservation: ``budget``.)""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from functions.shared.uses import covers
 
+if TYPE_CHECKING:
+    from functions.catalog.dal.reader import AssetRecord
+    from functions.licensing.dal.reader import LicenseRecord, Terms
 
-def covers_asset(lic: dict[str, Any], asset: dict[str, Any]) -> bool:
+
+def covers_asset(lic: LicenseRecord, asset: AssetRecord) -> bool:
     scope = lic.get("scope") or {}
     kind, sid = scope.get("type"), scope.get("id")
     if kind == "asset":
@@ -20,17 +24,19 @@ def covers_asset(lic: dict[str, Any], asset: dict[str, Any]) -> bool:
     return False
 
 
-def access_price(lic: dict[str, Any]) -> int:
-    pricing = (lic.get("terms") or {}).get("pricing") or {}
-    return int(pricing.get("amount_micros") or 0) if pricing.get("model") == "per_access" else 0
+def access_price(lic: LicenseRecord) -> int:
+    terms: Terms = lic.get("terms") or {}
+    pricing = terms.get("pricing")
+    return int(pricing.get("amount_micros") or 0) if pricing and pricing.get("model") == "per_access" else 0
 
 
-def refusal(lic: dict[str, Any], asset: dict[str, Any], use: str, now_iso: str) -> str | None:
+def refusal(lic: LicenseRecord, asset: AssetRecord, use: str, now_iso: str) -> str | None:
     """None when the licence entitles this delivery; otherwise the problem ``code`` of the 403. The budget cap is
     checked apart, by a reservation (``functions.licensing.logic.budget``)."""
     if lic["status"] in ("revoked", "cancelled", "lapsed"):
         return f"license_{lic['status']}"
-    if lic.get("expires_at") and now_iso >= lic["expires_at"]:
+    expires_at = lic.get("expires_at")
+    if expires_at and now_iso >= expires_at:
         return "license_expired"
     if lic.get("starts_at") and now_iso < lic["starts_at"]:
         return "license_not_started"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from functions.catalog.dal import reader as catalog
 from functions.licensing.dal import budget
@@ -18,6 +18,10 @@ from functions.shared.clock import iso, now, parse_iso
 from functions.shared.errors import Conflict, NotFound, Unprocessable
 from functions.shared.ids import is_id, new_id
 from functions.shared.uses import covers
+
+if TYPE_CHECKING:
+    from functions.catalog.dal.reader import OfferRecord
+    from functions.metering.contracts import ChargeMessage
 
 TERMS_FIELDS = (
     "scope",
@@ -37,14 +41,14 @@ def _drop_none(value: Any) -> Any:
     return value
 
 
-def frozen_terms(offer: dict[str, Any]) -> tuple[dict[str, Any], str]:
+def frozen_terms(offer: OfferRecord) -> tuple[dict[str, Any], str]:
     """The offer's terms as frozen into a licence (absent fields omitted), and the SHA-256 of their canonical
     JSON (sorted keys, no spaces): anyone can recompute ``terms_sha256`` from ``license.terms``."""
     terms = _drop_none({"offer_id": offer["id"], **{k: offer.get(k) for k in TERMS_FIELDS}})
     return terms, hashlib.sha256(jws.canonical(terms)).hexdigest()
 
 
-def check_offer(offer: dict[str, Any] | None, use: str) -> dict[str, Any]:
+def check_offer(offer: OfferRecord | None, use: str) -> OfferRecord:
     if offer is None:
         raise NotFound("No such offer.")
     if offer["status"] != "active":
@@ -63,11 +67,12 @@ def check_offer(offer: dict[str, Any] | None, use: str) -> dict[str, Any]:
 
 
 def build_license(
-    buyer_id: str, offer: dict[str, Any], use: str, budget_cap: int | None, *, pay_per_crawl: bool = False
+    buyer_id: str, offer: OfferRecord, use: str, budget_cap: int | None, *, pay_per_crawl: bool = False
 ) -> License:
     created = now()
     terms, terms_hash = frozen_terms(offer)
-    expires = iso(created + timedelta(days=offer["term_days"])) if offer.get("term_days") else None
+    term_days = offer.get("term_days")
+    expires = iso(created + timedelta(days=term_days)) if term_days else None
     return License(
         id=new_id("lic"),
         buyer_id=buyer_id,
@@ -87,7 +92,7 @@ def build_license(
     )
 
 
-def charge_message(lic: License) -> dict[str, Any] | None:
+def charge_message(lic: License) -> ChargeMessage | None:
     """The charge a grant books: the price of a flat licence, or the first period of a subscription."""
     pricing = lic.terms["pricing"]
     if pricing["model"] not in ("flat", "subscription") or not pricing.get("amount_micros"):

@@ -10,8 +10,10 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from functions.catalog.dal import reader as catalog
+from functions.catalog.dal.reader import AssetRecord
 from functions.licensing.dal.budget import DynamoBudgetStore
 from functions.licensing.dal.reader import get_licenses
+from functions.metering.contracts import UsageMessage
 from functions.metering.dal.store import MeteringStore, Reported
 from functions.metering.env import env
 from functions.metering.handlers.jobs import send_messages
@@ -54,9 +56,9 @@ def report_usage(body: Annotated[ReportUsageRequest, Body()]) -> Response[str]:
 
     def effect() -> tuple[Any, int]:
         licences = get_licenses({ev.license_id for ev in body.events})
-        assets: dict[str, dict[str, Any] | None] = {}
+        assets: dict[str, AssetRecord | None] = {}
 
-        def asset_of(asset_id: str) -> dict[str, Any] | None:
+        def asset_of(asset_id: str) -> AssetRecord | None:
             if asset_id not in assets:
                 assets[asset_id] = catalog.get_asset(asset_id) if asset_id.startswith("ast_") else None
             return assets[asset_id]
@@ -81,7 +83,7 @@ def report_usage(body: Annotated[ReportUsageRequest, Body()]) -> Response[str]:
         duplicates += len(raced)
         rejected += [{"event_id": r.event_id, "code": "budget_exhausted"} for r in reports if r.event_id in exhausted]
         kept = {r.event_id for r in recorded}
-        msgs = []
+        msgs: list[UsageMessage] = []
         for ev in accepted:
             if ev.event_id not in kept:
                 continue

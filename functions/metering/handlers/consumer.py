@@ -14,7 +14,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from functions.licensing.dal.reader import get_licenses
+from functions.licensing.dal.reader import LicenseRecord, get_licenses
 from functions.metering.dal.archive import archive
 from functions.metering.dal.store import MeteringStore
 from functions.metering.env import env
@@ -25,7 +25,7 @@ logger = Logger()
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
-def _licences(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def _licences(records: list[dict[str, Any]]) -> dict[str, LicenseRecord]:
     """The licences the batch's messages name, in one read (malformed bodies are left to the record handler)."""
     ids: set[str] = set()
     for r in records:

@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from functions.licensing.contracts import LapseMessage
 from functions.licensing.dal.budget import DynamoBudgetStore
 from functions.licensing.dal.reader import active_subscriptions
+from functions.metering.contracts import UsageQueueMessage
 from functions.metering.dal.store import MeteringStore
 from functions.metering.env import env
 from functions.metering.logic import jobs
@@ -18,7 +21,7 @@ from functions.shared import aws
 logger = Logger()
 
 
-def send_messages(queue_url: str, messages: list[dict[str, Any]]) -> None:
+def send_messages(queue_url: str, messages: Sequence[UsageQueueMessage | LapseMessage]) -> None:
     sqs = aws.client("sqs")
     for i in range(0, len(messages), 10):
         batch = messages[i : i + 10]

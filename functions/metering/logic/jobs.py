@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from functions.licensing.contracts import LapseMessage
 from functions.licensing.logic.budget import Reservation
+from functions.metering.contracts import ChargeMessage
 from functions.metering.dal.store import MeteringStore
 from functions.metering.models.output import Distribution, MemberShare
 from functions.shared import money
@@ -16,6 +18,9 @@ from functions.shared.clock import iso, now, now_iso, parse_iso
 from functions.shared.ddb import to_item
 from functions.shared.errors import Conflict
 from functions.shared.ids import new_id
+
+if TYPE_CHECKING:
+    from functions.licensing.dal.reader import LicenseRecord
 
 REMAINDER_RULE = (
     "largest remainder: each member gets floor(net * units / total units); the micros left over go "
@@ -29,16 +34,17 @@ def previous_period(when: datetime | None = None) -> str:
     return f"{year:04d}-{month:02d}"
 
 
-def due_subscription_charges(subs: Iterable[dict[str, Any]], at: datetime) -> list[dict[str, Any]]:
+def due_subscription_charges(subs: Iterable[LicenseRecord], at: datetime) -> list[ChargeMessage]:
     """Every started period of every active subscription, as charge messages (``sub:<licence>:<n>``)."""
-    out = []
+    out: list[ChargeMessage] = []
     for lic in subs:
         pricing = lic["terms"]["pricing"]
         days = int(pricing.get("period_days") or 0)
         if pricing.get("model") != "subscription" or days <= 0:
             continue
         start = parse_iso(lic["starts_at"])
-        end = parse_iso(lic["expires_at"]) if lic.get("expires_at") else None
+        expires_at = lic.get("expires_at")
+        end = parse_iso(expires_at) if expires_at else None
         n = int(lic.get("renew_from") or 0)  # a licence reactivated after lapsing is not charged for the gap
         while True:
             period_start = start.timestamp() + n * days * 86400
@@ -65,12 +71,12 @@ def due_subscription_charges(subs: Iterable[dict[str, Any]], at: datetime) -> li
 
 def renew(
     store: MeteringStore,
-    subs: Iterable[dict[str, Any]],
-    send: Callable[[list[dict[str, Any]]], None],
+    subs: Iterable[LicenseRecord],
+    send: Callable[[list[ChargeMessage]], None],
     at: datetime | None = None,
     *,
     reserve: Callable[[str, int, str], Reservation] | None = None,
-    lapse: Callable[[list[dict[str, Any]]], None] | None = None,
+    lapse: Callable[[list[LapseMessage]], None] | None = None,
 ) -> int:
     """Queue every due subscription charge once. A capped licence's charge is reserved on its budget first (once per
     charge id); one its cap cannot cover is not charged: the licence lapses (a message to licensing)."""
@@ -79,7 +85,8 @@ def renew(
     charges = due_subscription_charges(subs, at or now())
     known = store.known([f"CHG#{c['charge_id']}" for c in charges])
     missing = [c for c in charges if f"CHG#{c['charge_id']}" not in known]
-    to_send, lapses = [], []
+    to_send: list[ChargeMessage] = []
+    lapses: list[LapseMessage] = []
     lapsed: set[str] = set()
     for c in missing:
         if c["license_id"] in lapsed:

@@ -8,10 +8,16 @@ account (``pool_…``), which the monthly distribution passes on to its members.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
+from functions.metering.contracts import ChargeMessage, UsageMessage, UsageQueueMessage
 from functions.shared import money
+from functions.shared.typeddict import missing
+
+if TYPE_CHECKING:
+    from functions.licensing.dal.reader import LicenseRecord
 
 PLATFORM = "platform"
 
@@ -56,17 +62,21 @@ class Entry:
         return self.occurred_at[:7]
 
 
-def _require(msg: dict[str, Any], *names: str) -> None:
-    missing = [n for n in names if msg.get(n) in (None, "")]
-    if missing:
-        raise PoisonMessage(f"missing fields: {', '.join(missing)}")
-
-
-def price(msg: dict[str, Any], lic: dict[str, Any] | None, fee_bps: int) -> Entry:
-    kind = msg.get("kind")
+def parse(raw: Mapping[str, object]) -> UsageQueueMessage:
+    """The message as its contract (``functions.metering.contracts``): a known kind with every required field
+    present, not null and not empty; otherwise poison."""
+    kind = raw.get("kind")
     if kind not in ("usage", "charge"):
         raise PoisonMessage(f"unknown message kind {kind!r}")
-    _require(msg, "buyer_id", "license_id", "occurred_at")
+    absent = missing(raw, UsageMessage if kind == "usage" else ChargeMessage)
+    if absent:
+        raise PoisonMessage(f"missing fields: {', '.join(absent)}")
+    return cast(UsageQueueMessage, raw)
+
+
+def price(raw: Mapping[str, object], lic: LicenseRecord | None, fee_bps: int) -> Entry:
+    msg = parse(raw)
+    kind = msg["kind"]
     if lic is None:
         raise PoisonMessage(f"unknown licence {msg['license_id']}")
     if lic["buyer_id"] != msg["buyer_id"]:
@@ -75,12 +85,12 @@ def price(msg: dict[str, Any], lic: dict[str, Any] | None, fee_bps: int) -> Entr
     currency = pricing.get("currency", "USD")
     pool_id = lic["scope"]["id"] if lic["scope"]["type"] == "pool" else None
     credited = pool_id or lic["publisher_id"]
-    if kind == "usage":
-        _require(msg, "event_id", "asset_id", "use")
+    lease_id = None
+    if msg["kind"] == "usage":
         units = int(msg.get("units") or 0)
         if units < 1:
             raise PoisonMessage("units must be >= 1")
-        source = msg.get("source") or "report"
+        source: str = msg.get("source") or "report"
         model = pricing["model"]
         unit_price = int(pricing.get("amount_micros") or 0)
         if model == "per_access" and source == "delivery":
@@ -94,8 +104,8 @@ def price(msg: dict[str, Any], lic: dict[str, Any] | None, fee_bps: int) -> Entr
         event_id, use = str(msg["event_id"]), str(msg["use"])
         asset_id: str | None = str(msg["asset_id"])
         asset_publisher = msg.get("publisher_id")
+        lease_id = str(msg["lease_id"]) if msg.get("lease_id") and gross else None
     else:
-        _require(msg, "charge_id", "amount_micros")
         gross = int(msg["amount_micros"])
         if gross < 0:
             raise PoisonMessage("negative charge")
@@ -133,7 +143,7 @@ def price(msg: dict[str, Any], lic: dict[str, Any] | None, fee_bps: int) -> Entr
         source=source,
         event_id=event_id,
         postings=postings,
-        lease_id=str(msg["lease_id"]) if kind == "usage" and msg.get("lease_id") and gross else None,
+        lease_id=lease_id,
     )
 
 

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from functions.licensing.logic.entitlement import covers_asset
+from functions.metering.contracts import UsageMessage
 from functions.metering.models.input import UsageEvent
 from functions.shared import money
 from functions.shared.clock import iso, now, parse_iso
 from functions.shared.uses import covers
+
+if TYPE_CHECKING:
+    from functions.catalog.dal.reader import AssetRecord
+    from functions.licensing.dal.reader import LicenseRecord
 
 FUTURE_SKEW = timedelta(minutes=5)
 
@@ -18,8 +23,8 @@ FUTURE_SKEW = timedelta(minutes=5)
 def triage(
     buyer_id: str,
     events: list[UsageEvent],
-    licences: dict[str, dict[str, Any]],
-    asset_of: Callable[[str], dict[str, Any] | None],
+    licences: dict[str, LicenseRecord],
+    asset_of: Callable[[str], AssetRecord | None],
     known: set[str],
 ) -> tuple[list[UsageEvent], int, list[dict[str, str]]]:
     """Split events into (accepted, duplicate count, rejected [{event_id, code}]). ``known``: the event ids this buyer
@@ -41,7 +46,7 @@ def triage(
             code = "unknown_license"
         elif occurred > limit:
             code = "in_future"
-        elif occurred < lic["starts_at"] or (lic.get("expires_at") and occurred >= lic["expires_at"]):
+        elif occurred < lic["starts_at"] or ((expires_at := lic.get("expires_at")) and occurred >= expires_at):
             code = "outside_term"
         elif lic["status"] != "active" and occurred >= (
             lic.get("cancelled_at") or lic.get("revoked_at") or lic.get("lapsed_at") or ""
@@ -62,7 +67,7 @@ def triage(
     return accepted, duplicates, rejected
 
 
-def message(buyer_id: str, ev: UsageEvent, publisher_id: str | None, pool_id: str | None) -> dict[str, Any]:
+def message(buyer_id: str, ev: UsageEvent, publisher_id: str | None, pool_id: str | None) -> UsageMessage:
     return {
         "kind": "usage",
         "event_id": ev.event_id,
@@ -78,6 +83,6 @@ def message(buyer_id: str, ev: UsageEvent, publisher_id: str | None, pool_id: st
     }
 
 
-def charge_of(ev: UsageEvent, lic: dict[str, Any]) -> int:
+def charge_of(ev: UsageEvent, lic: LicenseRecord) -> int:
     """What the event will be charged: units x unit price (the metering consumer prices it the same way)."""
     return money.times(int(lic["terms"]["pricing"].get("amount_micros") or 0), ev.units)
