@@ -194,8 +194,9 @@ class DynamoBudgetStore:
             )
             return True
         except ddb.exceptions.TransactionCanceledException as exc:
-            if _codes(exc)[:1] == ["ConditionalCheckFailed"]:
-                return False
+            codes = _codes(exc)
+            if codes[:1] == ["ConditionalCheckFailed"] or "TransactionConflict" in codes:
+                return False  # it does not fit, or another request was writing the budget: the caller reads again
             raise
 
     def leases(self, license_id: str) -> list[Lease]:
@@ -250,9 +251,10 @@ class DynamoBudgetStore:
             try:
                 ddb.transact_write_items(TransactItems=items)
             except ddb.exceptions.TransactionCanceledException as exc:
-                if "ConditionalCheckFailed" not in _codes(exc):
+                codes = _codes(exc)
+                if "ConditionalCheckFailed" not in codes and "TransactionConflict" not in codes:
                     raise
-                ok = False
+                ok = False  # a lost race: returned or used since it was read, or being written at that instant
         return ok
 
     def reserve(self, license_id: str, amount: int, charge_id: str | None = None) -> Reservation:

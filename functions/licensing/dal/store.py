@@ -199,7 +199,7 @@ class LicensingStore:
             ddb.transact_write_items(TransactItems=items)
         except ddb.exceptions.TransactionCanceledException as exc:
             reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
-            if reasons[1:2] == ["ConditionalCheckFailed"]:
+            if reasons[1:2] == ["ConditionalCheckFailed"] or "TransactionConflict" in reasons:
                 return "changed"
             if reasons[:1] == ["ConditionalCheckFailed"]:
                 current = budget.DynamoBudgetStore(self.table).get(lic.id)

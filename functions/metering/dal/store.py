@@ -364,6 +364,9 @@ class MeteringStore:
                 except self._ddb.exceptions.TransactionCanceledException as exc:
                     reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
                     failed = {i for i, code in enumerate(reasons) if code == "ConditionalCheckFailed"}
+                    if not failed and "TransactionConflict" in reasons:  # another writer of a budget: again
+                        time.sleep(0.02)
+                        continue
                     if not failed:
                         raise
                     dupes |= {group[i].event_id for i in failed if i < len(group)}
