@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import typing
 from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match, Template
 
+from functions.metering.dal.archive import ArchiveRow
 from infra.constants import USAGE_ARCHIVE_PREFIX, Naming
 from infra.constructs.data import USAGE_ARCHIVE_COLUMNS
 from infra.definitions import BUCKETS, FUNCTIONS, QUEUES, TABLES
@@ -235,19 +237,17 @@ def test_usage_archive_is_queryable_with_athena(resources: Resources) -> None:
     assert tin["Parameters"]["projection.enabled"] == "true"
     assert tin["Parameters"]["projection.dt.format"] == "yyyy-MM-dd"
     assert [c["Name"] for c in sd["Columns"]] == [n for n, _ in USAGE_ARCHIVE_COLUMNS]
-    assert {c["Name"] for c in sd["Columns"]} == {
-        "event_id",
-        "license_id",
-        "buyer_id",
-        "publisher_id",
-        "asset_id",
-        "use",
-        "units",
-        "occurred_at",
-        "amount_micros",
-        "currency",
-        "source",
-    }
+
+
+def test_the_glue_columns_are_the_archive_rows_keys_and_types(resources: Resources) -> None:
+    # Given the Glue table and the row the metering consumer writes (functions.metering.dal.archive.ArchiveRow)
+    (table,) = of_type(resources, "AWS::Glue::Table").values()
+    columns = table["Properties"]["TableInput"]["StorageDescriptor"]["Columns"]
+    hints = typing.get_type_hints(ArchiveRow)
+    # Then the columns are the row's keys, in order, and each column's type holds the key's values
+    assert [c["Name"] for c in columns] == list(ArchiveRow.__annotations__)
+    glue_type = {int: "bigint", str: "string", str | None: "string"}
+    assert {c["Name"]: c["Type"] for c in columns} == {k: glue_type[t] for k, t in hints.items()}
 
 
 def test_functions_exist_for_every_queue_consumer() -> None:

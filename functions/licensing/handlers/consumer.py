@@ -1,17 +1,18 @@
 """Licensing consumer: effects on licences decided by other services, as messages (ARCHITECTURE.md: cross-service
-effects travel as messages). Today one kind: ``{"kind": "lapse", "license_id", "charge_id"}`` — a subscription
+effects travel as messages). Today one kind, ``functions.licensing.contracts.LapseMessage`` — a subscription
 renewal that the licence's budget cap cannot cover ends the licence (``status: lapsed``) instead of charging it
 (API v1.1). Idempotent: lapsing a licence that is no longer active does nothing."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from functions.licensing.contracts import LapseMessage
 from functions.licensing.dal.budget import DynamoBudgetStore
 from functions.licensing.dal.statuslist import mark_invalid
 from functions.licensing.dal.store import LicensingStore
@@ -48,10 +49,17 @@ def _still_due(table: str, lic: License, charge_id: str) -> bool:
     return DynamoBudgetStore(table).reserve(lic.id, amount, charge_id) == "insufficient"
 
 
-def _record(record: SQSRecord) -> None:
-    msg = json.loads(record.body)
+def _message(body: str) -> LapseMessage:
+    """The message as its contract: a ``lapse`` naming its licence (the contract's required keys), else ValueError
+    (the record fails; after ``maxReceiveCount`` receives it lands in the DLQ)."""
+    msg = json.loads(body)
     if not isinstance(msg, dict) or msg.get("kind") != "lapse" or not isinstance(msg.get("license_id"), str):
-        raise ValueError(f"unknown licensing message: {record.body[:200]}")
+        raise ValueError(f"unknown licensing message: {body[:200]}")
+    return cast(LapseMessage, msg)
+
+
+def _record(record: SQSRecord) -> None:
+    msg = _message(record.body)
     charge_id = msg.get("charge_id") if isinstance(msg.get("charge_id"), str) else None
     done = lapse(LicensingStore(env().LICENSING_TABLE), msg["license_id"], charge_id)
     logger.info("lapse", extra={"license_id": msg["license_id"], "lapsed": done, "charge_id": msg.get("charge_id")})

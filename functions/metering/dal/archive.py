@@ -1,5 +1,6 @@
 """The raw usage archive: JSON lines in the usage bucket, partitioned by event date for Athena/Glue
-(``usage/dt=YYYY-MM-DD/<chunk>.jsonl``; columns as in the stack's Glue table)."""
+(``usage/dt=YYYY-MM-DD/<chunk>.jsonl``). One line is an ``ArchiveRow``: its keys are the Glue table's columns
+(``infra.constructs.data.USAGE_ARCHIVE_COLUMNS``; tests/infra/test_data.py checks they agree)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,28 @@ from collections import defaultdict
 
 from functions.metering.logic.pricing import Entry
 from functions.shared import aws
+from functions.shared.typeddict import TypedDict
 
 PREFIX = "usage"
 
 
-def row(e: Entry) -> dict[str, object]:
+class ArchiveRow(TypedDict):
+    """One metered event or charge, as archived (a line of JSON)."""
+
+    event_id: str  # the usage event's id, or the charge id
+    license_id: str
+    buyer_id: str
+    publisher_id: str  # whose asset was used (usage), else the account credited
+    asset_id: str | None  # null: a charge on a licence that is not scoped to one asset
+    use: str
+    units: int
+    occurred_at: str  # RFC 3339; Athena: from_iso8601_timestamp(occurred_at)
+    amount_micros: int  # gross, in the licence's currency
+    currency: str
+    source: str  # delivery | report | charge
+
+
+def row(e: Entry) -> ArchiveRow:
     return {
         "event_id": e.event_id,
         "license_id": e.license_id,
