@@ -26,9 +26,12 @@ an offer that grants only ``ai-train`` (training licences) maps to ``training`` 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 from xml.etree import ElementTree as ET
+
+if TYPE_CHECKING:
+    from functions.catalog.dal.reader import OfferRecord
 
 NS = "https://rslstandard.org/rsl"
 MEDIA_TYPE = "application/rsl+xml"
@@ -43,7 +46,7 @@ PAYMENT_TYPES = {
 }
 
 
-def payment_type(offer: Mapping[str, Any]) -> str:
+def payment_type(offer: OfferRecord) -> str:
     model = offer["pricing"]["model"]
     if model != "free" and list(offer.get("uses") or []) == ["ai-train"] and model in ("flat", "per_unit"):
         return "training"
@@ -63,7 +66,7 @@ def _tokens(values: Iterable[str], allowed: tuple[str, ...] | None = None) -> st
     return " ".join(seen)
 
 
-def license_element(offer: Mapping[str, Any]) -> ET.Element:
+def license_element(offer: OfferRecord) -> ET.Element:
     lic = ET.Element(f"{{{NS}}}license")
     usage = _tokens(offer.get("uses") or [], USAGE_TOKENS)
     if usage:
@@ -87,7 +90,7 @@ def content_element(
     *,
     url: str,
     server: str,
-    offers: Iterable[Mapping[str, Any]],
+    offers: Iterable[OfferRecord],
     copyright_holder: str | None,
     terms_url: str | None,
     lastmod: str | None = None,
