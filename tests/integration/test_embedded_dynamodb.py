@@ -550,6 +550,39 @@ def test_reads_that_miss_store_nothing(aws: dict[str, str]) -> None:
     assert len(table.items) == before
 
 
+def test_reads_and_messages_keep_no_model_objects_alive(aws: dict[str, str]) -> None:
+    # Given the embedded AWS with an item and a queue (moto tracks every model object it creates for its dashboard)
+    import gc
+
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.sqs.models import Message
+
+    c, sqs = boto3.client("dynamodb"), boto3.client("sqs")
+    table_name, url = aws["METERING_TABLE"], aws["USAGE_QUEUE_URL"]
+    c.put_item(TableName=table_name, Item={"pk": {"S": "KEEP"}, "sk": {"S": "E"}, "n": {"N": "1"}})
+
+    def live(cls: type) -> int:
+        gc.collect()
+        return sum(1 for o in gc.get_objects() if type(o) is cls)
+
+    items_before, messages_before = live(Item), live(Message)
+    # When the item is read 300 times (each answer copies it) and 50 messages are sent, received and deleted
+    for _ in range(100):
+        c.get_item(TableName=table_name, Key={"pk": {"S": "KEEP"}, "sk": {"S": "E"}})
+        c.query(TableName=table_name, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "KEEP"}})
+        c.batch_get_item(RequestItems={table_name: {"Keys": [{"pk": {"S": "KEEP"}, "sk": {"S": "E"}}]}})
+    for i in range(50):
+        sqs.send_message(QueueUrl=url, MessageBody=str(i))
+    while got := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        sqs.delete_message_batch(
+            QueueUrl=url, Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(got)]
+        )
+    # Then no copy and no deleted message is still alive (v1: all 300 copies and 50 messages, for ever)
+    assert live(Item) - items_before <= 1
+    assert live(Message) - messages_before == 0
+    assert len(Item.instances_tracked) == 0  # type: ignore[attr-defined]
+
+
 def test_the_local_gateway_keeps_a_bounded_authoriser_cache(aws: dict[str, str], monkeypatch: Any) -> None:
     # Given the local gateway with its authoriser cache on, a small bound, and an authoriser that allows every key
     from local import gateway as gw_module
