@@ -130,19 +130,30 @@ def late_use_updates(table: str, license_id: str, leases: dict[str, int]) -> lis
     return items
 
 
-def cap_update(table: str, license_id: str, old_cap: int, new_cap: int) -> dict[str, Any]:
-    """Move a cap (PATCH): up freely, down only while the unreserved remainder covers the cut."""
+def cap_update(
+    table: str, license_id: str, old_cap: int, new_cap: int, charge: tuple[str, int] | None = None
+) -> dict[str, Any]:
+    """Move a cap (PATCH): up freely, down only while the unreserved remainder covers the cut; with ``charge`` (id,
+    micros), also reserve that charge on the new cap (a lapsed subscription reactivated), once per id."""
     delta = new_cap - old_cap
-    values = {":old": _n(old_cap), ":new": _n(new_cap), ":d": _n(delta)}
+    values: dict[str, Any] = {":old": _n(old_cap), ":new": _n(new_cap), ":d": _n(delta)}
     condition = "cap_micros = :old"
-    if delta < 0:
+    expr = "SET cap_micros = :new ADD available_micros :d"
+    need = -delta
+    if charge is not None:
+        charge_id, micros = charge
+        need += micros
+        values.update({":d": _n(delta - micros), ":m": _n(micros), ":cs": {"SS": [charge_id]}, ":c": {"S": charge_id}})
+        expr += ", reserved_micros :m, charges :cs"
+        condition += " AND NOT contains(charges, :c)"
+    if need > 0:
         condition += " AND available_micros >= :cut"
-        values[":cut"] = _n(-delta)
+        values[":cut"] = _n(need)
     return {
         "Update": {
             "TableName": table,
             "Key": budget_key(license_id),
-            "UpdateExpression": "SET cap_micros = :new ADD available_micros :d",
+            "UpdateExpression": expr,
             "ConditionExpression": condition,
             "ExpressionAttributeValues": values,
         }

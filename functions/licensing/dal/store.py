@@ -160,10 +160,17 @@ class LicensingStore:
         return license_from_data(from_item(got["Attributes"]))
 
     def set_cap(
-        self, lic: License, new_cap: int, *, reactivate: bool, renew_from: int | None
-    ) -> License | Literal["reserved", "changed"]:
+        self,
+        lic: License,
+        new_cap: int,
+        *,
+        reactivate: bool,
+        renew_from: int | None,
+        charge: tuple[str, int] | None = None,
+    ) -> License | Literal["reserved", "changed", "insufficient"]:
         """One transaction: the budget record's cap and the licence's ``budget_cap_micros`` (and, when a lapsed licence is
-        reactivated, its status and indexes). ``reserved``: lowering would take budget that live leases hold."""
+        reactivated, its status and indexes, and ``charge`` (id, micros) reserved on the new cap). ``reserved``:
+        lowering would take budget that live leases hold; ``insufficient``: the new cap cannot cover ``charge``."""
         ddb = self._ddb
         old = int(lic.budget_cap_micros or 0)
         budget.DynamoBudgetStore(self.table).ensure(lic.id, old)
@@ -183,7 +190,7 @@ class LicensingStore:
                 values.update({":subs": {"S": "SUBS"}, ":id": {"S": lic.id}})
             expr += " REMOVE lapsed_at"
         items = [
-            budget.cap_update(self.table, lic.id, old, new_cap),
+            budget.cap_update(self.table, lic.id, old, new_cap, charge),
             {
                 "Update": {
                     "TableName": self.table,
@@ -203,7 +210,9 @@ class LicensingStore:
                 return "changed"
             if reasons[:1] == ["ConditionalCheckFailed"]:
                 current = budget.DynamoBudgetStore(self.table).get(lic.id)
-                return "changed" if current is None or current.cap != old else "reserved"
+                if current is None or current.cap != old:
+                    return "changed"
+                return "insufficient" if charge else "reserved"
             raise
         got = self.get(lic.id, consistent=True)
         assert got is not None

@@ -129,7 +129,7 @@ def update_license(id: str, body: Annotated[UpdateLicenseRequest, Body()]) -> Li
     if lic.buyer_id != caller.account_id:
         raise NotFound("No such licence.")
     spent = spent_by_license(env().METERING_TABLE, [lic.id]).get(lic.id, 0) if env().METERING_TABLE else 0
-    return _out(logic.set_cap(_store(), lic, body.budget_cap_micros, spent))
+    return _out(logic.set_cap(_store(), lic, body.budget_cap_micros, spent, env().USAGE_QUEUE_URL))
 
 
 @app.post(

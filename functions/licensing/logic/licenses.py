@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from functions.catalog.dal import reader as catalog
-from functions.licensing.dal import budget
+from functions.licensing.dal import budget, queue
 from functions.licensing.dal.statuslist import mark_invalid, mark_valid
 from functions.licensing.dal.store import LicensingStore
 from functions.licensing.logic import jws
@@ -92,12 +92,17 @@ def build_license(
     )
 
 
-def charge_message(lic: License) -> ChargeMessage | None:
-    """The charge a grant books: the price of a flat licence, or the first period of a subscription."""
+def charge_message(lic: License, period: int = 0) -> ChargeMessage | None:
+    """The charge a grant books: the price of a flat licence, or the first period of a subscription (``period``: the
+    running period of a subscription reactivated after it lapsed, booked at that period's start)."""
     pricing = lic.terms["pricing"]
     if pricing["model"] not in ("flat", "subscription") or not pricing.get("amount_micros"):
         return None
-    charge_id = f"grant:{lic.id}" if pricing["model"] == "flat" else f"sub:{lic.id}:0"
+    charge_id = f"grant:{lic.id}" if pricing["model"] == "flat" else f"sub:{lic.id}:{period}"
+    occurred = lic.created_at
+    if period:
+        days = int(pricing.get("period_days") or 0)
+        occurred = iso(parse_iso(lic.starts_at) + timedelta(days=days * period))
     return {
         "kind": "charge",
         "charge_id": charge_id,
@@ -109,7 +114,7 @@ def charge_message(lic: License) -> ChargeMessage | None:
         "amount_micros": int(pricing["amount_micros"]),
         "currency": pricing["currency"],
         "reason": pricing["model"],
-        "occurred_at": lic.created_at,
+        "occurred_at": occurred,
     }
 
 
@@ -179,7 +184,7 @@ def current_period(lic: License, at: datetime) -> int:
     return max(0, int((at - parse_iso(lic.starts_at)).total_seconds() // (days * 86400)))
 
 
-def set_cap(store: LicensingStore, lic: License, new_cap: int, spent: int) -> License:
+def set_cap(store: LicensingStore, lic: License, new_cap: int, spent: int, usage_queue_url: str) -> License:
     """PATCH a cap: never below what has been charged (``cap_below_spent``) nor below what live reservations hold
     (``budget_reserved``, retry after the lease TTL); raising the cap of a licence lapsed by it reactivates it."""
     old = lic.budget_cap_micros
@@ -196,12 +201,23 @@ def set_cap(store: LicensingStore, lic: License, new_cap: int, spent: int) -> Li
     reactivate = lic.status == "lapsed" and new_cap > old
     when = now()
     reclaim(budget.DynamoBudgetStore(store.table), lic.id, when.timestamp())  # expired leases give back first
+    period = current_period(lic, when) if reactivate else None
+    # a reactivated subscription pays for the running period at once: the raised cap must cover it (else it would
+    # deliver unpaid until the next renewal run lapsed it again)
+    charge = charge_message(lic, period) if reactivate and period is not None else None
     result = store.set_cap(
         lic,
         new_cap,
         reactivate=reactivate,
-        renew_from=current_period(lic, when) if reactivate else None,
+        renew_from=period,
+        charge=(charge["charge_id"], int(charge["amount_micros"])) if charge else None,
     )
+    if result == "insufficient":
+        raise Unprocessable(
+            f"To reactivate this licence the cap must also cover the running period "
+            f"({charge['amount_micros'] if charge else 0} micros).",
+            code="budget_below_price",
+        )
     if result == "reserved":
         raise Conflict(
             "Part of the budget is held by deliveries in flight; lower the cap again in a minute.",
@@ -213,4 +229,6 @@ def set_cap(store: LicensingStore, lic: License, new_cap: int, spent: int) -> Li
     assert isinstance(result, License)
     if reactivate:
         mark_valid(store.table, lic.id)
+    if charge is not None:
+        queue.send(usage_queue_url, charge)
     return result

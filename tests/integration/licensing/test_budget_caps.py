@@ -270,6 +270,7 @@ def test_renewals_past_the_cap_lapse_the_licence_and_a_raise_reactivates_it_from
     raised = buyer.patch(f"/v1/licenses/{lic['id']}", {"budget_cap_micros": 3_500_000})
     assert raised.status == 200, raised.body
     assert (raised.json["status"], raised.json["lapsed_at"]) == ("active", None)
+    assert budget_of(aws, lic["id"]).reserved == 3_000_000  # the running period is reserved with the raise
     assert content(buyer, asset["id"], use="ai-input", license_id=lic["id"]).status == 200
     # And renewals resume at the current period, not the gap: period 3 is charged, period 2 never
     assert renew() == 1
@@ -320,9 +321,9 @@ def test_a_lapse_message_delivered_again_after_the_reactivation_does_not_lapse_t
     # When the same lapse message arrives again
     sqs.send_message(QueueUrl=aws["LICENSING_QUEUE_URL"], MessageBody=json.dumps(lapse[0]))
     meter(aws, gw)
-    # Then the licence stays active, and its renewal is charged within the raised cap
+    # Then the licence stays active, and its running period was charged at the raise, within the raised cap
     assert buyer.get(f"/v1/licenses/{lic['id']}").json["status"] == "active"
-    assert run_job(gw.invoke, "renew_subscriptions")["charges_queued"] == 1
+    assert run_job(gw.invoke, "renew_subscriptions")["charges_queued"] == 0  # already booked: nothing to renew
     meter(aws, gw)
     got = buyer.get(f"/v1/licenses/{lic['id']}").json
     assert (got["status"], got["spent_micros"]) == ("active", 2_000_000)
@@ -634,3 +635,43 @@ def test_uncapped_deliveries_write_nothing_and_capped_ones_write_once_per_lease(
         for _ in range(100):
             assert content(buyer, asset["id"], use="search", license_id=capped["id"]).status == 200
     assert sum(n for k, n in calls.items() if k.split(".")[1] in writes) <= 2, calls  # one lease of 500 accesses
+
+
+def test_a_raise_that_cannot_pay_the_running_period_does_not_reactivate(
+    aws: dict[str, str], gw: Any, market: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lapsed subscription reactivated by a raise pays its running period at once (else it would deliver unpaid until
+    the next renewal run lapsed it again): a raise that cannot cover it is refused and changes nothing."""
+    from functions.licensing.logic import licenses
+    from functions.metering.logic import jobs
+    from local.dispatch import run_job
+
+    buyer, asset = market["buyer"], market["asset"]
+    sub = market["offer"](
+        uses=["ai-input"], pricing={"model": "subscription", "amount_micros": 1_000_000, "period_days": 30}
+    )
+    # Given a subscription capped at one period, lapsed at its first renewal
+    lic = grant(buyer, sub["id"], "ai-input", 1_000_000).json["license"]
+    meter(aws, gw)
+    start = real_now()
+    for module in (jobs, licenses):
+        monkeypatch.setattr(module, "now", lambda: start + timedelta(days=31))
+    run_job(gw.invoke, "renew_subscriptions")
+    meter(aws, gw)
+    assert buyer.get(f"/v1/licenses/{lic['id']}").json["status"] == "lapsed"
+    # When the buyer raises the cap by one micro
+    r = buyer.patch(f"/v1/licenses/{lic['id']}", {"budget_cap_micros": 1_000_001})
+    # Then it is refused (the running period costs 1,000,000) and the licence stays lapsed, nothing reserved
+    assert r.status == 422 and r.json["code"] == "budget_below_price"
+    got = buyer.get(f"/v1/licenses/{lic['id']}").json
+    assert (got["status"], got["budget_cap_micros"]) == ("lapsed", 1_000_000)
+    assert budget_of(aws, lic["id"]).reserved == 1_000_000
+    assert content(buyer, asset["id"], use="ai-input", license_id=lic["id"]).status == 403
+    # And a raise that covers it reactivates the licence and books the period once
+    r = buyer.patch(f"/v1/licenses/{lic['id']}", {"budget_cap_micros": 2_000_000})
+    assert r.status == 200 and r.json["status"] == "active"
+    meter(aws, gw)
+    assert run_job(gw.invoke, "renew_subscriptions")["charges_queued"] == 0
+    meter(aws, gw)
+    got = buyer.get(f"/v1/licenses/{lic['id']}").json
+    assert (got["spent_micros"], got["remaining_micros"]) == (2_000_000, 0)
