@@ -146,7 +146,9 @@ def _pay_per_crawl(buyer_id: str, asset: AssetRecord, use: str, limit: tuple[str
             )
             existing = license_from_item(got["Item"]) if "Item" in got else None
             if existing is not None:
-                code = refusal(existing, asset, use, now)
+                # a pay-per-crawl licence starts when it is granted: one a concurrent request granted after this
+                # request began is not "not started" but just in time (else two crawls would grant two licences)
+                code = refusal(existing, asset, use, max(now, existing["starts_at"]))
                 if code is None and _fits(existing, limit):
                     return existing
                 if code == "license_revoked":
