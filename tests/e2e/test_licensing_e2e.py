@@ -71,7 +71,9 @@ def test_revoked_licence_stops_delivery_at_next_request(new_account: Any, listin
     assert listing["pub"].post(f"/v1/licenses/{lic['id']}/revoke", json={"reason": "unpaid"}).status_code == 200
     r = buyer.get(url, params={"use": "ai-input", "license_id": lic["id"]})
     assert r.status_code == 403 and r.json()["code"] == "license_revoked"
-    assert buyer.get(url, params={"use": "ai-input"}).status_code == 402
+    # API v1.1: without license_id, the buyer's only licence here is revoked: 403 with its code, not 402 (pay again)
+    r = buyer.get(url, params={"use": "ai-input"})
+    assert r.status_code == 403 and r.json()["code"] == "license_revoked" and "license_id" not in r.json()
 
 
 def test_another_buyer_cannot_read_or_use_the_licence(new_account: Any, listing: dict[str, Any]) -> None:
