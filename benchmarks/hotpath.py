@@ -3,6 +3,7 @@ DynamoDB writes per 1,000 events), warm CPU per delivery, and application log by
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import logging
@@ -12,6 +13,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from benchmarks.harness import Harness
 from infra.definitions import ROUTES
@@ -108,6 +110,14 @@ def route_requests(s: dict[str, Any]) -> dict[str, Callable[[], Req]]:
             "",
         ),
         "GET /.well-known/jwks.json": lambda: ("GET", "/.well-known/jwks.json", None, None, ""),
+        "GET /v1/status-lists/{n}": lambda: ("GET", s["status_list_path"], None, None, ""),
+        "PATCH /v1/licenses/{id}": lambda: (
+            "PATCH",
+            f"/v1/licenses/{s['capped_license']}",
+            "buyer",
+            {"budget_cap_micros": 2 * 10**12},
+            "",
+        ),
         "GET /v1/assets/{id}/content": lambda: (
             "GET",
             f"/v1/assets/{a}/content",
@@ -188,6 +198,13 @@ def _prepare_spares(h: Harness, s: dict[str, Any]) -> None:
     for name in ("spare_license", "spare_license2"):
         _, body, _ = h.call("POST", "/v1/licenses", s["buyer"], {"offer_id": s["offer_id"], "use": "ai-input"})
         s[name] = body["license"]["id"]
+    _, body, _ = h.call(
+        "POST", "/v1/licenses", s["buyer"], {"offer_id": s["offer_id"], "use": "ai-input", "budget_cap_micros": 10**12}
+    )
+    s["capped_license"] = body["license"]["id"]
+    _, body, _ = h.call("GET", f"/v1/licenses/{s['license_id']}/certificate", s["buyer"])
+    claims = json.loads(base64.urlsafe_b64decode(body["certificate"].split(".")[1] + "=="))
+    s["status_list_path"] = urlsplit(claims["status"]["status_list"]["uri"]).path
     _, body, _ = h.call("POST", "/v1/collections", s["publisher"], {"title": "bench"})
     s["collection_id"] = body["id"]
     _, body, _ = h.call("POST", "/v1/pools", s["admin"], {"name": "bench pool"})
