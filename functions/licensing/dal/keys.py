@@ -13,13 +13,6 @@ class Signer:
     def __init__(self, key_id: str) -> None:
         self.key_id = key_id
 
-    def sign_raw(self, message: bytes) -> bytes:
-        """ECDSA P-256/SHA-256 over a message of at most 4 KiB (KMS ``Sign``, RAW). Prefer :meth:`sign_digest`."""
-        got = aws.client("kms").sign(
-            KeyId=self.key_id, Message=message, MessageType="RAW", SigningAlgorithm="ECDSA_SHA_256"
-        )
-        return bytes(got["Signature"])
-
     def sign_digest(self, digest: bytes) -> bytes:
         """ECDSA P-256 over a SHA-256 digest computed by the caller (KMS ``Sign`` with ``MessageType=DIGEST``)."""
         got = aws.client("kms").sign(

@@ -247,19 +247,3 @@ class LicensingStore:
             if not start:
                 return found, None
         return found, cursor.encode(start)
-
-
-def set_certificate(table: str, license_id: str, certificate: str) -> None:
-    """Store a certificate issued after the grant (pay-per-crawl licences are granted on the delivery path, which
-    never signs); never overwrites an existing one."""
-    ddb = aws.client("dynamodb")
-    try:
-        ddb.update_item(
-            TableName=table,
-            Key={"pk": {"S": f"LIC#{license_id}"}, "sk": {"S": "LIC"}},
-            UpdateExpression="SET certificate = :c",
-            ConditionExpression="attribute_exists(pk) AND certificate = :empty",
-            ExpressionAttributeValues={":c": {"S": certificate}, ":empty": {"S": ""}},
-        )
-    except ddb.exceptions.ConditionalCheckFailedException:
-        pass

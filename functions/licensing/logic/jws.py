@@ -3,7 +3,7 @@ the SHA-256 of the JWS signing input is computed here and KMS signs that digest 
 ``MessageType=DIGEST``: a token of any size can be signed, and a status list can outgrow the 4 KiB KMS accepts as a
 RAW message) and returns a DER ECDSA signature, which is re-encoded as the 64-byte ``r || s`` that JOSE requires
 (RFC 7518 §3.4); the public key comes from KMS as DER SubjectPublicKeyInfo, whose last 65 bytes are the uncompressed
-P-256 point ``04 || x || y``. ``sign_compact`` (RAW, at most 4 KiB) remains for callers not yet moved."""
+P-256 point ``04 || x || y``."""
 
 from __future__ import annotations
 
@@ -50,20 +50,6 @@ def jwk_from_spki(spki_der: bytes) -> dict[str, str]:
     jwk = {"kty": "EC", "crv": "P-256", "x": b64url(point[1:33]), "y": b64url(point[33:65])}
     thumb = hashlib.sha256(canonical({"crv": jwk["crv"], "kty": "EC", "x": jwk["x"], "y": jwk["y"]})).digest()
     return {**jwk, "use": "sig", "alg": "ES256", "kid": b64url(thumb)}
-
-
-MAX_SIGNING_INPUT = 4096  # KMS Sign takes at most 4 KiB as a RAW message (it hashes it with SHA-256 itself)
-
-
-def sign_compact(claims: dict[str, Any], kid: str, sign_raw: Callable[[bytes], bytes]) -> str:
-    """``sign_raw`` signs a message with ECDSA P-256/SHA-256 and returns the DER signature (KMS ``Sign``, RAW).
-    Superseded by :func:`sign_compact_digest` (no size limit); kept for callers not yet moved."""
-    header = {"alg": "ES256", "typ": "JWT", "kid": kid}
-    signing_input = f"{b64url(canonical(header))}.{b64url(canonical(claims))}".encode()
-    if len(signing_input) > MAX_SIGNING_INPUT:
-        raise ValueError("certificate claims too large to sign")
-    der = sign_raw(signing_input)
-    return f"{signing_input.decode()}.{b64url(der_to_raw(der))}"
 
 
 def sign_compact_digest(
