@@ -2,16 +2,22 @@
 
 | record | key | written |
 |---|---|---|
-| journal entry = de-duplication record of one event or charge, with its ledger postings | pk=``EVT#<buyer>#<event_id>`` or ``CHG#<charge_id>``, sk=``E`` (TTL 400 days) | once per event, conditionally |
+| journal entry = de-duplication record of one event or charge, with its ledger postings and ``period`` (the period it is booked in: its own, or the open one when its own was closed) | pk=``EVT#<buyer>#<event_id>`` or ``CHG#<charge_id>``, sk=``E`` (TTL 400 days only when it has no postings: money records are kept) | once per event, conditionally |
 | reported event id, recorded at ``POST /v1/usage`` (exact ``duplicates``; the budget reservation's record) | pk=``RPT#<buyer>#<event_id>``, sk=``E`` (TTL 400 days) | once per event, conditionally |
 | usage aggregates (``GET /v1/usage``) | pk=``USAGE#B#<buyer>`` / ``USAGE#P#<publisher>`` / ``USAGE#ALL``, sk=``<day>#<licence>#<asset>#<use>`` | once per key per chunk |
-| statement lines | pk=``STMT#<account>#<YYYY-MM>``, sk=``<licence>#<asset>#<use>#<currency>`` | once per key per chunk |
+| statement lines of the booking period | pk=``STMT#<account>#<YYYY-MM>``, sk=``<licence>#<asset>#<use>#<currency>`` | once per key per chunk |
+| distribution lines (booked in the period the distribution ran) | pk=``STMT#<account>#<YYYY-MM>``, sk=``DIST#<pool>#<distributed period>#<currency>`` | once per distribution |
 | accounts with a statement in a period | pk=``STMTIDX#<YYYY-MM>``, sk=``<account>`` | once per key per chunk |
 | balances | pk=``BAL#<account>#<currency>``, sk=``BAL`` | once per key per chunk |
 | spend per licence (read by delivery for budget caps) | pk=``SPEND#<licence>``, sk=``SPEND`` | once per key per chunk |
-| pool units per member asset and period | pk=``POOLUSE#<pool>#<YYYY-MM>``, sk=``<asset>`` | once per key per chunk |
-| pool distribution | pk=``DIST#<pool>#<YYYY-MM>``, sk=``DIST`` and per member ``DISTM#…`` | once |
-| closed statement | pk=``STMTCLOSE#<account>#<YYYY-MM>``, sk=``STM`` | once |
+| a pool licence's net revenue in a period | pk=``POOLREV#<pool>#<YYYY-MM>``, sk=``L#<licence>#<currency>`` (``usage_net_micros``, ``charge_net_micros``) | once per key per chunk |
+| use of a member asset under a pool licence in a period | pk=``POOLREV#<pool>#<YYYY-MM>``, sk=``U#<licence>#<asset>`` (``charged_micros``, ``accesses``, ``publisher_id``) | once per key per chunk |
+| pools that ever earned | pk=``POOLIDX``, sk=``<pool>`` | once per key per chunk |
+| a pool's carried (unattributed) revenue | pk=``CARRY#<pool>``, sk=``STATE`` (``version``, ``open``: [{license_id, currency, amount_micros, since_period}]) | with each distribution, conditionally on ``version`` |
+| pool distribution of a closed period | pk=``DIST#<pool>#<YYYY-MM>``, sk=``DIST`` (per currency: members, carried, ``postings``) | once |
+| a distribution's postings applied, per currency and account | pk=``DISTM#<pool>#<YYYY-MM>#<currency>#<account>``, sk=``D`` (``amount_micros``, ``booked_period``) | once |
+| a closed period (absent: open) | pk=``PERIOD#<YYYY-MM>``, sk=``P`` (``closed_at``) | once |
+| closed statement | pk=``STMTCLOSE#<account>#<YYYY-MM>``, sk=``STM`` (``id``, ``closed_at``, ``sha256``, ``fee_rate_bps``) | once |
 
 Exactly once: a chunk of new entries is ONE ``TransactWriteItems``: each entry's journal put (condition: not there
 yet) together with the aggregate increments of the whole chunk (one update per aggregate key, P3). Either all of it
