@@ -1,12 +1,27 @@
-"""Time in one place: RFC 3339 UTC strings with a ``Z`` and epoch seconds."""
+"""Time in one place: RFC 3339 UTC strings with a ``Z`` and epoch seconds.
+
+``set_offset`` moves the marketplace's clock (local mode and tests only: ``POST /local/clock`` in ``make run``, so a
+month can pass and be closed); in the cloud nothing sets it and ``now()`` is the system clock."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+_offset = timedelta(0)
+
+
+def set_offset(seconds: float) -> None:
+    """Local mode and tests: run the clock ``seconds`` ahead of (or behind) the system clock."""
+    global _offset
+    _offset = timedelta(seconds=seconds)
+
+
+def offset_seconds() -> float:
+    return _offset.total_seconds()
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    return datetime.now(UTC) + _offset if _offset else datetime.now(UTC)
 
 
 def iso(dt: datetime) -> str:

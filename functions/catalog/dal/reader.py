@@ -4,11 +4,10 @@ typed by the records below (TypedDicts, one definition each), cheap to import (t
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from functions.shared import aws
+from functions.shared import aws, clock
 from functions.shared.ddb import from_item
 from functions.shared.typeddict import TypedDict
 
@@ -123,7 +122,7 @@ def asset_key(asset_id: str) -> dict[str, dict[str, str]]:
 
 def asset_from_item(item: dict[str, Any], now_iso: str | None = None) -> AssetRecord:
     data = from_item(item)
-    now = now_iso or datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    now = now_iso or clock.now_iso()
     leaves = data.get("pool_leaves") or {}
     out = cast(AssetRecord, {k: data.get(k) for k in _ASSET_FIELDS})
     out["tags"] = out["tags"] or []
@@ -197,7 +196,7 @@ def pool_members(pool_id: str, now_iso: str | None = None) -> list[PoolMemberRec
         "KeyConditionExpression": "pk = :pk AND begins_with(sk, :m)",
         "ExpressionAttributeValues": {":pk": {"S": f"POOL#{pool_id}"}, ":m": {"S": "MEMBER#"}},
     }
-    now = now_iso or datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    now = now_iso or clock.now_iso()
     out: list[PoolMemberRecord] = []
     while True:
         got = ddb.query(**args)
@@ -214,7 +213,7 @@ def pool_members(pool_id: str, now_iso: str | None = None) -> list[PoolMemberRec
 def asset_from_item_model(asset: Asset) -> AssetRecord:
     """The reader's dict view of a catalogue ``Asset`` model (used inside the catalogue service)."""
     data = asset.model_dump()
-    now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    now = clock.now_iso()
     out = cast(AssetRecord, {k: data.get(k) for k in _ASSET_FIELDS})
     out["pool_ids"] = asset.effective_pool_ids(now)
     return out

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from functions.catalog.dal.store import CatalogStore
 from functions.catalog.models.domain import Asset, Pool
 from functions.catalog.models.input import CreatePoolRequest, PoolMembersRequest
+from functions.shared import clock
 from functions.shared.auth import Principal
 from functions.shared.clock import iso, now_iso
 from functions.shared.errors import Conflict, NotFound, Unprocessable
@@ -16,7 +17,7 @@ from functions.shared.ids import is_id, new_id
 
 
 def next_period_start(now: datetime | None = None) -> str:
-    n = now or datetime.now(UTC)
+    n = now or clock.now()
     year, month = (n.year + 1, 1) if n.month == 12 else (n.year, n.month + 1)
     return iso(datetime(year, month, 1, tzinfo=UTC))
 

@@ -23,7 +23,7 @@ from functions.licensing.dal.budget import DynamoBudgetStore, budget_from_item, 
 from functions.licensing.dal.reader import license_from_item, license_from_model, license_key
 from functions.licensing.logic.budget import Holder, acquire
 from functions.licensing.logic.entitlement import access_price, covers_asset, refusal
-from functions.shared import aws
+from functions.shared import aws, clock
 from functions.shared.auth import principal_from_event
 from functions.shared.config import BaseEnv, load_env
 from functions.shared.errors import (
@@ -67,7 +67,7 @@ def env() -> DeliveryEnv:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return clock.now_iso()
 
 
 def _batch_get(keys: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
