@@ -10,6 +10,7 @@ class LicensingEnv(BaseEnv):
     LICENSING_TABLE: str
     CATALOG_TABLE: str
     METERING_TABLE: str = ""  # read-only: what each licence has been charged (spent_micros)
+    ACCOUNTS_TABLE: str = ""  # read-only: the names of a licence's buyer and publisher
     USAGE_QUEUE_URL: str
     SIGNING_KEY_ID: str = ""  # only the licensing function signs; delivery never does
     PUBLIC_BASE_URL: PublicBaseUrl  # certificates' issuer, status-list URIs, the JWKS URL

@@ -9,6 +9,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
+from functions.accounts.dal.reader import names_by_id
 from functions.catalog.dal import reader as catalog
 from functions.licensing.dal import queue
 from functions.licensing.dal.store import LicensingStore
@@ -36,15 +37,24 @@ def _store() -> LicensingStore:
 
 
 def _outs(lics: list[License]) -> list[LicenseOut]:
-    """Licences as the API shows them, with what each has been charged (one read of metering's spend records)."""
+    """Licences as the API shows them, with what each has been charged (one read of metering's spend records) and
+    the names of both parties (one batch read of accounts)."""
     spent = spent_by_license(env().METERING_TABLE, [lic.id for lic in lics]) if lics and env().METERING_TABLE else {}
+    parties = [a for lic in lics for a in (lic.buyer_id, lic.publisher_id)]
+    names = names_by_id(env().ACCOUNTS_TABLE, parties) if lics and env().ACCOUNTS_TABLE else {}
     out = []
     for lic in lics:
         s = spent.get(lic.id, 0)
         cap = lic.budget_cap_micros
         out.append(
             LicenseOut.model_validate(
-                {**lic.model_dump(), "spent_micros": s, "remaining_micros": None if cap is None else max(0, cap - s)}
+                {
+                    **lic.model_dump(),
+                    "buyer_name": names.get(lic.buyer_id),
+                    "publisher_name": names.get(lic.publisher_id),
+                    "spent_micros": s,
+                    "remaining_micros": None if cap is None else max(0, cap - s),
+                }
             )
         )
     return out

@@ -9,6 +9,10 @@ class LicenseOut(BaseModel):
     id: str
     buyer_id: str
     publisher_id: str
+    buyer_name: str | None = None
+    """The buyer account's name (null when the account cannot be read)."""
+    publisher_name: str | None = None
+    """The publisher account's name (null when the account cannot be read)."""
     offer_id: str
     scope: dict[str, str]
     use: str

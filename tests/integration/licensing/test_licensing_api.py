@@ -92,6 +92,45 @@ def test_only_the_two_parties_see_a_licence(market: dict[str, Any], make_account
     assert market["pub"].get("/v1/licenses", params={"as": "buyer"}).status == 403
 
 
+def test_licences_name_both_parties_from_one_batch_read_of_accounts(
+    market: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given two licences of one buyer on one publisher's content
+    for body in (
+        {"offer_id": market["flat"]["id"], "use": "ai-train"},
+        {"offer_id": market["per_access"]["id"], "use": "search"},
+    ):
+        assert market["buyer"].post("/v1/licenses", body).status == 201
+    from functions.accounts.dal import reader
+
+    calls: list[list[str]] = []
+    original = reader.names_by_id
+    monkeypatch.setattr(
+        "functions.licensing.handlers.api.names_by_id",
+        lambda table, ids: calls.append(list(ids)) or original(table, ids),
+    )
+    # When the publisher lists them, and the buyer reads one
+    listed = market["pub"].get("/v1/licenses", params={"as": "publisher"}).json["items"]
+    one = market["buyer"].get(f"/v1/licenses/{listed[0]['id']}").json
+    # Then both show the parties' names, read in one batch per answer (never an account read per licence)
+    buyer_name, pub_name = market["buyer_acct"]["name"], market["pub_acct"]["name"]
+    assert [(x["buyer_name"], x["publisher_name"]) for x in listed] == [(buyer_name, pub_name)] * 2
+    assert (one["buyer_name"], one["publisher_name"]) == (buyer_name, pub_name) == (buyer_name, "Harbour Gazette")
+    assert len(calls) == 2 and sorted(set(calls[0])) == sorted({market["buyer_acct"]["id"], market["pub_acct"]["id"]})
+
+
+def test_account_names_reader_reads_only_names_in_batches_and_skips_unknown_ids(
+    aws: dict[str, str], make_account: Any
+) -> None:
+    from functions.accounts.dal.reader import names_by_id
+
+    made = [make_account("buyer", name=f"Buyer {n}")[1] for n in range(3)]
+    ids = [a["id"] for a in made]
+    got = names_by_id(aws["ACCOUNTS_TABLE"], [*ids, ids[0], "acct_" + "0" * 26, ""])
+    assert got == {a["id"]: a["name"] for a in made}
+    assert names_by_id(aws["ACCOUNTS_TABLE"], []) == {}
+
+
 def test_cancel_and_revoke(market: dict[str, Any]) -> None:
     buyer, pub = market["buyer"], market["pub"]
     a = buyer.post("/v1/licenses", {"offer_id": market["flat"]["id"], "use": "ai-train"}).json["license"]
