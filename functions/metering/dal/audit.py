@@ -1,0 +1,234 @@
+"""What the ledger auditor reads: a parallel, paginated ``Scan`` of the metering and licensing tables, each item
+turned into the auditor's record (``functions.metering.logic.audit``). The keys are the ones in the table of
+``functions.metering.dal.store`` and ``functions.licensing.dal`` (this module owns their parsing for the auditor).
+
+A scan is the auditor's access pattern and nobody else's: it runs from a schedule or ``make audit``, never on a
+request path. It is not a snapshot of the table: ``logic.audit.confirmed`` keeps only what two passes agree on.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from functions.metering.logic.audit import (
+    AppliedPosting,
+    BalanceRecord,
+    BudgetRecord,
+    CurrencyDistribution,
+    DistributionRecord,
+    JournalEntry,
+    LicenceCap,
+    MemberShare,
+    Posting,
+    Record,
+    SpendRecord,
+    StatementClose,
+    StatementLineRecord,
+)
+from functions.shared import aws
+from functions.shared.ddb import from_item
+
+SEGMENTS = 4
+SKIPPED_PREFIXES = ("USAGE#", "RPT#", "STMTIDX#", "POOLREV#", "POOLUSE#", "POOLIDX", "CARRY#", "PERIOD#")
+"""Metering records no invariant reads (filtered server-side: less to transfer, same read cost)."""
+LICENSING_PREFIXES = ("LIC#", "BUDGET#")
+
+
+def scan(
+    table: str,
+    *,
+    segments: int = SEGMENTS,
+    filter_expression: str | None = None,
+    values: dict[str, Any] | None = None,
+    projection: str | None = None,
+    names: dict[str, str] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Every item of ``table`` (plain values), read by ``segments`` parallel segment scans, page by page."""
+    ddb = aws.client("dynamodb")
+    pages: queue.Queue[list[dict[str, Any]] | BaseException | None] = queue.Queue(maxsize=4 * segments)
+    stop = threading.Event()
+
+    def segment(n: int) -> None:
+        args: dict[str, Any] = {
+            "TableName": table,
+            "Segment": n,
+            "TotalSegments": segments,
+            "ConsistentRead": True,
+        }
+        if filter_expression:
+            args["FilterExpression"] = filter_expression
+        if values:
+            args["ExpressionAttributeValues"] = values
+        if projection:
+            args["ProjectionExpression"] = projection
+        if names:
+            args["ExpressionAttributeNames"] = names
+        try:
+            while not stop.is_set():
+                got = ddb.scan(**args)
+                pages.put(got.get("Items", []))
+                if "LastEvaluatedKey" not in got:
+                    break
+                args["ExclusiveStartKey"] = got["LastEvaluatedKey"]
+            pages.put(None)
+        except BaseException as exc:  # handed to the reader, which raises it
+            pages.put(exc)
+
+    threads = [
+        threading.Thread(target=segment, args=(n,), name=f"audit-scan-{n}", daemon=True) for n in range(segments)
+    ]
+    for t in threads:
+        t.start()
+    done = 0
+    try:
+        while done < segments:
+            page = pages.get()
+            if page is None:
+                done += 1
+            elif isinstance(page, BaseException):
+                raise page
+            else:
+                for item in page:
+                    yield from_item(item)
+    finally:
+        stop.set()
+        while any(t.is_alive() for t in threads):  # unblock writers waiting on a full queue
+            try:
+                pages.get(timeout=0.05)
+            except queue.Empty:
+                pass
+
+
+def _not_prefixed(prefixes: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
+    names = [f":p{i}" for i in range(len(prefixes))]
+    expr = " AND ".join(f"NOT begins_with(pk, {n})" for n in names)
+    return expr, {n: {"S": p} for n, p in zip(names, prefixes, strict=True)}
+
+
+def metering_records(table: str, *, segments: int = SEGMENTS) -> Iterator[Record]:
+    expr, values = _not_prefixed(SKIPPED_PREFIXES)
+    for item in scan(table, segments=segments, filter_expression=expr, values=values):
+        record = metering_record(item)
+        if record is not None:
+            yield record
+
+
+def licensing_records(table: str, *, segments: int = SEGMENTS) -> Iterator[Record]:
+    for item in scan(
+        table,
+        segments=segments,
+        filter_expression="begins_with(pk, :lic) OR (begins_with(pk, :b) AND sk = :bs)",
+        values={":lic": {"S": "LIC#"}, ":b": {"S": "BUDGET#"}, ":bs": {"S": "BUDGET"}},
+        projection="pk, sk, budget_cap_micros, cap_micros, reserved_micros",
+    ):
+        record = licensing_record(item)
+        if record is not None:
+            yield record
+
+
+def ledger_records(metering_table: str, licensing_table: str, *, segments: int = SEGMENTS) -> Iterator[Record]:
+    """Every audit record of both tables (the auditor's read port)."""
+    yield from metering_records(metering_table, segments=segments)
+    yield from licensing_records(licensing_table, segments=segments)
+
+
+def fetch(metering_table: str, licensing_table: str, pk: str, sk: str) -> dict[str, Any] | None:
+    """The stored item a violation names (from whichever table holds that key), to show it."""
+    table = licensing_table if pk.startswith(LICENSING_PREFIXES) else metering_table
+    got = aws.client("dynamodb").get_item(TableName=table, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True)
+    return from_item(got["Item"]) if "Item" in got else None
+
+
+# ----------------------------------------------------------------------------------------- items -> audit records
+def _int(value: Any) -> int:
+    return int(value or 0)
+
+
+def _postings(raw: Any) -> tuple[Posting, ...]:
+    return tuple(Posting(str(p["account"]), _int(p.get("amount_micros"))) for p in raw or [])
+
+
+def metering_record(item: dict[str, Any]) -> Record | None:
+    """The audit record of one metering item, or None for records no invariant reads."""
+    pk, sk = str(item["pk"]), str(item["sk"])
+    head = pk.split("#", 1)[0]
+    if head in ("EVT", "CHG") and sk == "E":
+        return JournalEntry(pk, sk, str(item.get("currency") or ""), _postings(item.get("postings")))
+    if head == "BAL" and sk == "BAL":
+        account, _, currency = pk.removeprefix("BAL#").rpartition("#")
+        return BalanceRecord(pk, sk, account, str(item.get("currency") or currency), _int(item.get("balance_micros")))
+    if head == "DISTM":  # DISTM#<pool>#<period>#<currency>#<account>
+        _, _pool, _period, currency, account = pk.split("#", 4)
+        return AppliedPosting(
+            pk,
+            sk,
+            str(item.get("account") or account),
+            str(item.get("currency") or currency),
+            _int(item.get("amount_micros")),
+        )
+    if head == "SPEND" and sk == "SPEND":
+        return SpendRecord(pk, sk, pk.removeprefix("SPEND#"), _int(item.get("spent_micros")))
+    if head == "DIST" and sk == "DIST":
+        return distribution_record(item)
+    if head == "STMT":  # STMT#<account>#<period>
+        account, _, period = pk.removeprefix("STMT#").rpartition("#")
+        return StatementLineRecord(
+            pk,
+            sk,
+            account,
+            period,
+            str(item.get("currency") or ""),
+            _int(item.get("net_micros") if not sk.startswith("DIST#") else item.get("share_micros")),
+            sk.startswith("DIST#"),
+            item,
+        )
+    if head == "STMTCLOSE" and sk == "STM":
+        account, _, period = pk.removeprefix("STMTCLOSE#").rpartition("#")
+        return StatementClose(
+            pk,
+            sk,
+            str(item.get("account_id") or account),
+            str(item.get("period") or period),
+            item.get("sha256"),
+            item,
+        )
+    return None
+
+
+def distribution_record(item: dict[str, Any]) -> DistributionRecord:
+    """``DIST#<pool>#<period>``: per currency, members, carried and postings."""
+    pk, sk = str(item["pk"]), str(item["sk"])
+    pool, _, period = pk.removeprefix("DIST#").rpartition("#")
+    raw = item.get("currencies") or []
+    if isinstance(raw, dict):  # {currency: {...}}
+        raw = [{"currency": c, **v} for c, v in sorted(raw.items())]
+    currencies = tuple(
+        CurrencyDistribution(
+            currency=str(c.get("currency") or ""),
+            net_revenue_micros=_int(c.get("net_revenue_micros")),
+            carried_in_micros=_int(c.get("carried_in_micros")),
+            carried_forward_micros=_int(c.get("carried_forward_micros")),
+            members=tuple(
+                MemberShare(str(m.get("publisher_id") or m.get("asset_id") or ""), _int(m.get("share_micros")))
+                for m in c.get("members") or []
+            ),
+            postings=_postings(c.get("postings")),
+        )
+        for c in raw
+    )
+    return DistributionRecord(pk, sk, str(item.get("pool_id") or pool), str(item.get("period") or period), currencies)
+
+
+def licensing_record(item: dict[str, Any]) -> Record | None:
+    pk, sk = str(item["pk"]), str(item["sk"])
+    if pk.startswith("LIC#") and sk == "LIC":
+        cap = item.get("budget_cap_micros")
+        return LicenceCap(pk, sk, pk.removeprefix("LIC#"), None if cap is None else int(cap))
+    if pk.startswith("BUDGET#") and sk == "BUDGET":
+        return BudgetRecord(
+            pk, sk, pk.removeprefix("BUDGET#"), _int(item.get("cap_micros")), _int(item.get("reserved_micros"))
+        )
+    return None
