@@ -35,6 +35,9 @@ def main(argv: list[str] | None = None) -> int:
             **state["resources"],
         }
     )
+    from functions.shared import clock
+
+    clock.set_offset(float(state.get("clock_offset_s") or 0))  # the server's clock (POST /local/clock)
     from functions.metering.handlers.jobs import handler
     from local.events import LambdaContext
 

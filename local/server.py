@@ -22,7 +22,33 @@ from typing import Any
 log = logging.getLogger("imprimatur.local")
 
 
-def _make_http_handler(gateway: Any) -> type[BaseHTTPRequestHandler]:
+def clock_route(method: str, body: bytes | None, state_file: Path | None) -> tuple[int, dict[str, Any]]:
+    """``/local/clock`` (local mode only): ``GET`` shows the marketplace's clock; ``POST {"advance_seconds": n}`` or
+    ``{"offset_seconds": n}`` moves it (so a month can pass and be closed). The offset is kept in the state file for
+    ``python -m local.jobs``."""
+    from functions.shared import clock
+
+    if method == "POST":
+        try:
+            req = json.loads(body or b"{}")
+            offset = (
+                float(req["offset_seconds"])
+                if "offset_seconds" in req
+                else clock.offset_seconds() + float(req["advance_seconds"])
+            )
+        except (ValueError, KeyError, TypeError):
+            return 422, {"title": "Give offset_seconds or advance_seconds (a number).", "code": "validation_failed"}
+        clock.set_offset(offset)
+        if state_file is not None and state_file.exists():
+            state = json.loads(state_file.read_text())
+            state["clock_offset_s"] = offset
+            state_file.write_text(json.dumps(state, indent=2))
+    elif method != "GET":
+        return 405, {"title": "GET or POST.", "code": "method_not_allowed"}
+    return 200, {"now": clock.now_iso(), "offset_seconds": clock.offset_seconds()}
+
+
+def _make_http_handler(gateway: Any, state_file: Path | None = None) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "imprimatur-local"
@@ -33,15 +59,21 @@ def _make_http_handler(gateway: Any) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("content-length") or 0)
             body = self.rfile.read(length) if length else None
             try:
-                resp = gateway.handle(
-                    self.command,
-                    path,
-                    query,
-                    dict(self.headers.items()),
-                    body,
-                    host=self.headers.get("host", "127.0.0.1"),
-                    source_ip=self.client_address[0],
-                )
+                if path == "/local/clock":
+                    from local.gateway import GatewayResponse
+
+                    status, out = clock_route(self.command, body, state_file)
+                    resp = GatewayResponse(status, {"content-type": "application/json"}, json.dumps(out).encode())
+                else:
+                    resp = gateway.handle(
+                        self.command,
+                        path,
+                        query,
+                        dict(self.headers.items()),
+                        body,
+                        host=self.headers.get("host", "127.0.0.1"),
+                        source_ip=self.client_address[0],
+                    )
             except Exception:
                 log.exception("unhandled error for %s %s", self.command, path)
                 from local.gateway import _problem
@@ -143,7 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     from local.static import static_routes
 
     gateway = LocalGateway(auth_cache_ttl=args.auth_cache_ttl, static=static_routes())
-    httpd = ThreadingHTTPServer((args.host, args.port), _make_http_handler(gateway))
+    httpd = ThreadingHTTPServer(
+        (args.host, args.port), _make_http_handler(gateway, Path(args.state_dir) / "local.json")
+    )
     httpd.daemon_threads = True
     api_url = f"http://{args.host}:{httpd.server_port}"
     os.environ["IMPRIMATUR_API_URL"] = api_url

@@ -29,9 +29,14 @@ install_embedded_aws()  # the same embedded DynamoDB and SQS as `make run` (loca
 
 @pytest.fixture
 def aws() -> Iterator[dict[str, str]]:
+    from functions.metering.dal.store import CLOSED_PERIODS
+    from functions.shared import clock
+
     with mock_aws():
         shared_aws.reset_clients()
         clear_env_cache()
+        clock.set_offset(0)  # each test starts on the system clock, with every period open
+        CLOSED_PERIODS.clear()
         from local.provision import provision
 
         env = provision()
@@ -47,6 +52,8 @@ def aws() -> Iterator[dict[str, str]]:
                     os.environ[k] = v
             shared_aws.reset_clients()
             clear_env_cache()
+            clock.set_offset(0)
+            CLOSED_PERIODS.clear()
 
 
 @dataclass

@@ -34,12 +34,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from functions.licensing.dal import budget
-from functions.metering.logic.pricing import PLATFORM, Entry, written_off
-from functions.shared import aws
+from functions.metering.logic.pricing import PLATFORM, Entry, rebooked, written_off
+from functions.shared import aws, clock
 from functions.shared.ddb import from_item, to_item, to_value
 
 JOURNAL_TTL_S = 400 * 86400
 MAX_TX_ITEMS = 100
+DIST_POSTINGS_PER_TX = 24  # 4 items per posting + the booking period's check: <= 100 per transaction
+CLOSED_PERIODS: set[str] = set()  # periods seen closed (closing is final: safe to remember for the instance's life)
 
 
 class _Agg:
@@ -141,10 +143,27 @@ def aggregate(entries: Iterable[Entry]) -> _Agg:
             )
         if e.gross:
             agg.add(f"SPEND#{e.license_id}", "SPEND", None, spent_micros=e.gross)
-        if e.pool_id and e.kind == "usage" and e.asset_id:
-            agg.add(
-                f"POOLUSE#{e.pool_id}#{e.period}", e.asset_id, {"publisher_id": e.asset_publisher_id}, units=e.units
-            )
+        if e.pool_id:
+            rev = f"POOLREV#{e.pool_id}#{e.period}"
+            if e.net:
+                net = {"usage_net_micros" if e.kind == "usage" else "charge_net_micros": e.net}
+                agg.add(
+                    rev, f"L#{e.license_id}#{e.currency}", {"license_id": e.license_id, "currency": e.currency}, **net
+                )
+                agg.add("POOLIDX", e.pool_id)
+            if e.kind == "usage" and e.asset_id:
+                agg.add(
+                    rev,
+                    f"U#{e.license_id}#{e.asset_id}",
+                    {
+                        "license_id": e.license_id,
+                        "asset_id": e.asset_id,
+                        "publisher_id": e.asset_publisher_id,
+                        "currency": e.currency,
+                    },
+                    charged_micros=e.gross,
+                    accesses=e.accesses,
+                )
     return agg
 
 
@@ -211,7 +230,8 @@ def journal_item(e: Entry, now: float) -> dict[str, Any]:
         "postings": e.postings,
         "lease_id": e.lease_id,
         "written_off": e.written_off or None,
-        "ttl": int(now) + JOURNAL_TTL_S,
+        "period": e.period,
+        "ttl": None if e.postings else int(now) + JOURNAL_TTL_S,  # money records are kept; free uses expire
     }
 
 
@@ -267,10 +287,11 @@ class MeteringStore:
                 bool(e.gross),
                 tuple(p["account"] for p in e.postings),
                 e.lease_id,
+                e.booked,
             )  # everything aggregate() derives a key from
             mine = keys_of.get(shape)
             if mine is None:
-                mine = keys_of[shape] = aggregate((e,)).keys()
+                mine = keys_of[shape] = aggregate((e,)).keys() | {("PERIOD", e.period)}  # + its period's check
                 if e.lease_id:  # its lease's update, and room for the budget's if the lease was released
                     mine = mine | {("LEASE", e.lease_id), ("BUDGET", e.license_id)}
             merged = keys | mine
@@ -298,6 +319,7 @@ class MeteringStore:
             if not pending:
                 return []
             pending = [written_off(e) if e.lease_id in unpaid and not e.written_off else e for e in pending]
+            pending = self._book_open(pending)
             now = time.time()
             items = [
                 {
@@ -321,6 +343,9 @@ class MeteringStore:
             for license_id, leases in sorted(late_by_licence.items()):
                 slots[len(items)] = (set(leases), unpaid)
                 items += budget.late_use_updates(self.licensing_table, license_id, leases)
+            for period in sorted({e.period for e in pending}):  # booked only while its period is open
+                slots[len(items)] = ({period}, CLOSED_PERIODS)
+                items.append({"ConditionCheck": {**self._period_check(period)}})
             try:
                 ddb.transact_write_items(TransactItems=items)
                 return pending
@@ -337,6 +362,201 @@ class MeteringStore:
                     continue
                 time.sleep(min(0.05 * 2**attempt, 1.0))  # conflicting concurrent writers: back off
         raise RuntimeError("could not commit metering chunk after retries")
+
+    # ------------------------------------------------------------------ periods
+    def _period_check(self, period: str) -> dict[str, Any]:
+        return {
+            "TableName": self.table,
+            "Key": _key(f"PERIOD#{period}", "P"),
+            "ConditionExpression": "attribute_not_exists(closed_at)",
+        }
+
+    def _book_open(self, entries: list[Entry]) -> list[Entry]:
+        """Entries whose own period is closed are booked in the open period (API v1.1: periods close for good)."""
+        if not any(e.period in CLOSED_PERIODS for e in entries):
+            return entries
+        open_period = clock.now_iso()[:7]
+        return [rebooked(e, open_period) if e.period in CLOSED_PERIODS else e for e in entries]
+
+    def period(self, period: str) -> dict[str, Any] | None:
+        """The closed period's record (``closed_at``), or None while it is open."""
+        got = self.get(f"PERIOD#{period}", "P")
+        if got is not None:
+            CLOSED_PERIODS.add(period)
+        return got
+
+    def close_period(self, period: str, closed_at: str, closed_by: str | None) -> str:
+        """Close the period for good (once); returns its ``closed_at``. From this write on, no metering transaction
+        can book in it: each carries a condition on this record."""
+        item = {"pk": f"PERIOD#{period}", "sk": "P", "period": period, "closed_at": closed_at, "closed_by": closed_by}
+        self.put_once(item)
+        got = self.period(period)
+        assert got is not None
+        return str(got["closed_at"])
+
+    def statement_accounts(self, period: str) -> list[str]:
+        return [r["sk"] for r in self.query_all(f"STMTIDX#{period}", consistent=True)]
+
+    def statement_rows(self, account_id: str, period: str) -> list[dict[str, Any]]:
+        return self.query_all(f"STMT#{account_id}#{period}", consistent=True)
+
+    def statement_close(self, account_id: str, period: str) -> dict[str, Any] | None:
+        return self.get(f"STMTCLOSE#{account_id}#{period}", "STM")
+
+    def save_statement_close(self, account_id: str, period: str, record: dict[str, Any]) -> dict[str, Any]:
+        """Record a closed statement's id and hash once; returns the record that holds (ours or an earlier one)."""
+        item = {"pk": f"STMTCLOSE#{account_id}#{period}", "sk": "STM", "account_id": account_id, "period": period}
+        if self.put_once({**item, **record}):
+            return record
+        got = self.statement_close(account_id, period)
+        assert got is not None
+        return got
+
+    def balance(self, account_id: str, currency: str) -> int:
+        row = self.get(f"BAL#{account_id}#{currency}", "BAL") or {}
+        return int(row.get("balance_micros", 0))
+
+    # ------------------------------------------------------------------ pools
+    def pools(self) -> list[str]:
+        """Every pool that ever earned revenue."""
+        return [r["sk"] for r in self.query_all("POOLIDX", consistent=True)]
+
+    def pool_revenue(self, pool_id: str, period: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(licence revenue rows ``L#``, member asset use rows ``U#``) of a pool in a period."""
+        rows = self.query_all(f"POOLREV#{pool_id}#{period}", consistent=True)
+        return [r for r in rows if r["sk"].startswith("L#")], [r for r in rows if r["sk"].startswith("U#")]
+
+    def carry_state(self, pool_id: str) -> tuple[int, list[dict[str, Any]]]:
+        """(version, open carries) of a pool."""
+        got = self.get(f"CARRY#{pool_id}", "STATE") or {}
+        return int(got.get("version", 0)), list(got.get("open") or [])
+
+    def distribution(self, pool_id: str, period: str) -> dict[str, Any] | None:
+        return self.get(f"DIST#{pool_id}#{period}", "DIST")
+
+    def save_distribution(self, record: dict[str, Any], carries: list[dict[str, Any]], version: int) -> bool:
+        """Write the distribution once, with the pool's open carries it leaves, if the carries are still those it was
+        computed from (``version``). False: another distribution of this pool got there first (read it, or
+        recompute)."""
+        pool_id = record["pool_id"]
+        cond = "attribute_not_exists(pk)" if version == 0 else "version = :v"
+        values: dict[str, Any] = {":n": {"N": str(version + 1)}, ":o": to_value(carries)}
+        if version:
+            values[":v"] = {"N": str(version)}
+        return self.transact(
+            [
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": to_item({"pk": f"DIST#{pool_id}#{record['period']}", "sk": "DIST", **record}),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": self.table,
+                        "Key": _key(f"CARRY#{pool_id}", "STATE"),
+                        "UpdateExpression": "SET version = :n, #o = :o",
+                        "ConditionExpression": cond,
+                        "ExpressionAttributeNames": {"#o": "open"},
+                        "ExpressionAttributeValues": values,
+                    }
+                },
+            ]
+        )
+
+    def apply_distribution(self, record: dict[str, Any]) -> None:
+        """Book each currency's postings of a distribution once, in the open period it ran in: the balances, a
+        statement line per account (``DIST#<pool>#<period>#<currency>``) and a marker per posting, conditionally on
+        the marker (a crashed run is completed by the next) and on the booking period still being open."""
+        pool_id, period = record["pool_id"], record["period"]
+        for cur in record["currencies"]:
+            postings = cur["postings"]
+            for i in range(0, len(postings), DIST_POSTINGS_PER_TX):
+                group = postings[i : i + DIST_POSTINGS_PER_TX]
+                for _ in range(3):
+                    booked = record["booked_period"]
+                    if booked in CLOSED_PERIODS or self.period(booked) is not None:
+                        booked = clock.now_iso()[:7]
+                    items = [{"ConditionCheck": self._period_check(booked)}]
+                    for p in group:
+                        items += self._posting_items(pool_id, period, cur, p, booked)
+                    if self.transact(items):
+                        break
+                    if self.get(f"DISTM#{pool_id}#{period}#{cur['currency']}#{group[0]['account']}", "D"):
+                        break  # applied by an earlier run
+                else:
+                    raise RuntimeError("could not book the distribution")
+
+    def _posting_items(
+        self, pool_id: str, period: str, cur: dict[str, Any], posting: dict[str, Any], booked: str
+    ) -> list[dict[str, Any]]:
+        account, amount, currency = posting["account"], int(posting["amount_micros"]), cur["currency"]
+        if account == pool_id:
+            line = {
+                "share_micros": amount,
+                "carried_in_micros": cur["carried_in_micros"],
+                "carried_forward_micros": cur["carried_forward_micros"],
+            }
+        else:
+            mine = [m for m in cur["members"] if m["publisher_id"] == account]
+            line = {
+                "share_micros": amount,
+                "accesses": sum(int(m["accesses"]) for m in mine),
+                "charged_micros": sum(int(m["charged_micros"]) for m in mine),
+            }
+        line.update(pool_id=pool_id, distributed_period=period, currency=currency)
+        line["pool_net_micros"] = cur["net_revenue_micros"]
+        return [
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": to_item(
+                        {
+                            "pk": f"DISTM#{pool_id}#{period}#{currency}#{account}",
+                            "sk": "D",
+                            "pool_id": pool_id,
+                            "period": period,
+                            "account": account,
+                            "currency": currency,
+                            "amount_micros": amount,
+                            "booked_period": booked,
+                        }
+                    ),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": _key(f"BAL#{account}#{currency}", "BAL"),
+                    "UpdateExpression": "ADD balance_micros :a SET currency = :c",
+                    "ExpressionAttributeValues": {":a": {"N": str(amount)}, ":c": {"S": currency}},
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": to_item(
+                        {"pk": f"STMT#{account}#{booked}", "sk": f"DIST#{pool_id}#{period}#{currency}", **line}
+                    ),
+                }
+            },
+            {"Put": {"TableName": self.table, "Item": to_item({"pk": f"STMTIDX#{booked}", "sk": account})}},
+        ]
+
+    def attributed(self, pool_id: str, currency: str, periods: list[str]) -> dict[str, tuple[str, int]]:
+        """Per member asset, (publisher, attributed micros) in this pool's distributions of ``periods``."""
+        out: dict[str, tuple[str, int]] = {}
+        for period in periods:
+            dist = self.distribution(pool_id, period)
+            for cur in (dist or {}).get("currencies", []):
+                if cur["currency"] != currency:
+                    continue
+                for m in cur["members"]:
+                    publisher, before = out.get(m["asset_id"], (m["publisher_id"], 0))
+                    out[m["asset_id"]] = (publisher, before + int(m["attributed_micros"]))
+        return out
 
     # ------------------------------------------------------------------ reported events (POST /v1/usage)
     def reported(self, buyer_id: str, event_ids: list[str]) -> set[str]:

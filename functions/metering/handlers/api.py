@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
@@ -16,12 +17,19 @@ from functions.licensing.dal.reader import get_licenses
 from functions.metering.contracts import UsageMessage
 from functions.metering.dal.store import MeteringStore, Reported
 from functions.metering.env import env
-from functions.metering.handlers.jobs import send_messages
+from functions.metering.handlers.jobs import pool_members_at_end, send_messages
 from functions.metering.logic import jobs
-from functions.metering.logic.reads import group_usage, statement, statement_csv
+from functions.metering.logic.reads import group_usage, statement_csv
 from functions.metering.logic.reporting import charge_of, message, triage
 from functions.metering.models.input import PERIOD, DistributionRequest, ReportUsageRequest
-from functions.metering.models.output import Balance, Distribution, ReportUsageResponse, Statement, UsageReport
+from functions.metering.models.output import (
+    Balance,
+    Distribution,
+    PeriodClose,
+    ReportUsageResponse,
+    Statement,
+    UsageReport,
+)
 from functions.shared.api import json_response, make_resolver, path_id, principal
 from functions.shared.auth import Principal
 from functions.shared.clock import iso, now
@@ -31,7 +39,7 @@ from functions.shared.idempotency import HEADER, IdempotencyStore
 
 logger = Logger()
 app = make_resolver()
-OPENAPI_MODELS = (ReportUsageResponse, Distribution, Statement)
+OPENAPI_MODELS = (ReportUsageResponse, Distribution, Statement, PeriodClose)
 DateQ = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}", max_length=40)]
 IdQ = Annotated[str | None, Query(max_length=64)]
 
@@ -109,6 +117,15 @@ def _available(budgets: DynamoBudgetStore, license_id: str) -> int:
     return got.available if got is not None else 0
 
 
+def _check_period(period: str) -> None:
+    if not re.match(PERIOD, period):
+        raise Unprocessable(
+            "period must be YYYY-MM.",
+            code="validation_failed",
+            extra={"errors": [{"field": "period", "location": "path", "message": "YYYY-MM", "type": "pattern"}]},
+        )
+
+
 def _view(caller: Principal, as_: str | None) -> str:
     if caller.is_admin and as_ is None:
         return "USAGE#ALL"
@@ -155,8 +172,7 @@ def get_balance(
     account_id: IdQ = None,
 ) -> Balance:
     account = _account(principal(app), account_id)
-    row = _store().get(f"BAL#{account}#{currency}", "BAL") or {}
-    return Balance(account_id=account, currency=currency, balance_micros=int(row.get("balance_micros", 0)))
+    return Balance(account_id=account, currency=currency, balance_micros=_store().balance(account, currency))
 
 
 @app.get(
@@ -174,23 +190,9 @@ def get_balance(
     },
 )
 def get_statement(period: str, account_id: IdQ = None) -> Response[str]:
-    import re
-
-    if not re.match(PERIOD, period):
-        raise Unprocessable(
-            "period must be YYYY-MM.",
-            code="validation_failed",
-            extra={"errors": [{"field": "period", "location": "path", "message": "YYYY-MM", "type": "pattern"}]},
-        )
+    _check_period(period)
     account = _account(principal(app), account_id)
-    store = _store()
-    st = statement(
-        account,
-        period,
-        store.query_all(f"STMT#{account}#{period}", consistent=True),
-        store.get(f"STMTCLOSE#{account}#{period}", "STM"),
-        env().PLATFORM_FEE_BPS,
-    )
+    st = jobs.read_statement(_store(), account, period, env().PLATFORM_FEE_BPS)
     accept = app.current_event.headers.get("accept", "")
     if "text/csv" in accept:
         return Response(
@@ -215,13 +217,41 @@ def get_statement(period: str, account_id: IdQ = None) -> Response[str]:
 )
 def create_distribution(id: str, body: Annotated[DistributionRequest, Body()]) -> Response[str]:
     caller = principal(app).require("admin")
-    if body.period > iso(now())[:7]:
-        raise Unprocessable("The period has not started.", code="period_in_future")
+    pool_id = path_id(id, "pool")
 
     def effect() -> tuple[Any, int]:
-        return jobs.distribute(_store(), path_id(id, "pool"), body.period).model_dump(), 201
+        return jobs.distribute(
+            _store(), pool_id, body.period, lambda: pool_members_at_end(pool_id, body.period)
+        ).model_dump(), 201
 
     ev = app.current_event  # the key is scoped by path: one key on two pools is two requests (API.md, Idempotency)
+    out, status = IdempotencyStore(env().METERING_TABLE).run(
+        f"{caller.account_id}#{ev.path}", ev.headers.get(HEADER), ev.body, effect
+    )
+    return json_response(out, status)
+
+
+@app.post(
+    "/v1/periods/<period>/close",
+    summary="Close a past period for good: its statements never change again (admin)",
+    tags=["metering"],
+    responses={
+        200: {
+            "description": "Closed (again: closing a closed period answers the same)",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PeriodClose"}}},
+        }
+    },
+)
+def close_period(period: str) -> Response[str]:
+    caller = principal(app).require("admin")
+    _check_period(period)
+    if period >= iso(now())[:7]:
+        raise Unprocessable("Only a past period can be closed: this one has not ended.", code="period_not_ended")
+
+    def effect() -> tuple[Any, int]:
+        return jobs.close_period(_store(), period, env().PLATFORM_FEE_BPS, caller.account_id).model_dump(), 200
+
+    ev = app.current_event
     out, status = IdempotencyStore(env().METERING_TABLE).run(
         f"{caller.account_id}#{ev.path}", ev.headers.get(HEADER), ev.body, effect
     )

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from functions.catalog.dal.reader import pool_members
 from functions.licensing.contracts import LapseMessage
 from functions.licensing.dal.budget import DynamoBudgetStore
 from functions.licensing.dal.reader import active_subscriptions
@@ -33,6 +35,13 @@ def send_messages(queue_url: str, messages: Sequence[UsageQueueMessage | LapseMe
             raise RuntimeError(f"{len(got['Failed'])} messages were not queued")
 
 
+def pool_members_at_end(pool_id: str, period: str) -> list[tuple[str, str]]:
+    """The pool's member assets at the end of ``period`` (asset, publisher): those who joined before it ended and
+    had not left."""
+    end = jobs.period_end(period)
+    return sorted((m["asset_id"], m["publisher_id"]) for m in pool_members(pool_id, end) if m["joined_at"] < end)
+
+
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     e = env()
@@ -50,10 +59,17 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         )
         result: dict[str, Any] = {"job": job, "charges_queued": sent}
     elif job == "monthly_close":
-        result = {"job": job, "period": period, "statements_closed": jobs.close_period(store, period)}
+        closed = jobs.close_period(store, period, e.PLATFORM_FEE_BPS, "scheduler")
+        result = {"job": job, "period": period, "statements_closed": closed.statements}
     elif job == "pool_distributions":
-        done = [jobs.distribute(store, pool, period).model_dump() for pool in jobs.pools_with_revenue(store, period)]
-        result = {"job": job, "period": period, "distributions": done}
+        if store.period(period) is None:  # the monthly close has not run (or failed): nothing may be distributed yet
+            result = {"job": job, "period": period, "distributions": [], "skipped": "period_open"}
+        else:
+            done = [
+                jobs.distribute(store, pool, period, partial(pool_members_at_end, pool, period)).model_dump()
+                for pool in jobs.pools_to_distribute(store)
+            ]
+            result = {"job": job, "period": period, "distributions": done}
     else:
         raise ValueError(f"unknown job {job!r}")
     logger.info("job done", extra=result)

@@ -3,7 +3,6 @@ the scheduler may run it twice (bounded retries), and a crashed run is completed
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -12,20 +11,22 @@ from functions.licensing.contracts import LapseMessage
 from functions.licensing.logic.budget import Reservation
 from functions.metering.contracts import ChargeMessage
 from functions.metering.dal.store import MeteringStore
-from functions.metering.models.output import Distribution, MemberShare
-from functions.shared import money
+from functions.metering.logic import pools
+from functions.metering.logic.reads import statement, statement_hash
+from functions.metering.models.output import CurrencyDistribution, Distribution, PeriodClose, Statement
 from functions.shared.clock import iso, now, now_iso, parse_iso
-from functions.shared.ddb import to_item
 from functions.shared.errors import Conflict
 from functions.shared.ids import new_id
 
 if TYPE_CHECKING:
     from functions.licensing.dal.reader import LicenseRecord
 
-REMAINDER_RULE = (
-    "largest remainder: each member gets floor(net * units / total units); the micros left over go "
-    "one each to the largest remainders, ties broken by publisher id"
-)
+
+def period_end(period: str) -> str:
+    """The first instant after ``period`` (``2026-11`` ends at ``2026-12-01T00:00:00Z``)."""
+    year, month = (int(x) for x in period.split("-"))
+    year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return f"{year:04d}-{month:02d}-01T00:00:00Z"
 
 
 def previous_period(when: datetime | None = None) -> str:
@@ -105,123 +106,143 @@ def renew(
     return len(to_send)
 
 
-def close_period(store: MeteringStore, period: str) -> int:
-    """Freeze every statement of a period: a ``stm_`` id and the totals at close."""
-    closed = 0
-    for row in store.query_all(f"STMTIDX#{period}"):
-        account = row["sk"]
-        lines = [r for r in store.query_all(f"STMT#{account}#{period}") if not r["sk"].startswith("DIST#")]
-        totals = {
-            k: sum(int(r.get(k, 0)) for r in lines) for k in ("units", "gross_micros", "fee_micros", "net_micros")
-        }
-        if store.put_once(
-            {
-                "pk": f"STMTCLOSE#{account}#{period}",
-                "sk": "STM",
-                "id": new_id("stm"),
-                "account_id": account,
-                "period": period,
-                "closed_at": now_iso(),
-                **totals,
-            }
-        ):
-            closed += 1
-    return closed
+def close_period(store: MeteringStore, period: str, fee_bps: int, by: str | None = None) -> PeriodClose:
+    """Close ``period`` for good (API v1.1), then freeze each of its statements: a ``stm_`` id, ``closed_at`` and the
+    ``sha256`` of its body. Idempotent: a second run (or one completing a crashed run) changes nothing already
+    frozen."""
+    closed_at = store.close_period(period, now_iso(), by)
+    accounts = store.statement_accounts(period)
+    for account in accounts:
+        if store.statement_close(account, period) is not None:
+            continue
+        frozen = {"id": new_id("stm"), "closed_at": closed_at, "fee_rate_bps": fee_bps}
+        st = statement(account, period, store.statement_rows(account, period), frozen, fee_bps)
+        store.save_statement_close(account, period, {**frozen, "sha256": statement_hash(st)})
+    return PeriodClose(period=period, status="closed", closed_at=closed_at, statements=len(accounts))
 
 
-def distribute(store: MeteringStore, pool_id: str, period: str) -> Distribution:
-    """Split the pool's net revenue of ``period`` between members pro rata to metered units on their assets."""
-    existing = store.get(f"DIST#{pool_id}#{period}", "DIST")
-    if existing is None:
-        lines = [r for r in store.query_all(f"STMT#{pool_id}#{period}") if not r["sk"].startswith("DIST#")]
-        nets: dict[str, int] = defaultdict(int)
-        for r in lines:
-            nets[r["currency"]] += int(r.get("net_micros", 0))
-        if len([c for c, v in nets.items() if v]) > 1:
-            raise Conflict("The pool earned in several currencies; distribute per currency.", code="multi_currency")
-        currency, net = max(nets.items(), key=lambda kv: kv[1]) if nets else ("USD", 0)
-        units: dict[str, int] = defaultdict(int)
-        for r in store.query_all(f"POOLUSE#{pool_id}#{period}"):
-            if r.get("publisher_id"):
-                units[r["publisher_id"]] += int(r.get("units", 0))
-        shares = money.pro_rata(net, units)
-        members = [{"publisher_id": p, "units": units[p], "share_micros": shares[p]} for p in sorted(units)]
-        postings = [{"account": pool_id, "amount_micros": -net}] + [
-            {"account": m["publisher_id"], "amount_micros": m["share_micros"]} for m in members
-        ]
-        record: dict[str, Any] = {
-            "pk": f"DIST#{pool_id}#{period}",
-            "sk": "DIST",
+def read_statement(store: MeteringStore, account_id: str, period: str, fee_bps: int) -> Statement:
+    closed = store.period(period)
+    frozen: dict[str, Any] | None = None
+    if closed is not None:
+        frozen = {"closed_at": closed["closed_at"], **(store.statement_close(account_id, period) or {})}
+    st = statement(account_id, period, store.statement_rows(account_id, period), frozen, fee_bps)
+    if frozen is not None and not st.sha256:  # no activity in the period (nothing was frozen): still final
+        st = st.model_copy(update={"sha256": statement_hash(st)})
+    return st
+
+
+def distribute(
+    store: MeteringStore, pool_id: str, period: str, members: Callable[[], list[tuple[str, str]]]
+) -> Distribution:
+    """Distribute a closed period's pool revenue (``logic.pools``), booked in the running period. Once per pool and
+    period: a second call returns the same distribution (and completes its booking if a run crashed)."""
+    if store.period(period) is None:
+        raise Conflict(f"{period} is not closed: close it first (POST /v1/periods/{period}/close).", code="period_open")
+    record = store.distribution(pool_id, period)
+    for _ in range(10):
+        if record is not None:
+            break
+        version, open_carries = store.carry_state(pool_id)
+        revenue, uses = store.pool_revenue(pool_id, period)
+        splits, carries = pools.split(
+            period,
+            [
+                pools.Revenue(
+                    r["license_id"],
+                    r["currency"],
+                    int(r.get("usage_net_micros", 0)),
+                    int(r.get("charge_net_micros", 0)),
+                )
+                for r in revenue
+            ],
+            [
+                pools.Use(
+                    u["license_id"],
+                    u["asset_id"],
+                    u.get("publisher_id") or "",
+                    u["currency"],
+                    int(u.get("charged_micros", 0)),
+                    int(u.get("accesses", 0)),
+                )
+                for u in uses
+            ],
+            [
+                pools.Carry(c["license_id"], c["currency"], int(c["amount_micros"]), c["since_period"])
+                for c in open_carries
+            ],
+            lambda cur, since: store.attributed(pool_id, cur, _periods(since, period)),
+            members(),
+        )
+        candidate = {
             "pool_id": pool_id,
             "period": period,
-            "currency": currency,
-            "net_revenue_micros": net,
-            "total_units": sum(units.values()),
-            "members": members,
-            "postings": postings,
+            "booked_period": now_iso()[:7],
             "created_at": now_iso(),
+            "currencies": [_currency_record(pool_id, cs) for cs in splits],
         }
-        existing = record if store.put_once(record) else store.get(f"DIST#{pool_id}#{period}", "DIST")
-    assert existing is not None
-    _apply(store, existing)
+        if store.save_distribution(candidate, [_carry_record(c) for c in carries], version):
+            record = candidate
+        else:
+            record = store.distribution(pool_id, period)  # None: another period's distribution moved the carries
+    if record is None:
+        raise Conflict("The pool's carried revenue kept changing; retry.", code="concurrent_update")
+    store.apply_distribution(record)
     return Distribution(
         pool_id=pool_id,
         period=period,
-        currency=existing["currency"],
-        net_revenue_micros=int(existing["net_revenue_micros"]),
-        total_units=int(existing["total_units"]),
-        members=[MemberShare(**m) for m in existing["members"]],
-        remainder_rule=REMAINDER_RULE,
+        booked_period=record["booked_period"],
+        created_at=record["created_at"],
+        currencies=[
+            CurrencyDistribution(
+                **{k: v for k, v in cur.items() if k != "postings"},
+            )
+            for cur in record["currencies"]
+        ],
+        remainder_rule=pools.REMAINDER_RULE,
     )
 
 
-def _apply(store: MeteringStore, dist: dict[str, Any]) -> None:
-    """Book each posting of the distribution once (a crashed run is completed by the next)."""
-    pool_id, period, cur = dist["pool_id"], dist["period"], dist["currency"]
-    units_of = {m["publisher_id"]: m["units"] for m in dist["members"]}
-    table = store.table
-    for p in dist["postings"]:
-        account, amount = p["account"], int(p["amount_micros"])
-        line = {
-            "pool_id": pool_id,
-            "currency": cur,
-            "units": units_of.get(account, 0),
-            "share_micros": amount,
-            "pool_units": int(dist["total_units"]),
-            "pool_net_micros": int(dist["net_revenue_micros"]),
-        }
-        names = {f"#k{i}": k for i, k in enumerate(line)}
-        values = {f":v{i}": to_item({"v": v})["v"] for i, v in enumerate(line.values())}
-        store.transact(
-            [
-                {
-                    "Put": {
-                        "TableName": table,
-                        "Item": to_item({"pk": f"DISTM#{pool_id}#{period}#{account}", "sk": "D"}),
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                    }
-                },
-                {
-                    "Update": {
-                        "TableName": table,
-                        "Key": {"pk": {"S": f"BAL#{account}#{cur}"}, "sk": {"S": "BAL"}},
-                        "UpdateExpression": "ADD balance_micros :a SET currency = :c",
-                        "ExpressionAttributeValues": {":a": {"N": str(amount)}, ":c": {"S": cur}},
-                    }
-                },
-                {
-                    "Update": {
-                        "TableName": table,
-                        "Key": {"pk": {"S": f"STMT#{account}#{period}"}, "sk": {"S": f"DIST#{pool_id}#{cur}"}},
-                        "UpdateExpression": "SET " + ", ".join(f"#k{i} = :v{i}" for i in range(len(line))),
-                        "ExpressionAttributeNames": names,
-                        "ExpressionAttributeValues": values,
-                    }
-                },
-                {"Put": {"TableName": table, "Item": to_item({"pk": f"STMTIDX#{period}", "sk": account})}},
-            ]
-        )
+def _periods(first: str, before: str) -> list[str]:
+    """The periods from ``first`` up to, not including, ``before``."""
+    out: list[str] = []
+    year, month = (int(x) for x in first.split("-"))
+    while (p := f"{year:04d}-{month:02d}") < before:
+        out.append(p)
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
 
 
-def pools_with_revenue(store: MeteringStore, period: str) -> list[str]:
-    return [r["sk"] for r in store.query_all(f"STMTIDX#{period}") if r["sk"].startswith("pool_")]
+def _carry_record(c: pools.Carry) -> dict[str, Any]:
+    return {"license_id": c.license_id, "currency": c.currency, "amount_micros": c.amount, "since_period": c.since}
+
+
+def _currency_record(pool_id: str, cs: pools.CurrencySplit) -> dict[str, Any]:
+    return {
+        "currency": cs.currency,
+        "net_revenue_micros": cs.net,
+        "carried_in_micros": cs.carried_in,
+        "shares_micros": cs.shares,
+        "carried_forward_micros": cs.carried_forward,
+        "members": [
+            {
+                "asset_id": m.asset_id,
+                "publisher_id": m.publisher_id,
+                "accesses": m.accesses,
+                "charged_micros": m.charged,
+                "attributed_micros": m.attributed,
+                "carried_share_micros": m.carried_share,
+                "share_micros": m.share,
+            }
+            for _, m in sorted(cs.members.items())
+        ],
+        "carried": [
+            {**_carry_record(c), "reason": "unattributed"}
+            for c in sorted(cs.carried, key=lambda c: (c.since, c.license_id))
+        ],
+        "postings": [{"account": a, "amount_micros": v} for a, v in cs.postings(pool_id)],
+    }
+
+
+def pools_to_distribute(store: MeteringStore) -> list[str]:
+    return store.pools()

@@ -52,6 +52,7 @@ class Entry:
     postings: list[dict[str, Any]] = field(default_factory=list)
     lease_id: str | None = None  # the budget lease a capped delivery was reserved in (functions.licensing.logic.budget)
     written_off: bool = False  # metered after its lease was released, and the cap could not cover it: booked at zero
+    booked: str | None = None  # the open period it is booked in when its own period was closed (API v1.1)
 
     @property
     def day(self) -> str:
@@ -59,7 +60,8 @@ class Entry:
 
     @property
     def period(self) -> str:
-        return self.occurred_at[:7]
+        """The period the entry is booked in: its own (``occurred_at``), unless that one was closed."""
+        return self.booked or self.occurred_at[:7]
 
 
 def parse(raw: Mapping[str, object]) -> UsageQueueMessage:
@@ -145,6 +147,11 @@ def price(raw: Mapping[str, object], lic: LicenseRecord | None, fee_bps: int) ->
         postings=postings,
         lease_id=lease_id,
     )
+
+
+def rebooked(e: Entry, period: str) -> Entry:
+    """The entry booked in ``period`` (the open one) because its own period is closed; it keeps its ``occurred_at``."""
+    return replace(e, booked=period)
 
 
 def written_off(e: Entry) -> Entry:

@@ -8,6 +8,7 @@ from collections import defaultdict
 from typing import Any
 
 from functions.metering.models.output import DistributionLine, Statement, StatementLine, Totals, UsageItem
+from functions.shared import jcs
 
 GROUP_FIELDS = {
     "day": "day",
@@ -38,6 +39,8 @@ def group_usage(
 def statement(
     account_id: str, period: str, rows: list[dict[str, Any]], closed: dict[str, Any] | None, fee_bps: int
 ) -> Statement:
+    """The statement of a period from its lines. ``closed``: the period's close (``closed_at``) merged with the
+    statement's close record (``id``, ``sha256``, ``fee_rate_bps`` frozen at close), or None while it is open."""
     lines = [
         StatementLine(
             license_id=r["license_id"],
@@ -57,32 +60,48 @@ def statement(
     dists = [
         DistributionLine(
             pool_id=r["pool_id"],
+            distributed_period=r["distributed_period"],
             currency=r["currency"],
-            units=int(r.get("units", 0)),
             share_micros=int(r.get("share_micros", 0)),
-            pool_units=int(r.get("pool_units", 0)),
+            accesses=int(r.get("accesses", 0)),
+            charged_micros=int(r.get("charged_micros", 0)),
             pool_net_micros=int(r.get("pool_net_micros", 0)),
+            carried_in_micros=int(r.get("carried_in_micros", 0)),
+            carried_forward_micros=int(r.get("carried_forward_micros", 0)),
         )
         for r in rows
         if r["sk"].startswith("DIST#")
     ]
-    totals = Totals(
-        units=sum(x.units for x in lines),
-        gross_micros=sum(x.gross_micros for x in lines),
-        fee_micros=sum(x.fee_micros for x in lines),
-        net_micros=sum(x.net_micros for x in lines),
-        distributions_micros=sum(d.share_micros for d in dists),
-    )
+    sums: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for x in lines:
+        t = sums[x.currency]
+        t[0] += x.gross_micros
+        t[1] += x.fee_micros
+        t[2] += x.net_micros
+    for d in dists:
+        sums[d.currency][3] += d.share_micros
+    totals = [
+        Totals(currency=c, gross_micros=g, fee_micros=f, net_micros=n, distributions_micros=d)
+        for c, (g, f, n, d) in sorted(sums.items())
+    ]
     return Statement(
         id=(closed or {}).get("id"),
         account_id=account_id,
         period=period,
         status="closed" if closed else "open",
-        fee_rate_bps=fee_bps,
+        closed_at=(closed or {}).get("closed_at"),
+        sha256=(closed or {}).get("sha256"),
+        fee_rate_bps=int((closed or {}).get("fee_rate_bps", fee_bps)),
         lines=lines,
         distributions=dists,
         totals=totals,
     )
+
+
+def statement_hash(st: Statement) -> str:
+    """API v1.1: the SHA-256 (hex) of the RFC 8785 (JCS) serialisation of the statement body without its ``sha256``
+    and ``closed_at`` members."""
+    return jcs.sha256_hex(st.model_dump(mode="json", exclude={"sha256", "closed_at"}))
 
 
 def statement_csv(st: Statement) -> str:
@@ -102,6 +121,7 @@ def statement_csv(st: Statement) -> str:
             "fee_rate_bps",
             "currency",
             "pool_id",
+            "distributed_period",
         ]
     )
     for x in st.lines:
@@ -119,6 +139,7 @@ def statement_csv(st: Statement) -> str:
                 x.fee_rate_bps,
                 x.currency,
                 x.pool_id or "",
+                "",
             ]
         )
     for d in st.distributions:
@@ -129,30 +150,32 @@ def statement_csv(st: Statement) -> str:
                 "",
                 "",
                 "pool-distribution",
-                d.units,
+                d.accesses,
                 "",
                 "",
                 d.share_micros,
                 "",
                 d.currency,
                 d.pool_id,
+                d.distributed_period,
             ]
         )
-    t = st.totals
-    w.writerow(
-        [
-            st.account_id,
-            st.period,
-            "TOTAL",
-            "",
-            "",
-            t.units,
-            t.gross_micros,
-            t.fee_micros,
-            t.net_micros + t.distributions_micros,
-            "",
-            "",
-            "",
-        ]
-    )
+    for t in st.totals:  # one TOTAL row per currency (API v1.1); net includes the distributions booked here
+        w.writerow(
+            [
+                st.account_id,
+                st.period,
+                "TOTAL",
+                "",
+                "",
+                "",
+                t.gross_micros,
+                t.fee_micros,
+                t.net_micros + t.distributions_micros,
+                "",
+                t.currency,
+                "",
+                "",
+            ]
+        )
     return buf.getvalue()

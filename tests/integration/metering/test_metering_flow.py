@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from functions.shared import clock
 from functions.shared.clock import now_iso
 from local.dispatch import drain
 
@@ -56,9 +57,11 @@ def test_deliveries_and_reported_usage_reconcile(
     b_st, b_bal = books(admin, market["buyer_acct"]["id"], period)
     p_st, p_bal = books(admin, market["pub_acct"]["id"], period)
     f_st, f_bal = books(admin, "platform", period)
-    assert b_st["totals"]["gross_micros"] == p_st["totals"]["gross_micros"] == gross
-    assert p_st["totals"]["fee_micros"] == fee and p_st["totals"]["net_micros"] == gross - fee
-    assert f_st["totals"]["fee_micros"] == fee
+    [b_tot], [p_tot], [f_tot] = b_st["totals"], p_st["totals"], f_st["totals"]  # one currency: one total each
+    assert b_tot["currency"] == p_tot["currency"] == f_tot["currency"] == "USD"
+    assert b_tot["gross_micros"] == p_tot["gross_micros"] == gross
+    assert p_tot["fee_micros"] == fee and p_tot["net_micros"] == gross - fee
+    assert f_tot["fee_micros"] == fee
     assert (b_bal, p_bal, f_bal) == (-gross, gross - fee, fee)
     usage = buyer.get("/v1/usage", params={"group_by": "license"}).json["items"]
     by_lic = {u["key"]: u for u in usage}
@@ -146,14 +149,22 @@ def test_jobs_run_and_are_idempotent(aws: dict[str, str], gw: Any, market: dict[
     )
     market["buyer"].post("/v1/licenses", {"offer_id": sub_offer["id"], "use": "ai-input"})
     drain(gw.invoke, aws)
-    first = run_job(gw.invoke, job, period=now_iso()[:7])
-    second = run_job(gw.invoke, job, period=now_iso()[:7])
+    period = now_iso()[:7]
+    clock.set_offset(32 * 86400)  # a month later: the period can be closed, then distributed
+    if job == "pool_distributions":
+        assert run_job(gw.invoke, job, period=period)["skipped"] == "period_open"  # not closed yet: nothing moves
+        run_job(gw.invoke, "monthly_close", period=period)
+    first = run_job(gw.invoke, job, period=period)
+    drain(gw.invoke, aws)
+    second = run_job(gw.invoke, job, period=period)
     assert first["job"] == job
     if job == "renew_subscriptions":
-        assert first["charges_queued"] == 0 == second["charges_queued"]  # period 0 was charged at grant
+        assert first["charges_queued"] == 1 and second["charges_queued"] == 0  # the second 30-day period, once
     if job == "pool_distributions":
-        assert first["period"] == now_iso()[:7] and first["distributions"] == second["distributions"]
+        assert first["period"] == period and first["distributions"] == second["distributions"]
     if job == "monthly_close":
-        assert first["statements_closed"] >= 2 and second["statements_closed"] == 0
-        st = market["buyer"].get(f"/v1/statements/{now_iso()[:7]}").json
-        assert st["status"] == "closed" and st["id"].startswith("stm_")
+        assert first["statements_closed"] >= 2 and second["statements_closed"] == first["statements_closed"]
+        st = market["buyer"].get(f"/v1/statements/{period}").json
+        assert st["status"] == "closed" and st["id"].startswith("stm_") and len(st["sha256"]) == 64
+        again = market["buyer"].get(f"/v1/statements/{period}").json
+        assert again == st
