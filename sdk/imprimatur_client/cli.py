@@ -43,6 +43,7 @@ from imprimatur_client.errors import (
     LicenseRevoked,
     MissingExtra,
     PaymentRequired,
+    PeriodOpen,
     TransportError,
     ValidationFailed,
     VerificationFailed,
@@ -57,6 +58,7 @@ license_app = typer.Typer(
 )
 pool_app = typer.Typer(no_args_is_help=True, help="Pools: collective licensing for small publishers.")
 usage_app = typer.Typer(no_args_is_help=True, help="Report and show usage.")
+period_app = typer.Typer(no_args_is_help=True, help="Accounting periods (admin): close a month for good.")
 account_app = typer.Typer(no_args_is_help=True, help="Accounts (admin).")
 keys_app = typer.Typer(no_args_is_help=True, help="Your API keys: list, create, revoke.")
 for sub, name in (
@@ -66,6 +68,7 @@ for sub, name in (
     (license_app, "license"),
     (pool_app, "pool"),
     (usage_app, "usage"),
+    (period_app, "period"),
     (account_app, "account"),
     (keys_app, "keys"),
 ):
@@ -168,6 +171,7 @@ COVERAGE: dict[str, str] = {
     "POST /v1/pools": "pool create",
     "GET /v1/pools/{id}": "pool show",
     "POST /v1/pools/{id}/distributions": "pool distribute",
+    "POST /v1/periods/{period}/close": "period close",
     "POST /v1/pools/{id}/members": "pool join",
     "DELETE /v1/pools/{id}/members/{asset_id}": "pool leave",
     "GET /v1/publishers/{id}": "publisher",
@@ -749,16 +753,25 @@ def _budget(lic: dict[str, Any], currency: str = "") -> str:
 MODEL_NOTE = {"per_access": "per access", "flat": "flat fee"}  # per_unit and subscription prices already say it
 
 
-def _license_table(items: list[dict[str, Any]]) -> Table:
-    """Licences at 80 columns: whole ids, and whole amounts in the price's currency (the budget column repeats no
-    currency)."""
-    t = table("licence (and scope)", "status, use", "price", "budget")
+def _party(lic: dict[str, Any], role: str) -> str:
+    """``Name (acct_...)`` of a licence's buyer or publisher; the id alone from a server that sends no names."""
+    ident = lic.get(f"{role}_id") or "-"
+    name = lic.get(f"{role}_name")
+    return f"{name} ({ident})" if name else ident
+
+
+def _license_table(items: list[dict[str, Any]], as_: str = "buyer") -> Table:
+    """Licences at 80 columns: whole ids, the other party by name, and whole amounts in the price's currency (the
+    budget column repeats no currency)."""
+    other = "publisher" if as_ == "buyer" else "buyer"
+    t = table(f"licence (scope, {other})", "status, use", "price", "budget")
     for x in items:
         pricing = x["terms"]["pricing"]
         note = MODEL_NOTE.get(pricing["model"])
+        who = x.get(f"{other}_name") or x.get(f"{other}_id") or "-"
         row(
             t,
-            f"{x['id']}\n{x['scope']['id']}",
+            f"{x['id']}\n{x['scope']['id']}\n{who}",
             f"{x['status']}\n{x['use']}",
             _price(pricing) + (f"\n{note}" if note else ""),
             _budget(x),
@@ -775,7 +788,7 @@ def licenses(
     """Your licences, with what each has spent and has left of its budget cap."""
     with friendly():
         items = list(client().licenses(as_, status))
-    emit_json(items) if json_output else out.print(_license_table(items))
+    emit_json(items) if json_output else out.print(_license_table(items, as_))
 
 
 def _license_lines(lic: dict[str, Any]) -> list[tuple[str, str]]:
@@ -806,8 +819,8 @@ def _license_lines(lic: dict[str, Any]) -> list[tuple[str, str]]:
     lines += [
         ("starts", lic.get("starts_at") or "-"),
         ("expires", lic.get("expires_at") or "never"),
-        ("buyer", lic.get("buyer_id") or "-"),
-        ("publisher", lic.get("publisher_id") or "-"),
+        ("buyer", _party(lic, "buyer")),
+        ("publisher", _party(lic, "publisher")),
     ]
     return lines
 
@@ -961,12 +974,78 @@ def pool_leave(pool_id: str, asset_id: str) -> None:
     say(f"asset {got['asset_id']} leaves pool {got['pool_id']} at {got['leaves_at']}")
 
 
+def _distribution_tables(got: dict[str, Any]) -> None:
+    """One block per currency: what the pool had to share (net revenue + carried in), what its members got and what
+    it keeps for a later period (carried forward), then each member and each carried charge."""
+    say(
+        f"pool {got['pool_id']}: {got['period']} distributed, booked in {got.get('booked_period') or got['period']} "
+        f"({got.get('remainder_rule') or 'largest remainder'})"
+    )
+    if not got.get("currencies"):
+        say("nothing to distribute: no pool revenue in that period")
+    for c in got.get("currencies", []):
+        cur = c["currency"]
+        say(
+            f"{cur}: net revenue {money.show(c['net_revenue_micros'], '')} + carried in "
+            f"{money.show(c['carried_in_micros'], '')} = shares {money.show(c['shares_micros'], '')} + carried "
+            f"forward {money.show(c['carried_forward_micros'], '')}"
+        )
+        if not c.get("members"):
+            say("  no member asset was used under the pool's licences")
+        t = table("asset (and publisher)", "accesses", "charged", "share")
+        for m in c.get("members", []):
+            row(
+                t,
+                f"{m['asset_id']}\n{m['publisher_id']}",
+                m["accesses"],
+                money.show(m["charged_micros"], ""),
+                f"{money.show(m['share_micros'], '')}\nattributed {money.show(m['attributed_micros'], '')}\n"
+                f"carried {money.show(m['carried_share_micros'], '')}",
+            )
+        if c.get("members"):
+            out.print(t)
+        for k in c.get("carried", []):
+            say(
+                f"  carried forward: {money.show(k['amount_micros'], cur)} of licence {k['license_id']} earned in "
+                f"{k['since_period']} ({k['reason']}: no use under it yet)"
+            )
+
+
 @pool_app.command("distribute")
-def pool_distribute(pool_id: str, period: Annotated[str, typer.Argument(help="YYYY-MM")]) -> None:
-    """Split a pool's net revenue of a period between its members (admin)."""
+def pool_distribute(
+    pool_id: str, period: Annotated[str, typer.Argument(help="YYYY-MM, a closed period")], json_output: JsonOpt = False
+) -> None:
+    """Split a pool's net revenue of a closed period between its members, per currency (admin). What no use earned
+    yet is carried forward and shown."""
     with friendly():
-        got = client().distribute_pool(pool_id, period)
-    emit_json(got)
+        try:
+            got = client().distribute_pool(pool_id, period)
+        except PeriodOpen as exc:
+            say(f"Refused: {exc.detail} ({exc.status} {exc.code}, request {exc.request_id})", "red", to=err)
+            say(
+                f"Only a closed period's pool revenue is distributed. Close it first: `imprimatur period close "
+                f"{period}` (a past month; the monthly job closes the previous month on the 1st).",
+                to=err,
+            )
+            raise typer.Exit(1) from None
+    if json_output:
+        emit_json(got)
+        return
+    _distribution_tables(got)
+
+
+@period_app.command("close")
+def period_close(
+    period: Annotated[str, typer.Argument(help="YYYY-MM, a past month")], json_output: JsonOpt = False
+) -> None:
+    """Close a past month for good (admin): its statements never change again and carry closed_at and a sha256;
+    its pools can then be distributed. Safe to repeat; the monthly job closes the previous month on the 1st."""
+    with friendly():
+        got = client().close_period(period)
+    if json_output:
+        emit_json(got)
+        return
+    say(f"period {got['period']} {got['status']} at {got['closed_at']}: {got['statements']} statement(s) frozen")
 
 
 # ------------------------------------------------------------------------------------------------ money
@@ -1054,7 +1133,16 @@ def statement(
     if json_output:
         emit_json(st)
         return
-    t = table("item (licence, asset, use)", "cur", "units", "gross", "fee", "net", title=f"{st['account_id']} {period}")
+    status = st.get("status", "open")
+    t = table(
+        "item (licence, asset, use)",
+        "cur",
+        "units",
+        "gross",
+        "fee",
+        "net",
+        title=f"{st['account_id']} {period} {status}",
+    )
     for x in st["lines"]:
         row(
             t,
@@ -1065,7 +1153,8 @@ def statement(
             money.show(x["fee_micros"], ""),
             money.show(x["net_micros"], ""),
         )
-    for tot in _totals(st):
+    totals = _totals(st)
+    for tot in totals:
         row(
             t,
             f"TOTAL {tot['currency']}",
@@ -1076,12 +1165,38 @@ def statement(
             money.show(tot["net_micros"], ""),
         )
     out.print(t)
+    for tot in totals:
+        if tot.get("distributions_micros"):
+            say(f"pool distributions booked in {period}: {money.show(tot['distributions_micros'], tot['currency'])}")
     for d in st.get("distributions", []):
-        cur = d.get("currency", "USD")
-        say(
-            f"pool {d['pool_id']}: share {money.show(d['share_micros'], cur)} for {d['units']} of {d['pool_units']} "
-            f"units (pool net {money.show(d['pool_net_micros'], cur)})"
+        say(_distribution_line(d))
+    if status == "closed":
+        say(f"closed at {st.get('closed_at')}; sha256 {st.get('sha256')} (this statement never changes again)")
+    else:
+        say("open: amounts can still change until the period is closed")
+
+
+def _distribution_line(d: dict[str, Any]) -> str:
+    """A pool distribution booked on a statement: a member's share, or on the pool's own statement what it paid out
+    with the revenue it carried in and carries forward (API 1.1); an older server's units-based line as it was."""
+    cur = d.get("currency", "USD")
+    of = f" of {d['distributed_period']}" if d.get("distributed_period") else ""
+    if "accesses" not in d and "units" in d:  # a server older than API 1.1
+        return (
+            f"pool {d['pool_id']}: share {money.show(d['share_micros'], cur)} for {d['units']} of "
+            f"{d.get('pool_units', '?')} units (pool net {money.show(d.get('pool_net_micros', 0), cur)})"
         )
+    pool_net = f"pool net {money.show(d.get('pool_net_micros', 0), cur)}"
+    if d["share_micros"] < 0 or d.get("carried_in_micros") or d.get("carried_forward_micros"):
+        return (
+            f"pool {d['pool_id']}: distribution{of} paid out {money.show(-d['share_micros'], cur)} ({pool_net}, "
+            f"carried in {money.show(d.get('carried_in_micros', 0), cur)}, carried forward "
+            f"{money.show(d.get('carried_forward_micros', 0), cur)})"
+        )
+    return (
+        f"pool {d['pool_id']}: share{of} {money.show(d['share_micros'], cur)} for {d.get('accesses', 0)} accesses "
+        f"charged {money.show(d.get('charged_micros', 0), cur)} ({pool_net})"
+    )
 
 
 # ---------------------------------------------------------------------------------------- accounts, keys

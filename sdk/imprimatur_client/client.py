@@ -359,7 +359,16 @@ class Client:
         return dict(self.request("DELETE", f"/v1/pools/{pool_id}/members/{asset_id}"))
 
     def distribute_pool(self, pool_id: str, period: str) -> dict[str, Any]:
-        """Admin: split a pool's net revenue of ``period`` (``YYYY-MM``) between its members."""
+        """Admin: split a pool's net revenue of ``period`` (``YYYY-MM``, a closed period) between its members.
+
+        Returns ``{pool_id, period, booked_period, created_at, currencies, remainder_rule}``: the distribution is
+        booked in the period in which it runs (``booked_period``), as lines naming ``distributed_period``. Each
+        currency is split on its own: ``currencies`` is ``[{currency, net_revenue_micros, carried_in_micros,
+        shares_micros, carried_forward_micros, members, carried}]`` where ``members`` is ``[{asset_id, publisher_id,
+        accesses, charged_micros, attributed_micros, carried_share_micros, share_micros}]`` and ``carried`` the revenue
+        kept in the pool for a later period ``[{license_id, amount_micros, since_period, reason}]``; always
+        ``shares_micros + carried_forward_micros == net_revenue_micros + carried_in_micros``. A period that is not
+        closed yet raises ``PeriodOpen`` (409 ``period_open``; ``close_period`` first)."""
         return dict(self.request("POST", f"/v1/pools/{pool_id}/distributions", json_body={"period": period}))
 
     # ------------------------------------------------------------------------------------------- licences
@@ -386,7 +395,8 @@ class Client:
     def get_license(self, license_id: str) -> dict[str, Any]:
         """A licence (its buyer or publisher only).
 
-        Besides ``id``, ``offer_id``, ``scope``, ``use``, the frozen ``terms`` and its dates, it carries the money:
+        Besides ``id``, ``offer_id``, ``scope``, ``use``, the frozen ``terms`` and its dates, it names both parties
+        (``buyer_id``/``buyer_name``, ``publisher_id``/``publisher_name``) and carries the money:
         ``budget_cap_micros`` (None when uncapped), ``spent_micros`` (everything charged on it so far) and
         ``remaining_micros`` (``budget_cap_micros - spent_micros``, None when uncapped). ``status`` is ``active``,
         ``cancelled``, ``revoked`` or ``lapsed`` (a subscription whose renewal would have exceeded its cap; see
@@ -649,7 +659,17 @@ class Client:
         return dict(self.request("GET", "/v1/balance", params={"currency": currency, "account_id": account_id}))
 
     def statement(self, period: str, *, csv: bool = False, account_id: str | None = None) -> Any:
-        """The statement of ``period`` (``YYYY-MM``): a dict, or the CSV text with ``csv=True``."""
+        """The statement of ``period`` (``YYYY-MM``): a dict, or the CSV text with ``csv=True`` (one ``TOTAL`` row
+        per currency).
+
+        ``{account_id, period, status, closed_at, sha256, fee_rate_bps, lines, distributions, totals}``. ``status`` is
+        ``open`` until the period is closed; a ``closed`` statement never changes again and carries ``closed_at`` and
+        ``sha256`` (hex SHA-256 of the RFC 8785 JSON of the body without ``sha256`` and ``closed_at``).
+        ``totals`` is a list, one entry per currency: ``[{currency, gross_micros, fee_micros, net_micros,
+        distributions_micros}]`` (amounts are never added across currencies). ``distributions`` are the pool
+        distributions booked in this period: ``{pool_id, distributed_period, currency, share_micros, accesses,
+        charged_micros, pool_net_micros, carried_in_micros, carried_forward_micros}`` (a member's share is positive;
+        on the pool's own statement what it paid out is negative, with what it carried in and carries forward)."""
         if csv:
             return self.request(
                 "GET",
@@ -659,6 +679,16 @@ class Client:
                 raw=True,
             ).text
         return self.request("GET", f"/v1/statements/{period}", params={"account_id": account_id})
+
+    def close_period(self, period: str) -> dict[str, Any]:
+        """Admin: close ``period`` (``YYYY-MM``, a past month) for good; returns ``{period, status: "closed",
+        closed_at, statements}`` (how many statements were frozen).
+
+        A closed period's statements never change again (usage arriving later is booked in the open period), and only
+        a closed period's pool revenue can be distributed (``distribute_pool``). Closing a closed period again answers
+        the same; the current or a future month raises ``ValidationFailed`` (422). The monthly job closes the
+        previous month on the 1st, so this is for doing it sooner or again."""
+        return dict(self.request("POST", f"/v1/periods/{period}/close", json_body={}))
 
     # ------------------------------------------------------------------------------------------- uploads
     def publish_file(

@@ -100,8 +100,8 @@ class NotFound(ImprimaturError):
 
 
 class Conflict(ImprimaturError):
-    """409: the request conflicts with the current state (retired offer, ...); ``LicenseNotActive`` and
-    ``BudgetReserved`` are subclasses."""
+    """409: the request conflicts with the current state (retired offer, ...); ``LicenseNotActive``,
+    ``BudgetReserved`` and ``PeriodOpen`` are subclasses."""
 
     status = 409
 
@@ -214,6 +214,13 @@ class BudgetReserved(Conflict):
             return None
 
 
+class PeriodOpen(Conflict):
+    """409 ``period_open``: a pool's revenue is distributed only for a closed period (``Client.close_period``, or the
+    monthly job on the 1st); nothing was distributed."""
+
+    code_name = "period_open"
+
+
 class BudgetBelowPrice(ValidationFailed):
     """422 ``budget_below_price``: a flat or subscription offer costs more than the ``budget_cap_micros`` asked for,
     so no licence was taken and nothing was charged. Give a cap of at least the price, or none."""
@@ -255,6 +262,7 @@ BY_CODE: dict[str, type[ImprimaturError]] = {
         LicenseExpired,
         LicenseNotActive,
         BudgetReserved,
+        PeriodOpen,
         BudgetBelowPrice,
         CapBelowSpent,
     )

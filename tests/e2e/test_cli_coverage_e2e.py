@@ -135,7 +135,13 @@ def test_every_api_operation_is_run_by_a_command_or_excluded_with_a_reason(
     assert "leaves pool" in pub("pool", "leave", pool, asset2)
     now = datetime.now(UTC)
     last = f"{now.year - (now.month == 1)}-{(now.month - 2) % 12 + 1:02d}"
-    assert json.loads(admin("pool", "distribute", pool, last))["pool_id"] == pool
+    refused = " ".join(admin("pool", "distribute", pool, f"{now.year}-{now.month:02d}", code=1).split())
+    assert "period_open" in refused and "imprimatur period close" in refused  # this month is open
+    assert f"period {last} closed at" in admin("period", "close", last)
+    assert f"period {last} closed at" in admin("period", "close", last)  # safe to repeat
+    assert "422" in admin("period", "close", f"{now.year}-{now.month:02d}", code=1)  # not a past month
+    shared = admin("pool", "distribute", pool, last)
+    assert f"pool {pool}: {last} distributed, booked in {now.year}-{now.month:02d}" in " ".join(shared.split())
 
     # Buyer: search shows only matching offers; prices parse the same everywhere
     found = json.loads(buyer("search", "--tag", tag, "--use", "ai-input", "--max-price", "0.05", "--json"))
