@@ -35,6 +35,10 @@ RUNTIME_PROVIDED_PACKAGES: Final = frozenset({"boto3", "botocore", "s3transfer"}
 
 LOG_RETENTION: Final = logs.RetentionDays.ONE_MONTH
 METRICS_NAMESPACE: Final = "Imprimatur"
+LEDGER_VIOLATIONS_METRIC: Final = "LedgerViolations"
+"""Published by the ledger auditor (functions.metering.handlers.audit.METRIC) with dimension ``service``."""
+LEDGER_AUDIT_PERIOD: Final = Duration.days(1)
+"""The auditor runs daily: its alarm looks at one day, so a violation stays in alarm until a clean run."""
 
 # --- HTTP API ---------------------------------------------------------------------------------------------------
 THROTTLE_RATE_LIMIT: Final = 1000

@@ -112,6 +112,8 @@ class FunctionDef:
     budget_writer: bool = False
     """May update capped licences' budget records in the licensing table, and nothing else of it (ARCHITECTURE.md:
     IAM ``dynamodb:LeadingKeys`` on ``BUDGET#*``; ``functions.licensing.dal.budget``)."""
+    scans: bool = False
+    """May ``Scan`` the tables it reads (base tables only): the ledger auditor, on a schedule, never a request path."""
 
 
 FUNCTIONS: dict[str, FunctionDef] = {
@@ -164,6 +166,15 @@ FUNCTIONS: dict[str, FunctionDef] = {
         tables_rw=("metering",),
         tables_r=("licensing", "catalog"),
         budget_writer=True,
+    ),
+    # the ledger auditor (issue 14): reads both money tables whole, writes nothing; a metric and an alarm report it
+    "ledger_audit": FunctionDef(
+        "ledger_audit",
+        "functions.metering.handlers.audit.handler",
+        900,
+        1024,
+        tables_r=("metering", "licensing"),
+        scans=True,
     ),
 }
 
@@ -249,6 +260,8 @@ SCHEDULES: dict[str, tuple[str, str, dict[str, str]]] = {
     "subscription-renewals": ("metering_jobs", "rate(1 hour)", {"job": "renew_subscriptions"}),
     "monthly-statements": ("metering_jobs", "cron(0 2 1 * ? *)", {"job": "monthly_close"}),
     "pool-distributions": ("metering_jobs", "cron(0 3 1 * ? *)", {"job": "pool_distributions"}),
+    # daily, after the monthly jobs' hour: the money invariants (functions.metering.logic.audit)
+    "ledger-audit": ("ledger_audit", "cron(30 4 * * ? *)", {"job": "ledger_audit"}),
 }
 
 PLATFORM_FEE_BPS = 1000

@@ -68,6 +68,7 @@ class ImprimaturStack(Stack):
         for name, fn in self.services.functions.items():
             m.function_errors(_pascal(name), fn.function)
         m.api_server_errors(self.api.http_api)
+        m.ledger_violations(service="ledger_audit")
 
     def _outputs(self) -> None:
         url = self.api.url

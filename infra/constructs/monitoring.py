@@ -1,5 +1,5 @@
 """Alarms and the topic they notify: a message in any dead-letter queue, any function error, a work queue
-falling behind, API 5xx answers."""
+falling behind, API 5xx answers, a ledger audit finding a broken money invariant."""
 
 from __future__ import annotations
 
@@ -13,7 +13,13 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.constants import ALARM_PERIOD, QUEUE_AGE_ALARM_SECONDS
+from infra.constants import (
+    ALARM_PERIOD,
+    LEDGER_AUDIT_PERIOD,
+    LEDGER_VIOLATIONS_METRIC,
+    METRICS_NAMESPACE,
+    QUEUE_AGE_ALARM_SECONDS,
+)
 
 
 class Monitoring(Construct):
@@ -86,6 +92,21 @@ class Monitoring(Construct):
             f"{name}Errors",
             fn.metric_errors(period=ALARM_PERIOD, statistic=cloudwatch.Stats.SUM),
             f"The {name} function raised (or timed out) at least once in {ALARM_PERIOD.to_minutes()} minutes.",
+        )
+
+    def ledger_violations(self, service: str) -> cloudwatch.Alarm:
+        return self._alarm(
+            "LedgerViolations",
+            cloudwatch.Metric(
+                namespace=METRICS_NAMESPACE,
+                metric_name=LEDGER_VIOLATIONS_METRIC,
+                dimensions_map={"service": service},
+                period=LEDGER_AUDIT_PERIOD,
+                statistic=cloudwatch.Stats.MAXIMUM,
+            ),
+            "The ledger auditor found money invariants broken (a transaction not summing to zero, a balance unlike "
+            "its postings, spend over a cap, a pool not conserving, a closed statement changed): its log names each "
+            "record; run `make audit STACK=...` to see them.",
         )
 
     def api_server_errors(self, api: apigwv2.HttpApi) -> cloudwatch.Alarm:

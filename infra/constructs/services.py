@@ -34,6 +34,8 @@ from infra.definitions import BUCKETS, FUNCTIONS, PLATFORM_FEE_BPS, QUEUES, Func
 from infra.nag import acknowledge, resource_finding
 
 TABLE_READ_ACTIONS: Final = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query")
+TABLE_SCAN_ACTIONS: Final = ("dynamodb:Scan",)
+"""Only for a ``FunctionDef`` with ``scans`` (the ledger auditor), on the base tables it reads."""
 TABLE_WRITE_ACTIONS: Final = (
     # TransactWriteItems has no IAM action of its own: each item in a transaction is authorised by the
     # action it performs (PutItem, UpdateItem, DeleteItem, ConditionCheckItem).
@@ -178,6 +180,8 @@ class Services(Construct):
         for logical in d.tables_r:
             resources = [self._tables.tables[logical].table_arn, *self._tables.index_arns(logical)]
             fn.allow(TABLE_READ_ACTIONS, resources)
+        if d.scans:
+            fn.allow(TABLE_SCAN_ACTIONS, [self._tables.tables[t].table_arn for t in _tables_of(d)])
         if d.budget_writer:  # ARCHITECTURE.md's one exception: capped licences' budget records, nothing else
             fn.role.add_to_principal_policy(
                 iam.PolicyStatement(

@@ -6,7 +6,12 @@ import json
 
 import pytest
 
-from infra.constants import ASYNC_RETRY_ATTEMPTS, SCHEDULE_RETRY_ATTEMPTS
+from infra.constants import (
+    ASYNC_RETRY_ATTEMPTS,
+    LEDGER_VIOLATIONS_METRIC,
+    METRICS_NAMESPACE,
+    SCHEDULE_RETRY_ATTEMPTS,
+)
 from infra.definitions import FUNCTIONS, QUEUES, SCHEDULES
 from tests.infra.conftest import Resources, by_definition, function_id, getatt_arn, of_type, role_statements
 
@@ -123,3 +128,29 @@ def test_scheduled_functions_retry_a_bounded_number_of_times(resources: Resource
         config = configs[function_id(resources, name)]
         assert config["MaximumRetryAttempts"] == ASYNC_RETRY_ATTEMPTS
         assert "OnFailure" in config["DestinationConfig"]
+
+
+def test_ledger_violations_alarm_watches_the_auditors_metric(resources: Resources) -> None:
+    # Given the metric the ledger auditor publishes (Powertools Metrics: namespace, name, dimension service)
+    from functions.metering.handlers.audit import METRIC
+
+    assert METRIC == LEDGER_VIOLATIONS_METRIC
+    (alarm,) = [
+        a["Properties"]
+        for a in of_type(resources, "AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("MetricName") == LEDGER_VIOLATIONS_METRIC
+    ]
+    # Then one alarm fires on any violation in the day's run, and notifies the topic (and again when clean)
+    assert alarm["Namespace"] == METRICS_NAMESPACE
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": "ledger_audit"}]
+    assert alarm["Statistic"] == "Maximum" and alarm["Period"] == 86400
+    assert alarm["Threshold"] == 0 and alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    assert alarm["EvaluationPeriods"] == 1 and alarm["TreatMissingData"] == "notBreaching"
+    assert alarm["AlarmActions"] == [{"Ref": _alarm_topic(resources)}]
+    assert alarm["OKActions"] == [{"Ref": _alarm_topic(resources)}]
+    # And the auditor runs on a schedule, with that service name, reading both money tables and writing none
+    assert any(f == "ledger_audit" for f, _, _ in SCHEDULES.values())
+    env = resources[function_id(resources, "ledger_audit")]["Properties"]["Environment"]["Variables"]
+    assert env["POWERTOOLS_SERVICE_NAME"] == "ledger_audit" and env["POWERTOOLS_METRICS_NAMESPACE"] == METRICS_NAMESPACE
+    d = FUNCTIONS["ledger_audit"]
+    assert d.tables_rw == () and set(d.tables_r) == {"metering", "licensing"} and d.scans and not d.budget_writer

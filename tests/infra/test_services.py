@@ -14,6 +14,7 @@ from tests.infra.conftest import (
     actions,
     by_definition,
     function_id,
+    getatt_arn,
     of_type,
     role_id,
     role_statements,
@@ -136,11 +137,22 @@ def test_table_access_is_exactly_what_the_definition_says(resources: Resources, 
             reads = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
             if d.budget_writer and logical == "licensing":  # ARCHITECTURE.md's one exception, scoped by key below
                 reads |= {"dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"}
+            if d.scans:  # the ledger auditor (below)
+                reads |= {"dynamodb:Scan"}
             assert granted == reads
         else:
             assert granted == set()
-    # And no function may scan or change a table's definition
-    assert not {a for a in actions(statements) if a.startswith("dynamodb:") and ("Scan" in a or "Table" in a)}
+    # And no function may change a table's definition, nor scan, except a scanner (the ledger auditor): Scan alone, on
+    # exactly the base tables it reads (no index, no other table)
+    assert not {a for a in actions(statements) if a.startswith("dynamodb:") and "Table" in a}
+    scans = [s for s in statements if "Scan" in repr(s["Action"])]
+    if d.scans:
+        tables = {by_definition(resources, "AWS::DynamoDB::Table", "table", t)[0] for t in d.tables_r + d.tables_rw}
+        assert [s["Action"] for s in scans] == ["dynamodb:Scan"]
+        resources_ = scans[0]["Resource"] if isinstance(scans[0]["Resource"], list) else [scans[0]["Resource"]]
+        assert sorted(repr(r) for r in resources_) == sorted(repr(getatt_arn(t)) for t in tables)
+    else:
+        assert scans == [], name
 
 
 def test_only_the_signer_may_use_the_signing_key(resources: Resources) -> None:
