@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: install run test test-fast lint format synth deploy bench openapi admin-key clean
+.PHONY: install run test test-fast lint format synth deploy bench openapi admin-key audit clean
 
 $(STAMP): pyproject.toml sdk/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ install: $(STAMP)
 ## make run: the whole marketplace locally (embedded AWS), with demo data; ARGS="--no-seed --port 9090"
 run: install
 	$(PY) -m local.server $(ARGS)
+
+## make audit: the ledger's money invariants against `make run` (or a deployed stack: STACK=Imprimatur-dev); exits 1 on any violation
+audit: install
+	$(PY) -m functions.metering.audit_cli $(if $(STACK),--stack $(STACK),) $(ARGS)
 
 ## make test: lint, the OpenAPI freshness check and every test suite (unit, integration, infra, e2e)
 test: install lint
