@@ -261,7 +261,7 @@ def friendly(license_id: str | None = None) -> Iterator[None]:
         )
         raise typer.Exit(4) from None
     except ValidationFailed as exc:
-        say(f"Invalid request: {exc.detail} (request {exc.request_id})", "red", to=err)
+        say(f"Invalid request: {exc.detail} ({exc.status} {exc.code}, request {exc.request_id})", "red", to=err)
         for e in exc.errors:
             say(f"  - {e.get('field') or e.get('location')}: {e.get('message')}", to=err)
         raise typer.Exit(1) from None
