@@ -445,7 +445,7 @@ async function createOffer(form) {
 function since(days) { return new Date(Date.now() - days * 86400e3).toISOString().slice(0, 10); }
 
 async function usageRows(tbody, items) {
-  const names = await Promise.all(items.map((i) => (i.key.startsWith("ast_") ? nameOf(i.key) : i.key)));
+  const names = await Promise.all(items.map((i) => (/^(ast|acct)_/.test(i.key) ? nameOf(i.key) : i.key)));
   render(tbody, items.length
     ? html`${items.map((i, n) => html`<tr><td>${names[n]}</td><td>${i.units}</td><td>${i.accesses}</td><td>${money(i.amount_micros, i.currency || "USD")}</td></tr>`)}`
     : html`<tr><td colspan="4">No usage yet.</td></tr>`);
@@ -461,8 +461,7 @@ async function loadPublisher() {
   ]);
   barChart($("#pub-chart"), byDay.items.map((i) => ({ key: i.key, value: i.amount_micros || i.units + i.accesses })),
     { label: "Revenue by day", format: (v) => money(v) });
-  await usageRows($("#pub-by-asset tbody"), byAsset.items);
-  await usageRows($("#pub-by-buyer tbody"), byBuyer.items);
+  // Licences first: each names its buyer (buyer names are not public elsewhere), so usage by buyer shows names too.
   await pagedTable({
     tbody: $("#pub-licences tbody"),
     more: $("#pub-licences-more"),
@@ -470,21 +469,45 @@ async function loadPublisher() {
     params: { as: "publisher" },
     colspan: 5,
     empty: "No licences yet.",
-    row: async (l) => html`<tr data-licence="${l.id}"><td>${await nameOf(l.scope.id)}</td><td>${l.buyer_id}</td><td>${l.use}</td><td>${badge(l)}</td>
-      <td>${l.spent_micros === undefined ? "—" : money(l.spent_micros, currencyOf(l))}</td></tr>`,
+    row: async (l) => {
+      remember(l.buyer_id, l.buyer_name);
+      return html`<tr data-licence="${l.id}"><td>${await nameOf(l.scope.id)}</td><td title="${l.buyer_id}">${l.buyer_name || l.buyer_id}</td><td>${l.use}</td><td>${badge(l)}</td>
+      <td>${l.spent_micros === undefined ? "—" : money(l.spent_micros, currencyOf(l))}</td></tr>`;
+    },
   });
+  await usageRows($("#pub-by-asset tbody"), byAsset.items);
+  await usageRows($("#pub-by-buyer tbody"), byBuyer.items);
   document.querySelectorAll(".statement-form input[name=period]").forEach((i) => { if (!i.value) i.value = new Date().toISOString().slice(0, 7); });
 }
 
+// A statement (API 1.1): one total row per currency (never a sum across currencies), open or closed (a closed one
+// never changes again and shows its sha256), and the pool distributions booked in the period with what they carried.
 async function showStatement(period, target) {
   const st = await api("GET", `/v1/statements/${period}`);
   const totals = Array.isArray(st.totals) ? st.totals : [{ currency: st.lines[0]?.currency || "USD", ...st.totals }];
-  const names = await Promise.all(st.lines.map((l) => nameOf(l.asset_id)));
-  render(target, html`<div class="scroll" tabindex="0" role="region" aria-label="Statement lines"><table><caption>Statement ${st.period} (${st.status})</caption>
+  const dists = st.distributions || [];
+  const [names, pools] = await Promise.all([
+    Promise.all(st.lines.map((l) => nameOf(l.asset_id))),
+    Promise.all(dists.map((d) => nameOf(d.pool_id))),
+  ]);
+  const status = st.status || "open";
+  const seal = status === "closed"
+    ? html`<p class="seal" id="${target.id}-seal"><span class="badge status-closed">closed</span> on ${st.closed_at}; it never changes again.
+        SHA-256 <code class="sha">${st.sha256}</code></p>`
+    : html`<p class="seal hint" id="${target.id}-seal"><span class="badge status-open">open</span> Amounts can still change until the period is closed.</p>`;
+  const distributed = dists.some((d) => d.share_micros < 0 || d.carried_in_micros || d.carried_forward_micros);
+  render(target, html`${seal}<div class="scroll" tabindex="0" role="region" aria-label="Statement lines"><table><caption>Statement ${st.period} (${status})</caption>
     <thead><tr><th scope="col">Content</th><th scope="col">Licence</th><th scope="col">Use</th><th scope="col">Units</th><th scope="col">Gross</th><th scope="col">Fee</th><th scope="col">Net</th></tr></thead>
     <tbody>${st.lines.map((l, n) => html`<tr><td>${names[n]}</td><td>${l.license_id}</td><td>${l.use}</td><td>${l.units}</td><td>${money(l.gross_micros, l.currency)}</td><td>${money(l.fee_micros, l.currency)}</td><td>${money(l.net_micros, l.currency)}</td></tr>`)}
-    ${totals.map((t) => html`<tr class="total"><th scope="row" colspan="3">Total ${t.currency}</th><td>${t.units ?? ""}</td><td>${money(t.gross_micros, t.currency)}</td><td>${money(t.fee_micros, t.currency)}</td><td>${money(t.net_micros, t.currency)}</td></tr>`)}</tbody></table></div>
-    ${(st.distributions || []).map((d) => html`<p>Pool ${d.pool_id}: share ${money(d.share_micros, d.currency)} for ${d.units} of ${d.pool_units} units.</p>`)}`);
+    ${totals.map((t) => html`<tr class="total" data-currency="${t.currency}"><th scope="row" colspan="3">Total ${t.currency}</th><td>${t.units ?? ""}</td><td>${money(t.gross_micros, t.currency)}</td><td>${money(t.fee_micros, t.currency)}</td><td>${money(t.net_micros, t.currency)}</td></tr>`)}
+    ${totals.filter((t) => t.distributions_micros).map((t) => html`<tr class="total distributions" data-currency="${t.currency}"><th scope="row" colspan="6">Pool distributions booked in ${st.period} (${t.currency})</th><td>${money(t.distributions_micros, t.currency)}</td></tr>`)}</tbody></table></div>
+    ${dists.length ? html`<div class="scroll" tabindex="0" role="region" aria-label="Pool distributions"><table class="distributions"><caption>Pool distributions booked in ${st.period}</caption>
+      <thead><tr><th scope="col">Pool</th><th scope="col">Distributes</th><th scope="col">Accesses</th><th scope="col">Charged</th><th scope="col">Pool net</th>
+        ${distributed ? html`<th scope="col">Carried in</th><th scope="col">Carried forward</th>` : ""}<th scope="col">${distributed ? "Share / paid out" : "Share"}</th></tr></thead>
+      <tbody>${dists.map((d, n) => html`<tr><td>${pools[n]}</td><td>${d.distributed_period || "—"}</td><td>${d.accesses ?? d.units ?? ""}</td>
+        <td>${d.charged_micros === undefined ? "—" : money(d.charged_micros, d.currency)}</td><td>${money(d.pool_net_micros || 0, d.currency)}</td>
+        ${distributed ? html`<td>${money(d.carried_in_micros || 0, d.currency)}</td><td>${money(d.carried_forward_micros || 0, d.currency)}</td>` : ""}
+        <td>${money(d.share_micros, d.currency)}</td></tr>`)}</tbody></table></div>` : ""}`);
 }
 
 function saveFile(name, text, type) {
@@ -547,6 +570,7 @@ async function loadBuyerLicences() {
     colspan: 7,
     empty: status ? `No ${status} licences.` : "No licences yet.",
     row: async (l) => {
+      remember(l.publisher_id, l.publisher_name);
       const [what, who] = await Promise.all([nameOf(l.scope.id), nameOf(l.publisher_id)]);
       remember(l.id, what);
       licencesById.set(l.id, l);
