@@ -132,9 +132,9 @@ def test_scheduled_functions_retry_a_bounded_number_of_times(resources: Resource
 
 def test_ledger_violations_alarm_watches_the_auditors_metric(resources: Resources) -> None:
     # Given the metric the ledger auditor publishes (Powertools Metrics: namespace, name, dimension service)
-    from functions.metering.handlers.audit import METRIC
+    from functions.metering.handlers.audit import METRIC, SERVICE
 
-    assert METRIC == LEDGER_VIOLATIONS_METRIC
+    assert (METRIC, SERVICE) == (LEDGER_VIOLATIONS_METRIC, "ledger_audit")
     (alarm,) = [
         a["Properties"]
         for a in of_type(resources, "AWS::CloudWatch::Alarm").values()

@@ -15,10 +15,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from functions.shared.config import BaseEnv, load_env
 
-logger = Logger()
-metrics = Metrics()
-
+SERVICE = "ledger_audit"  # the metric's ``service`` dimension, which the alarm names (infra/constructs/monitoring.py)
 METRIC = "LedgerViolations"
+
+logger = Logger()
+metrics = Metrics(service=SERVICE)
 
 
 class AuditEnv(BaseEnv):
