@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from functions.licensing.dal import budget
+from functions.metering.dal.keys import event_key
 from functions.metering.logic.pricing import PLATFORM, Entry, rebooked, written_off
 from functions.shared import aws, clock
 from functions.shared.ddb import from_item, to_item, to_value
@@ -363,6 +364,13 @@ class MeteringStore:
                 time.sleep(min(0.05 * 2**attempt, 1.0))  # conflicting concurrent writers: back off
         raise RuntimeError("could not commit metering chunk after retries")
 
+    # ------------------------------------------------------------------ usage reads
+    def usage_rows(self, view: str, account_id: str | None, first_day: str, last_day: str) -> list[dict[str, Any]]:
+        """Usage aggregates from ``first_day`` to ``last_day`` (``YYYY-MM-DD``, both included): a buyer's, a
+        publisher's (``view``) or, for ``all``, the marketplace's."""
+        pk = "USAGE#ALL" if view == "all" else f"USAGE#{'B' if view == 'buyer' else 'P'}#{account_id}"
+        return self.query_all(pk, sk_between=(first_day, last_day + "~"))
+
     # ------------------------------------------------------------------ periods
     def _period_check(self, period: str) -> dict[str, Any]:
         return {
@@ -562,9 +570,9 @@ class MeteringStore:
     def reported(self, buyer_id: str, event_ids: list[str]) -> set[str]:
         """Which of these event ids the buyer has already reported (recorded at request time, or metered before
         request-time records existed)."""
-        keys = [k for i in event_ids for k in (_rpt_key(buyer_id, i), f"EVT#{buyer_id}#{i}")]
+        keys = [k for i in event_ids for k in (_rpt_key(buyer_id, i), event_key(buyer_id, i))]
         found = self.known(keys)
-        return {i for i in event_ids if _rpt_key(buyer_id, i) in found or f"EVT#{buyer_id}#{i}" in found}
+        return {i for i in event_ids if _rpt_key(buyer_id, i) in found or event_key(buyer_id, i) in found}
 
     def record_reported(
         self, buyer_id: str, events: list[Reported], available: Callable[[str], int]

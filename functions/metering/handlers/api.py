@@ -126,12 +126,12 @@ def _check_period(period: str) -> None:
         )
 
 
-def _view(caller: Principal, as_: str | None) -> str:
+def _view(caller: Principal, as_: str | None) -> tuple[Literal["all", "buyer", "publisher"], str | None]:
     if caller.is_admin and as_ is None:
-        return "USAGE#ALL"
+        return "all", None
     role = as_ or ("buyer" if "buyer" in caller.roles else "publisher")
     caller.require(role)  # type: ignore[arg-type]
-    return f"USAGE#{'B' if role == 'buyer' else 'P'}#{caller.account_id}"
+    return ("buyer" if role == "buyer" else "publisher"), caller.account_id
 
 
 @app.get(
@@ -150,7 +150,7 @@ def get_usage(
     end = (to or iso(now()))[:10]
     if end < start:
         raise Unprocessable("'to' is before 'from'.", code="invalid_range")
-    rows = _store().query_all(_view(caller, as_), sk_between=(start, end + "~"))
+    rows = _store().usage_rows(*_view(caller, as_), start, end)
     return UsageReport(items=group_usage(rows, group_by, license_id, asset_id), group_by=group_by, from_=start, to=end)
 
 

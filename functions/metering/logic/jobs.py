@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from functions.licensing.contracts import LapseMessage
 from functions.licensing.logic.budget import Reservation
 from functions.metering.contracts import ChargeMessage
+from functions.metering.dal.keys import charge_key
 from functions.metering.dal.store import MeteringStore
 from functions.metering.logic import pools
 from functions.metering.logic.reads import statement, statement_hash
@@ -84,8 +85,8 @@ def renew(
     subs = list(subs)
     capped = {lic["id"] for lic in subs if lic.get("budget_cap_micros") is not None}
     charges = due_subscription_charges(subs, at or now())
-    known = store.known([f"CHG#{c['charge_id']}" for c in charges])
-    missing = [c for c in charges if f"CHG#{c['charge_id']}" not in known]
+    known = store.known([charge_key(c["charge_id"]) for c in charges])
+    missing = [c for c in charges if charge_key(c["charge_id"]) not in known]
     to_send: list[ChargeMessage] = []
     lapses: list[LapseMessage] = []
     lapsed: set[str] = set()

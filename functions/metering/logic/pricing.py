@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, cast
 
 from functions.metering.contracts import ChargeMessage, UsageMessage, UsageQueueMessage
+from functions.metering.dal.keys import charge_key, event_key
 from functions.shared import money
 from functions.shared.typeddict import missing
 
@@ -101,7 +102,7 @@ def price(raw: Mapping[str, object], lic: LicenseRecord | None, fee_bps: int) ->
             gross = money.times(unit_price, units)
         else:
             gross = 0
-        dedup = f"EVT#{msg['buyer_id']}#{msg['event_id']}"
+        dedup = event_key(msg["buyer_id"], str(msg["event_id"]))
         accesses = 1 if source == "delivery" else 0
         event_id, use = str(msg["event_id"]), str(msg["use"])
         asset_id: str | None = str(msg["asset_id"])
@@ -111,7 +112,7 @@ def price(raw: Mapping[str, object], lic: LicenseRecord | None, fee_bps: int) ->
         gross = int(msg["amount_micros"])
         if gross < 0:
             raise PoisonMessage("negative charge")
-        dedup = f"CHG#{msg['charge_id']}"
+        dedup = charge_key(str(msg["charge_id"]))
         units, accesses, source = 0, 0, "charge"
         event_id, use = str(msg["charge_id"]), str(lic["use"])
         asset_id = msg.get("asset_id")

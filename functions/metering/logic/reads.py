@@ -55,7 +55,7 @@ def statement(
             pool_id=r.get("pool_id"),
         )
         for r in rows
-        if not r["sk"].startswith("DIST#")
+        if "distributed_period" not in r
     ]
     dists = [
         DistributionLine(
@@ -70,7 +70,7 @@ def statement(
             carried_forward_micros=int(r.get("carried_forward_micros", 0)),
         )
         for r in rows
-        if r["sk"].startswith("DIST#")
+        if "distributed_period" in r
     ]
     sums: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for x in lines:
