@@ -39,3 +39,21 @@ def eventually(check: Callable[[], Any], timeout: float = 30.0, interval: float 
         if value or time.time() > deadline:
             return value
         time.sleep(interval)
+
+
+def months_back(n: int) -> tuple[str, float]:
+    """(period, clock offset seconds) for the 10th, noon UTC, of the month ``n`` months before the real one. Periods
+    close for good: each e2e test that closes one travels to its own past month (a shared server; the real month must
+    stay open for every other test). Taken: 2 and 3 (pools), 4 and 5 (money rules), 6 and 7 (idempotency)."""
+    from datetime import UTC, datetime
+
+    real = datetime.now(UTC)
+    months = real.year * 12 + real.month - 1 - n
+    target = datetime(months // 12, months % 12 + 1, 10, 12, tzinfo=UTC)
+    return target.strftime("%Y-%m"), (target - real).total_seconds()
+
+
+def set_clock(http: Any, offset_seconds: float) -> None:
+    """Move the local marketplace's clock (``POST /local/clock``, local mode only)."""
+    r = requests.post(f"{http.base}/local/clock", json={"offset_seconds": offset_seconds}, timeout=30)
+    assert r.status_code == 200, r.text

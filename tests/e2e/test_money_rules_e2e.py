@@ -181,3 +181,58 @@ def test_reported_units_are_priced_units_capped_and_duplicates_count_at_once(sho
     assert again == {"accepted": 0, "duplicates": 2, "rejected": []}
     got = settled_spend(shop, per_unit["id"], 4_000)
     assert got["remaining_micros"] == 1_000
+
+
+def test_a_closed_period_never_changes_and_totals_are_one_per_currency(
+    http: Any, new_account: Any, http_admin: Any
+) -> None:
+    """Issue 14 over HTTP: a past month (the clock moved back) with USD and EUR revenue, closed on demand; usage dated
+    in it and reported after the close goes to the open month, and the closed statement keeps its body and hash."""
+    from tests.e2e.helpers import months_back, set_clock
+
+    period, offset = months_back(5)
+    set_clock(http, offset)
+    try:
+        pub, _ = new_account("publisher")
+        buyer, _ = new_account("buyer")
+        asset = publish(pub, f"Harbour log {uuid.uuid4().hex[:8]}")
+
+        def offer(uses: list[str], **pricing: Any) -> str:
+            got = pub.post("/v1/offers", json={"asset_id": asset["id"], "uses": uses, "pricing": pricing})
+            assert got.status_code == 201, got.text
+            return str(got.json()["id"])
+
+        per_unit = offer(["ai-index"], model="per_unit", amount_micros=1_000, unit="page")
+        flat_eur = offer(["ai-train"], model="flat", amount_micros=3_000_000, currency="EUR")
+        lic = buyer.post("/v1/licenses", json={"offer_id": per_unit, "use": "ai-index"}).json()["license"]
+        assert buyer.post("/v1/licenses", json={"offer_id": flat_eur, "use": "ai-train"}).status_code == 201
+        at = lic["starts_at"]
+        ev = {"license_id": lic["id"], "asset_id": asset["id"], "use": "ai-index", "occurred_at": at}
+        assert buyer.post("/v1/usage", json={"events": [{**ev, "event_id": "a", "units": 10}]}).status_code == 202
+
+        def both_currencies() -> Any:
+            st = buyer.get(f"/v1/statements/{period}").json()
+            got = [(t["currency"], t["gross_micros"]) for t in st["totals"]]
+            return st if got == [("EUR", 3_000_000), ("USD", 10_000)] else None
+
+        assert eventually(both_currencies), buyer.get(f"/v1/statements/{period}").json()
+        set_clock(http, months_back(4)[1])
+        closed = http_admin.post(f"/v1/periods/{period}/close")
+        assert closed.status_code == 200, closed.text
+        st = buyer.get(f"/v1/statements/{period}").json()
+        assert st["status"] == "closed" and st["closed_at"] == closed.json()["closed_at"] and len(st["sha256"]) == 64
+        csv_rows = buyer.get(f"/v1/statements/{period}", headers={"accept": "text/csv"}).text.splitlines()
+        assert sorted(r.split(",")[10] for r in csv_rows if ",TOTAL," in r) == ["EUR", "USD"]
+        # Reported after the close, dated in the closed month: accepted, booked in the open month
+        late = buyer.post("/v1/usage", json={"events": [{**ev, "event_id": "b", "units": 90}]})
+        assert late.status_code == 202 and late.json()["accepted"] == 1
+        open_period = months_back(4)[0]
+
+        def booked_in_open() -> bool:
+            now_st = buyer.get(f"/v1/statements/{open_period}").json()
+            return [(t["currency"], t["gross_micros"]) for t in now_st["totals"]] == [("USD", 90_000)]
+
+        assert eventually(booked_in_open)
+        assert buyer.get(f"/v1/statements/{period}").json() == st  # same lines, totals, id and hash
+    finally:
+        set_clock(http, 0)

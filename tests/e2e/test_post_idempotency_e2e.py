@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.helpers import publish
+from tests.e2e.helpers import months_back, publish
 
 
 @pytest.fixture
@@ -92,10 +92,12 @@ def test_a_keyed_distribution_replays_and_refuses_another_period(http_admin: Any
     pool = http_admin.post("/v1/pools", json={"name": f"d {uuid.uuid4()}", "description": "d"}).json()
     key = {"Idempotency-Key": str(uuid.uuid4())}
     path = f"/v1/pools/{pool['id']}/distributions"
+    period, other_period = months_back(6)[0], months_back(7)[0]  # past months no other test uses (helpers.months_back)
+    assert http_admin.post(f"/v1/periods/{period}/close").status_code == 200
     # When a distribution is requested twice with one key, then with that key and another body
-    first = http_admin.post(path, json={"period": "2026-10"}, headers=key)
-    again = http_admin.post(path, json={"period": "2026-10"}, headers=key)
-    other = http_admin.post(path, json={"period": "2026-09"}, headers=key)
+    first = http_admin.post(path, json={"period": period}, headers=key)
+    again = http_admin.post(path, json={"period": period}, headers=key)
+    other = http_admin.post(path, json={"period": other_period}, headers=key)
     # Then the first answer is replayed, and the other body is refused as a reused key
     assert first.status_code == again.status_code == 201 and first.json() == again.json()
     assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"

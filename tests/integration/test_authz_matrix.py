@@ -172,10 +172,13 @@ MATRIX: dict[str, Case] = {
         None,
     ),
     "POST /v1/pools/{id}/distributions": Case(
-        r("POST", "/v1/pools/{pool_id}/distributions", {"period": "2026-11"}),
+        r("POST", "/v1/pools/{pool_id}/distributions", {"period": "2026-01"}),
         ("admin", 201),
         ("admin_b", 201),
         ("pub_a", 403),
+    ),
+    "POST /v1/periods/{period}/close": Case(
+        r("POST", "/v1/periods/2026-02/close"), ("admin", 200), ("admin_b", 200), ("pub_a", 403)
     ),
 }
 
@@ -215,6 +218,7 @@ def world(aws: dict[str, str], api: Any, admin: Any, make_account: Any) -> dict[
     c["spare_offer_id"] = pub.post("/v1/offers", {**FREE, "asset_id": c["asset_id"]}).json["id"]
     c["collection_id"] = pub.post("/v1/collections", {"title": "c"}).json["id"]
     c["pool_id"] = admin.post("/v1/pools", {"name": "p"}).json["id"]
+    assert admin.post("/v1/periods/2026-01/close").status == 200  # a pool distributes closed periods only
     member = pub.post(
         "/v1/assets", {**ASSET_BODY, "size_bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
     ).json["asset"]
