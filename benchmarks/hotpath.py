@@ -25,6 +25,8 @@ def route_requests(s: dict[str, Any]) -> dict[str, Callable[[], Req]]:
     """One valid request per route of the route table (keys name the identity used)."""
     a, o, lic, pub_id = s["asset_id"], s["offer_id"], s["license_id"], s["publisher_id"]
     now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    year, month = int(now[:4]), int(now[5:7])
+    past = f"{year - 1:04d}-{month:02d}"  # a year ago: closable, and no benchmark books in it
     n = {"i": 0}
 
     def uniq() -> str:
@@ -146,11 +148,12 @@ def route_requests(s: dict[str, Any]) -> dict[str, Callable[[], Req]]:
         "GET /v1/usage": lambda: ("GET", "/v1/usage", "buyer", None, "group_by=asset"),
         "GET /v1/balance": lambda: ("GET", "/v1/balance", "buyer", None, ""),
         "GET /v1/statements/{period}": lambda: ("GET", f"/v1/statements/{now[:7]}", "buyer", None, ""),
+        "POST /v1/periods/{period}/close": lambda: ("POST", f"/v1/periods/{past}/close", "admin", None, ""),
         "POST /v1/pools/{id}/distributions": lambda: (
             "POST",
             f"/v1/pools/{s['pool_id']}/distributions",
             "admin",
-            {"period": now[:7]},
+            {"period": past},  # a closed period (the close route's request runs first: route table order)
             "",
         ),
     }

@@ -251,8 +251,8 @@ ROUTES: tuple[Route, ...] = (
     _r("GET", "/v1/usage", "metering"),
     _r("GET", "/v1/balance", "metering"),
     _r("GET", "/v1/statements/{period}", "metering"),
-    _r("POST", "/v1/pools/{id}/distributions", "metering"),
     _r("POST", "/v1/periods/{period}/close", "metering"),
+    _r("POST", "/v1/pools/{id}/distributions", "metering"),
 )
 
 SCHEDULES: dict[str, tuple[str, str, dict[str, str]]] = {
