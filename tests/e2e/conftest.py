@@ -115,3 +115,34 @@ def new_account(http_admin: Http) -> Any:
         return http_admin.as_(r.json()["api_key"]), r.json()["account"]
 
     return make
+
+
+# ----------------------------------------------------------------------------------- the session's last check
+@pytest.fixture(autouse=True)
+def _audit_the_ledger_at_the_end(request: pytest.FixtureRequest) -> None:
+    """A test on the session's server also takes ``ledger_audit`` (set up after the server, so torn down before it)."""
+    if "local_stack" in request.fixturenames:
+        request.getfixturevalue("ledger_audit")
+
+
+@pytest.fixture(scope="session")
+def ledger_audit(local_stack: dict[str, Any]) -> Iterator[None]:
+    """At the end of the session, ``make audit`` against what every e2e test left on the server (issue 14): the money
+    invariants must hold; any violation fails the session with the auditor's report."""
+    yield
+    state_file = Path(local_stack["log_path"]).parent / "local.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    got = subprocess.run(
+        [sys.executable, "-m", "functions.metering.audit_cli", "--state-file", str(state_file)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    if got.returncode != 0:
+        pytest.fail(
+            f"make audit against the e2e server's ledger failed (exit {got.returncode}):\n"
+            f"{got.stdout[-12000:]}{got.stderr[-4000:]}",
+            pytrace=False,
+        )
