@@ -34,7 +34,7 @@ from functions.shared.api import json_response, make_resolver, path_id, principa
 from functions.shared.auth import Principal
 from functions.shared.clock import iso, now
 from functions.shared.entry import http_entry
-from functions.shared.errors import Forbidden, Unprocessable
+from functions.shared.errors import Forbidden, NotFound, Unprocessable
 from functions.shared.idempotency import HEADER, IdempotencyStore
 
 logger = Logger()
@@ -218,6 +218,8 @@ def get_statement(period: str, account_id: IdQ = None) -> Response[str]:
 def create_distribution(id: str, body: Annotated[DistributionRequest, Body()]) -> Response[str]:
     caller = principal(app).require("admin")
     pool_id = path_id(id, "pool")
+    if catalog.get_pool(pool_id) is None:
+        raise NotFound("No such pool.")
 
     def effect() -> tuple[Any, int]:
         return jobs.distribute(

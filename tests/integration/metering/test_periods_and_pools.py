@@ -11,6 +11,7 @@ import rfc8785
 
 from functions.shared import clock
 from functions.shared.clock import now_iso
+from functions.shared.ids import new_id
 from local.dispatch import drain
 
 MONTH = 32 * 86400
@@ -141,6 +142,8 @@ def test_pool_revenue_follows_use_and_unused_flat_revenue_is_carried(
     clock.set_offset(MONTH)
     assert admin.post(f"/v1/pools/{pool['id']}/distributions", {"period": period}).json["code"] == "period_open"
     assert admin.post(f"/v1/periods/{period}/close").status == 200
+    unknown = admin.post(f"/v1/pools/{new_id('pool')}/distributions", {"period": period})
+    assert unknown.status == 404
     dist = admin.post(f"/v1/pools/{pool['id']}/distributions", {"period": period})
     assert dist.status == 201, dist.body
     [usd] = dist.json["currencies"]
