@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -693,16 +694,19 @@ def search(
     if json_output:
         emit_json(items)
         return
-    t = table("asset", "title", "kind", "offers")
+    # Two id columns, each id whole on its own line (copy it into `buy`); title, kind and terms under them
+    t = Table(box=box.SIMPLE_HEAD, padding=(0, 1), show_edge=False)
+    for c in ("asset (title, kind)", "offer (terms)"):
+        t.add_column(c, min_width=31, ratio=1, overflow="fold")  # an id (30) never breaks; other text wraps
     for a in items:
         row(
             t,
-            a["id"],
-            a["title"],
-            a["kind"],
+            f"{a['id']}\n{a['title']}\n{a['kind']}",
             "\n".join(
-                f"{o['id']} {o['pricing']['model']} {_price(o['pricing'])} ({','.join(o['uses'])})" for o in a["offers"]
-            ),
+                f"{o['id']}\n  {o['pricing']['model']} {_price(o['pricing'])} for {','.join(o['uses'])}"
+                for o in a["offers"]
+            )
+            or "no offer",
         )
     out.print(t)
 
@@ -768,7 +772,7 @@ def _license_table(items: list[dict[str, Any]], as_: str = "buyer") -> Table:
     for x in items:
         pricing = x["terms"]["pricing"]
         note = MODEL_NOTE.get(pricing["model"])
-        who = x.get(f"{other}_name") or x.get(f"{other}_id") or "-"
+        who = "\n".join(textwrap.wrap(x.get(f"{other}_name") or x.get(f"{other}_id") or "-", 30))  # ids stay 30 wide
         row(
             t,
             f"{x['id']}\n{x['scope']['id']}\n{who}",

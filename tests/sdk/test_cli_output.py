@@ -129,3 +129,27 @@ def test_search_lists_only_offers_matching_its_filters(fake: Any) -> None:
     )
     got = json.loads(run("search", "--use", "ai-input", "--max-price", "0.05", "--json"))
     assert [o["id"] for o in got[0]["offers"]] == ["off_cheap", "off_all"]
+
+
+def test_search_prints_every_id_whole_on_its_own_line_at_80_columns(fake: Any) -> None:
+    answers, _ = fake
+    offer_ids = ["off_01m8m7va0dgcqwertyuiopasdf", "off_01m8m7va0dgcqwertyuiopasdg"]
+    offers = [
+        {
+            "id": offer_ids[0],
+            "uses": ["ai-input", "search"],
+            "pricing": {"model": "per_access", "amount_micros": 10_000},
+        },
+        {
+            "id": offer_ids[1],
+            "uses": ["ai-all"],
+            "pricing": {"model": "subscription", "amount_micros": 5_000_000_000, "period_days": 30},
+        },
+    ]
+    asset = {"id": "ast_01m8m7va0dgcqwertyuiopasdf", "kind": "article", "offers": offers}
+    asset["title"] = "Harbour town council approves new sea wall after a long and heated debate"
+    answers["/v1/catalog/assets"] = httpx.Response(200, json={"items": [asset], "next_cursor": None})
+    result = CliRunner().invoke(cli.app, ["search", "sea wall"], terminal_width=80, catch_exceptions=False)
+    words = result.output.split()
+    assert all(i in words for i in [asset["id"], *offer_ids])  # whole, so they can be copied into `buy`
+    assert "USD 5,000.00" in result.output and "debate" in result.output  # the rest wraps, never cut
