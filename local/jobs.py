@@ -3,9 +3,11 @@
     .venv/bin/python -m local.jobs renew_subscriptions
     .venv/bin/python -m local.jobs monthly_close --period 2026-11
     .venv/bin/python -m local.jobs pool_distributions --period 2026-11
+    .venv/bin/python -m local.jobs ledger_audit     # the scheduled auditor (``make audit`` prints its findings)
 
-It runs the same ``metering_jobs`` handler EventBridge Scheduler invokes in the cloud, against the embedded AWS named in
-``.imprimatur/local.json``; queued charges are then metered by the running server's dispatcher.
+It runs the same handler EventBridge Scheduler invokes in the cloud (the schedule's function: ``metering_jobs``, or
+``ledger_audit``), against the embedded AWS named in ``.imprimatur/local.json``; queued charges are then metered by the
+running server's dispatcher.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import json
 import os
 from pathlib import Path
 
-from infra.definitions import SCHEDULES
+from infra.definitions import FUNCTIONS, SCHEDULES
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,11 +40,15 @@ def main(argv: list[str] | None = None) -> int:
     from functions.shared import clock
 
     clock.set_offset(float(state.get("clock_offset_s") or 0))  # the server's clock (POST /local/clock)
-    from functions.metering.handlers.jobs import handler
+    import importlib
+
     from local.events import LambdaContext
 
+    (function,) = {f for f, _, payload in SCHEDULES.values() if payload["job"] == args.job}
+    module, _, attr = FUNCTIONS[function].handler.rpartition(".")
+    handler = getattr(importlib.import_module(module), attr)
     event = {"job": args.job, **({"period": args.period} if args.period else {})}
-    print(json.dumps(handler(event, LambdaContext(function_name="metering_jobs")), indent=2))
+    print(json.dumps(handler(event, LambdaContext(function_name=function)), indent=2))
     return 0
 
 
