@@ -9,8 +9,6 @@ import hashlib
 import json
 from typing import Any
 
-import pytest
-
 from functions.metering.dal.audit import licensing_record, metering_record
 from functions.metering.logic.audit import (
     Auditor,
@@ -328,8 +326,6 @@ def test_the_api_statement_hash_is_what_the_close_froze() -> None:
     from functions.metering.logic import reads
     from functions.metering.logic.audit import api_statement_hash
 
-    if not hasattr(reads, "statement_hash"):
-        pytest.skip("functions.metering.logic.reads.statement_hash is not there yet")
     metering, _ = ledger()
     rows = sorted((i for i in metering if i["pk"] == f"STMT#acc_b#{P}"), key=lambda i: i["sk"])
     frozen = {"id": "stm_1", "closed_at": "2026-11-01T00:00:00Z", "fee_rate_bps": 1000}
