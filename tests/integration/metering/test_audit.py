@@ -246,3 +246,28 @@ def _metric(stdout: str, name: str) -> float:
                 value = doc[name]
                 return float(value[0] if isinstance(value, list) else value)
     raise AssertionError(f"no EMF document with {name} in:\n{stdout}")
+
+
+def test_make_audit_against_a_stack_reads_the_table_names_from_its_outputs(aws: dict[str, str]) -> None:
+    # Given a deployed stack whose outputs name the tables (as infra/stack.py publishes them)
+    template = {
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {
+            "MeteringTableName": {"Value": aws["METERING_TABLE"]},
+            "LicensingTableName": {"Value": aws["LICENSING_TABLE"]},
+        },
+    }
+    boto3.client("cloudformation").create_stack(StackName="Imprimatur-audit", TemplateBody=json.dumps(template))
+    from functions.shared import aws as shared_aws
+
+    shared_aws.reset_clients()
+    # When `make audit STACK=Imprimatur-audit` runs, Then it audits those tables (empty: clean)
+    out = io.StringIO()
+    assert main(["--stack", "Imprimatur-audit"], out=out) == 0, out.getvalue()
+    assert out.getvalue().startswith("ledger audit OK: 0 violation(s) in 0 records")
+    # And a stack without the outputs is refused with a message
+    boto3.client("cloudformation").create_stack(
+        StackName="Other", TemplateBody=json.dumps({"Resources": template["Resources"]})
+    )
+    with pytest.raises(SystemExit, match="has no MeteringTableName, LicensingTableName output"):
+        main(["--stack", "Other"], out=io.StringIO())
