@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -47,13 +48,13 @@ class Http:
         return self.request("DELETE", path, **kw)
 
 
-@pytest.fixture(scope="session")
-def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    state_dir = tmp_path_factory.mktemp("imprimatur-state")
+@contextmanager
+def running_stack(state_dir: Path, *, seed: bool = True) -> Iterator[dict[str, Any]]:
+    """A local stack started as ``make run`` starts it, on free ports, with its state in ``state_dir``; yields the
+    state file's contents (``api_url``, ``admin_api_key``, ``demo``) plus ``log_path`` and ``server_pid``."""
     log_path = state_dir / "server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["PYTHONUNBUFFERED"] = "1"
-    seed = os.environ.get("IMPRIMATUR_E2E_SEED", "1") == "1"
     cmd = [
         sys.executable,
         "-m",
@@ -88,6 +89,13 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+@pytest.fixture(scope="session")
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    seed = os.environ.get("IMPRIMATUR_E2E_SEED", "1") == "1"
+    with running_stack(tmp_path_factory.mktemp("imprimatur-state"), seed=seed) as state:
+        yield state
 
 
 @pytest.fixture(scope="session")

@@ -100,23 +100,28 @@ def test_a_double_click_takes_one_licence(page: Any, local_stack: dict[str, Any]
     assert len(set(seen)) == 1 and seen[0]  # every request of this intent carried one key
 
 
-def test_buying_an_offer_already_held_asks_first(page: Any, local_stack: dict[str, Any], shop: dict[str, Any]) -> None:
-    # Given the buyer already holds the per-access licence
-    first = shop["buyer"].post("/v1/licenses", json={"offer_id": shop["pa"]["id"], "use": "ai-input"}).json()
+@pytest.mark.parametrize("held", ["pa", "sub"])
+def test_buying_an_offer_already_held_asks_first(
+    page: Any, local_stack: dict[str, Any], shop: dict[str, Any], held: str
+) -> None:
+    # Given the buyer already holds a licence on the offer (per access, or the USD 5,000 subscription that the issue
+    # saw charged twice)
+    offer = shop[held]
+    first = shop["buyer"].post("/v1/licenses", json={"offer_id": offer["id"], "use": "ai-input"}).json()
     # When it tries to take the same offer again
-    dialog = open_offer(page, local_stack, shop, shop["pa"]["id"])
+    dialog = open_offer(page, local_stack, shop, offer["id"])
     # Then the dialog says so, and the button stays disabled until the buyer ticks that it wants a second one
     warning = dialog.locator("#confirm-duplicate")
     assert first["license"]["id"] in warning.inner_text() and "charges again" in warning.inner_text()
     again = dialog.get_by_role("button", name="Buy another licence")
     assert again.is_disabled()
     dialog.get_by_role("button", name="Cancel").click()
-    assert len(licences(shop["buyer"], shop["pa"]["id"])) == 1
-    page.locator(f"button.buy[data-offer='{shop['pa']['id']}']").click()
+    assert len(licences(shop["buyer"], offer["id"])) == 1
+    page.locator(f"button.buy[data-offer='{offer['id']}']").click()
     dialog.get_by_label("Yes, take another licence").check()
     again.click()
     page.get_by_text("Licence lic_").wait_for()
-    assert len(licences(shop["buyer"], shop["pa"]["id"])) == 2
+    assert len(licences(shop["buyer"], offer["id"])) == 2
 
 
 def test_buyer_certificates_cancel_statement_and_pagination(

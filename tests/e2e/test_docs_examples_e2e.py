@@ -82,6 +82,9 @@ def test_example_runs(doc: str, heading: str, code: str, keys: dict[str, str], t
     elif heading == "Per-unit licences: report what you used":
         assert re.match(r"1 0 \[\]", out), out
         assert "balance_micros" in out
+    elif heading == "Statements: one total per currency, closed months":
+        lines = out.splitlines()
+        assert lines[-1] == "open" and all(re.fullmatch(r"[A-Z]{3} \d+ \d+ \d+", x) for x in lines[:-1]), out
     elif heading == "Errors, retries and idempotency":
         assert re.match(r"404 not_found \S+", out), out
     elif heading == "SDK":
