@@ -30,15 +30,22 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer
 from hypothesis import HealthCheck, Phase, event, note, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from tests.fixtures import Api
-from tests.model.ledger_model import DAY, PLATFORM, Expect, Licence, Model, Offer
+from tests.model.ledger_model import DAY, PLATFORM, Expect, Licence, Model, Offer, period_of
 
 SEED = int(os.environ.get("MONEY_MODEL_SEED", "20261129"))
 DEEP = os.environ.get("MONEY_MODEL_DEEP") == "1"
 EXAMPLES = int(os.environ.get("MONEY_MODEL_EXAMPLES", "200" if DEEP else "4"))
-STEPS = int(os.environ.get("MONEY_MODEL_STEPS", "80" if DEEP else "30"))
+STEPS = int(os.environ.get("MONEY_MODEL_STEPS", "80" if DEEP else "25"))
 STEP_S = 61  # > the budget lease TTL (60 s)
 START = datetime(2027, 1, 5, 12, 0, tzinfo=UTC)
 CURRENCIES = ("USD", "EUR")
@@ -65,6 +72,7 @@ OFFERS = {
     "flat_pool": ("flat", 40_000, "USD", ("pool", "pool"), ("ai-index",), 0),
     "sub_pool": ("subscription", 60_000, "EUR", ("pool", "pool"), ("ai-input",), 30),
 }
+SEEN: Counter[str] = Counter()  # what the run exercised (printed with -s)
 CAP_FACTORS = (None, None, 0.5, 1, 2, 3.5, 10)
 
 
@@ -322,7 +330,7 @@ class MoneyMachine(RuleBasedStateMachine):
         pub = self._pub_client(self.asset_pub[a])
         r = pub.post(f"/v1/pools/{self.pool}/members", {"asset_ids": [self.assets[a]]})
         assert r.status in (200, 201), r.body
-        self.model.join(self.pool, self.assets[a])
+        self.model.join(self.pool, self.assets[a], self.now)
 
     def _licence_list(self) -> list[Licence]:
         return list(self.model.licences.values())
@@ -330,6 +338,7 @@ class MoneyMachine(RuleBasedStateMachine):
     def _expect(self, r: Any, exp: Expect, what: str) -> None:
         got = (r.status, (r.json or {}).get("code") if r.status >= 400 else None)
         event(f"{what.split()[0]} {got[0]} {got[1] or ''}".strip())
+        SEEN[f"{what.split()[0]} {got[0]} {got[1] or ''}".strip()] += 1
         want_codes = set((exp.code or "").split("|")) if exp.code else {None}
         assert got[0] == exp.status and got[1] in want_codes, (
             f"{what}: expected {exp.status} {exp.code}, got {r.status} {r.body[:300]!r}"
@@ -343,6 +352,41 @@ class MoneyMachine(RuleBasedStateMachine):
         cap_i=st.integers(0, len(CAP_FACTORS) - 1),
     )
     def grant(self, buyer: int, offer: str, use_i: int, cap_i: int) -> None:
+        self._grant(buyer, offer, use_i, cap_i)
+
+    @rule(
+        buyer=st.integers(0, 1),
+        offer=st.sampled_from(sorted(OFFERS)),
+        use_i=st.integers(0, 3),
+        cap_i=st.integers(0, len(CAP_FACTORS) - 1),
+    )
+    def grant_more(self, buyer: int, offer: str, use_i: int, cap_i: int) -> None:
+        self._grant(buyer, offer, use_i, cap_i)
+
+    @initialize(
+        grants=st.lists(
+            st.tuples(
+                st.integers(0, 1),
+                st.sampled_from(sorted(OFFERS)),
+                st.integers(0, 3),
+                st.integers(0, len(CAP_FACTORS) - 1),
+            ),
+            min_size=1,
+            max_size=4,
+        )
+    )
+    def first_grants(self, grants: list[tuple[int, str, int, int]]) -> None:
+        fixed = [
+            (0, "pa_pool", 0, 0),
+            (0, "pu_pool", 0, 0),
+            (1, "flat_pool", 0, 0),
+            (1, "pa_a1", 0, 4),
+            (1, "pu_a1", 0, 4),
+        ]
+        for g in fixed + grants:
+            self._grant(*g)
+
+    def _grant(self, buyer: int, offer: str, use_i: int, cap_i: int) -> None:
         o = self.model.offers[offer]
         use = o.uses[use_i % len(o.uses)]
         factor = CAP_FACTORS[cap_i]
@@ -407,25 +451,45 @@ class MoneyMachine(RuleBasedStateMachine):
         self.world.job("renew_subscriptions")
         self.model.renew(self.now)
 
+    @rule()
+    @precondition(lambda self: self.step % 6 == 5)
+    def month_passes(self) -> None:
+        """A month passes; the previous one is closed and the pool's revenue of it distributed."""
+        self.clock.advance(31 * DAY)
+        self.close_period(1)
+        self.distribute(1)
+
     @rule(days=st.sampled_from([1, 9, 16, 31]))
     def time_passes(self, days: int) -> None:
         note(f"step {self.step}: {days} days pass")
         self.clock.advance(days * DAY)
 
     # ----------------------------------------------------------------------------- rules: deliveries
-    @rule(
-        buyer=st.integers(0, 1),
-        asset=st.sampled_from(["a1", "a2", "a3"]),
-        use=st.sampled_from(USES),
-        named=st.integers(-3, 40),
-        header=st.sampled_from(HEADERS),
-    )
+    DELIVERY = {
+        "buyer": st.integers(0, 1),
+        "asset": st.sampled_from(["a1", "a2", "a3"]),
+        "use": st.sampled_from(USES),
+        "named": st.integers(-6, 40),
+        "header": st.sampled_from(HEADERS),
+    }
+
+    @rule(**DELIVERY)
     def deliver(self, buyer: int, asset: str, use: str, named: int, header: Any) -> None:
+        self._deliver(buyer, asset, use, named, header)
+
+    @rule(**DELIVERY)
+    def deliver_more(self, buyer: int, asset: str, use: str, named: int, header: Any) -> None:
+        self._deliver(buyer, asset, use, named, header)
+
+    def _deliver(self, buyer: int, asset: str, use: str, named: int, header: Any) -> None:
         buyer_id = (self.b1, self.b2)[buyer]
         mine = [x for x in self._licence_list() if x.buyer == buyer_id]
         lic = mine[named % len(mine)] if named >= 0 and mine else None
-        if lic is not None:
-            use = lic.use if named % 2 else use
+        like = mine[named % len(mine)] if mine and named % 4 else None
+        if like is not None:  # mostly a use and an asset some licence of the buyer covers (named or not)
+            use = like.use
+            covered = [a for a in ("a1", "a2", "a3") if self.model.covers_asset(like, self.assets[a], self.now)]
+            asset = covered[named % len(covered)] if covered else asset
         asset_id = self.assets[asset]
         limit = (header[1], header[2], header[3]) if header else None
         headers = {header[0]: price_header(header[2], header[3])} if header else None
@@ -478,6 +542,7 @@ class MoneyMachine(RuleBasedStateMachine):
         clients = self.world.instances(key, threads)
         path, params = f"/v1/assets/{asset_id}/content", {"use": lic.use, "license_id": lic.id}
         results = list(flatten(in_threads([rounds(each, lambda c=c: c.get(path, params=params)) for c in clients])))
+        SEEN[f"concurrent deliveries x{len(clients) * each}"] += 1
         codes = Counter((r.status, (r.json or {}).get("code") if r.status != 200 else None) for r in results)
         if exp.status != 200:
             assert codes == {(exp.status, exp.code): len(results)}, (exp, codes)
@@ -501,11 +566,13 @@ class MoneyMachine(RuleBasedStateMachine):
             return dict(data.draw(st.sampled_from(sent), label="resent event"))
         lics = self._licence_list()
         per_unit = [x for x in lics if x.offer.model == "per_unit" and x.buyer == buyer_id]
-        pool = per_unit if per_unit and data.draw(st.booleans(), label="per-unit licence?") else lics
+        own = [x for x in lics if x.buyer == buyer_id] or lics
+        which = data.draw(st.integers(0, 7), label="which licences?")
+        pool = per_unit if per_unit and which < 6 else (own if which < 7 else lics)
         lic = data.draw(st.sampled_from(pool), label="licence")
         assets = [a for a in ("a1", "a2", "a3") if self.model.covers_asset(lic, self.assets[a], self.now)]
         asset = data.draw(st.sampled_from(assets or ["a1", "a2", "a3"]), label="asset")
-        units = data.draw(st.sampled_from([1, 2, 5, 30, 10**9]), label="units")
+        units = data.draw(st.sampled_from([1, 2, 3, 5, 30, 10**9]), label="units")
         t = self.now
         if data.draw(st.integers(0, 4), label="backdated?") == 0 and lic.created + 1 < self.now:
             t = lic.created + 1  # late: its period may be closed by now
@@ -539,6 +606,10 @@ class MoneyMachine(RuleBasedStateMachine):
         }
         r = self.buyers[buyer_id].post("/v1/usage", body)
         assert r.status == 202, r.body
+        SEEN["usage accepted"] += accepted
+        SEEN["usage duplicates"] += duplicates
+        for rej in rejected:
+            SEEN[f"usage rejected {rej['code']}"] += 1
         assert r.json == {"accepted": accepted, "duplicates": duplicates, "rejected": rejected}, (
             f"POST /v1/usage: expected {accepted}/{duplicates}/{rejected}, got {r.json}"
         )
@@ -588,6 +659,80 @@ class MoneyMachine(RuleBasedStateMachine):
         leaves = self.model.leave(self.pool, asset_id, self.now)
         assert r.json["leaves_at"] == self.clock.iso(leaves), (r.json, self.clock.iso(leaves))
 
+    # ----------------------------------------------------------------------------- rules: periods and pools
+    def _periods(self) -> list[str]:
+        """The periods of this example so far, and the running one."""
+        out, t = [], START.timestamp()
+        while period_of(t) <= period_of(self.now):
+            out.append(period_of(t))
+            t += 28 * DAY
+        return sorted(set(out))
+
+    @rule(back=st.integers(0, 3))
+    def close_period(self, back: int) -> None:
+        periods = self._periods()
+        period = periods[max(0, len(periods) - 1 - back)]
+        note(f"step {self.step}: close {period}")
+        exp = self.model.expect_close(period, self.now)
+        r = self.world.admin.post(f"/v1/periods/{period}/close")
+        self._expect(r, exp, f"close {period}")
+        if r.status != 200:
+            return
+        self.model.close(period)
+        for account in self._accounts():
+            key = (account, period)
+            st_ = self.world.admin.get(f"/v1/statements/{period}", params={"account_id": account})
+            assert st_.status == 200, st_.body
+            body = st_.json
+            assert body["status"] == "closed" and body["closed_at"] and body["sha256"], body
+            assert body["sha256"] == jcs_sha256(body), f"statement {key}: sha256 is not the JCS hash of its body"
+            if key in self.closed_statements:
+                assert body == self.closed_statements[key], f"closed statement {key} changed"
+            else:
+                self._check_totals(account, period, body)
+                self.closed_statements[key] = body
+
+    @rule(back=st.integers(0, 3))
+    def distribute(self, back: int) -> None:
+        periods = self._periods()
+        period = periods[max(0, len(periods) - 1 - back)]
+        note(f"step {self.step}: distribute the pool's {period}")
+        exp = self.model.expect_distribution(self.pool, period, self.now)
+        r = self.world.admin.post(f"/v1/pools/{self.pool}/distributions", {"period": period})
+        self._expect(r, exp, f"distribution of {period}")
+        if r.status != 201:
+            return
+        again = (self.pool, period) in self.model.distributed
+        want = self.model.distribute(self.pool, period, self.now)
+        got = r.json
+        assert got["period"] == period
+        if not again:
+            assert got["booked_period"] == period_of(self.now), got
+        for cur in got["currencies"]:
+            assert cur["shares_micros"] + cur["carried_forward_micros"] == (
+                cur["net_revenue_micros"] + cur["carried_in_micros"]
+            ), f"pool {period} {cur['currency']} does not conserve: {cur}"
+        SEEN[f"distribution currencies={len(want)} carried={sum(len(c['carried']) for c in want)}"] += 1  # type: ignore[arg-type,misc]
+        SEEN["distribution with carried share"] += any(
+            m["carried_share_micros"]
+            for c in want
+            for m in c["members"]  # type: ignore[attr-defined,index]
+        )
+        assert got["currencies"] == want, f"distribution of {period}: model {want}, marketplace {got['currencies']}"
+
+    def _accounts(self) -> list[str]:
+        return [self.b1, self.b2, *self.publisher_of_id, self.pool, PLATFORM]
+
+    def _check_totals(self, account: str, period: str, body: dict[str, Any]) -> None:
+        want = self.model.totals_of(account, period)
+        have = {
+            t["currency"]: (t["gross_micros"], t["fee_micros"], t["net_micros"], t["distributions_micros"])
+            for t in body["totals"]
+            if any((t["gross_micros"], t["fee_micros"], t["net_micros"], t["distributions_micros"]))
+        }
+        assert len({t["currency"] for t in body["totals"]}) == len(body["totals"]), "one total per currency"
+        assert have == want, f"statement totals of {account} for {period}: model {want}, marketplace {have}"
+
     # ----------------------------------------------------------------------------- after every step
     def _snapshot(self) -> dict[str, Any]:
         m = self.model
@@ -636,9 +781,29 @@ class MoneyMachine(RuleBasedStateMachine):
                 got = admin.get("/v1/balance", params={"account_id": account, "currency": cur}).json
                 want = m.balances.get(key, 0)
                 assert got["balance_micros"] == want, f"balance of {account} in {cur}: model {want}, API {got}"
+        for (account, period), body in self.closed_statements.items():
+            if full or (self.step % 5 == 0 and (body["lines"] or body["distributions"])):
+                again = admin.get(f"/v1/statements/{period}", params={"account_id": account}).json
+                assert again == body, f"closed statement {account} {period} changed"
+        if full:
+            for account in self._accounts():
+                period = period_of(self.now)
+                body = admin.get(f"/v1/statements/{period}", params={"account_id": account}).json
+                self._check_totals(account, period, body)
+        self._audit()
         self._before = now
         self.step += 1
         self.clock.advance(STEP_S)
+
+    def _audit(self) -> None:
+        """The auditor's five invariants (functions/metering/logic/audit.py) over both tables."""
+        from functions.metering.dal.audit import ledger_records
+        from functions.metering.logic.audit import run
+
+        env = self.world.env
+        report = run(lambda: ledger_records(env["METERING_TABLE"], env["LICENSING_TABLE"], segments=1), confirm=False)
+        assert not report.violations, "\n".join(v.line() for v in report.violations)
+        assert not report.skipped, report.summary()
 
     def teardown(self) -> None:
         try:
@@ -662,7 +827,13 @@ def test_money_model() -> None:
         suppress_health_check=list(HealthCheck),
     )
     machine = with_seed(SEED)(MoneyMachine)
+    started = time.perf_counter()
     try:
-        run_state_machine_as_test(machine, settings=conf)
+        run_state_machine_as_test(machine, settings=conf, _min_steps=STEPS)  # every example runs all its steps
+        print(
+            f"\nmoney model: seed {SEED}, {EXAMPLES} examples x {STEPS} steps in {time.perf_counter() - started:.0f} s"
+        )
+        for k, v in sorted(SEEN.items()):
+            print(f"  {k}: {v}")
     except BaseException as exc:
         raise AssertionError(f"money model failed with MONEY_MODEL_SEED={SEED} (deep={DEEP}): {exc}") from exc

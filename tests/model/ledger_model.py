@@ -41,6 +41,19 @@ def next_month_start(t: float) -> float:
     return datetime(y, m, 1, tzinfo=UTC).timestamp()
 
 
+def period_end(period: str) -> float:
+    y, m = (int(x) for x in period.split("-"))
+    y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return datetime(y, m, 1, tzinfo=UTC).timestamp()
+
+
+def months_between(first: str, last: str) -> int:
+    """Periods from ``first`` to ``last``, both included."""
+    y1, m1 = (int(x) for x in first.split("-"))
+    y2, m2 = (int(x) for x in last.split("-"))
+    return (y2 * 12 + m2) - (y1 * 12 + m1) + 1
+
+
 def fee_split(gross: int) -> tuple[int, int]:
     fee = gross * FEE_BPS // 10_000
     return fee, gross - fee
@@ -130,6 +143,7 @@ class Model:
         self.asset_collection: dict[str, str | None] = {}
         self.asset_publisher: dict[str, str] = {}
         self.members: dict[str, dict[str, float | None]] = defaultdict(dict)  # pool -> asset -> leaves_at
+        self.history: dict[str, dict[str, list[list[float | None]]]] = defaultdict(lambda: defaultdict(list))
         self.balances: dict[tuple[str, str], int] = defaultdict(int)
         # (account, period, currency) -> [gross, fee, net, distributions]
         self.totals: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
@@ -427,19 +441,178 @@ class Model:
             self.charge(lic, lic.offer.price * units, float(ev["t"]), now, asset=str(ev["asset_id"]), units=units)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------------------------------------ pools
-    def join(self, pool: str, asset: str) -> None:
+    def join(self, pool: str, asset: str, now: float) -> None:
+        spans = self.history[pool][asset]
+        if not spans or (spans[-1][1] is not None and float(spans[-1][1]) <= now):
+            spans.append([now, None])  # a new membership
+        else:
+            spans[-1][1] = None  # still a member: a pending opt-out is withdrawn
         self.members[pool][asset] = None
 
     def leave(self, pool: str, asset: str, now: float) -> float:
         current = self.members[pool].get(asset)
         leaves = current if current is not None else next_month_start(now)
         self.members[pool][asset] = leaves
+        self.history[pool][asset][-1][1] = leaves
         return float(leaves)
 
-    def member_assets(self, pool: str, period: str) -> list[str]:
-        """Assets that were members of the pool at some time in ``period``."""
-        start = datetime.strptime(period + "-01", "%Y-%m-%d").replace(tzinfo=UTC).timestamp()
-        return sorted(a for a, leaves in self.members[pool].items() if leaves is None or leaves > start)
+    def members_at_end(self, pool: str, period: str) -> list[str]:
+        """The pool's member assets at the end of ``period`` (for the equal split of stale carried revenue)."""
+        end = period_end(period)
+        return sorted(
+            a
+            for a, spans in self.history[pool].items()
+            if any(float(j or 0) < end and (lv is None or float(lv) > end) for j, lv in spans)
+        )
+
+    # ------------------------------------------------------------------------------------------------ periods
+    def expect_close(self, period: str, now: float) -> Expect:
+        return Expect(422, "period_not_ended") if period >= period_of(now) else Expect(200)
+
+    def close(self, period: str) -> None:
+        self.closed.add(period)
+
+    def expect_distribution(self, pool: str, period: str, now: float) -> Expect:
+        if period > period_of(now):
+            return Expect(422, "period_in_future")
+        if period not in self.closed:
+            return Expect(409, "period_open")
+        return Expect(201)
+
+    def distribute(self, pool: str, period: str, now: float) -> list[dict[str, object]]:
+        """The pool rule of API v1.1 for a closed period (once: a second call answers the same), booked now."""
+        if (pool, period) in self.distributed:
+            return self.distributed[(pool, period)]["currencies"]  # type: ignore[return-value]
+        booked = period_of(now)
+        revenue = {k[2]: v for k, v in self.pool_revenue.items() if k[0] == pool and k[1] == period}
+        uses = self.pool_uses.get((pool, period), [])
+        usable = [c for c in self.carried[pool] if str(c["since"]) < period]
+        untouched = [c for c in self.carried[pool] if str(c["since"]) >= period]
+        currencies = sorted({c for c, v in revenue.items() if v} | {str(c["currency"]) for c in usable})
+        out: list[dict[str, object]] = []
+        new_carried: list[dict[str, object]] = []
+        for cur in currencies:
+            rev = {lic: v for lic, v in revenue.get(cur, {}).items() if v[0] or v[1]}
+            old = [c for c in usable if c["currency"] == cur]
+            members: dict[str, dict[str, int]] = {}
+            publisher: dict[str, str] = {}
+
+            def member(
+                asset: str,
+                pub: str,
+                members: dict[str, dict[str, int]] = members,
+                publisher: dict[str, str] = publisher,
+            ) -> dict[str, int]:
+                publisher.setdefault(asset, pub)
+                return members.setdefault(asset, {"accesses": 0, "charged": 0, "attributed": 0, "carried_share": 0})
+
+            by_licence: dict[str, list[Use]] = defaultdict(list)
+            for u in uses:
+                if self.licences[u.license_id].offer.currency != cur:
+                    continue
+                by_licence[u.license_id].append(u)
+                mm = member(u.asset, self.asset_publisher[u.asset])
+                mm["accesses"] += u.accesses
+                mm["charged"] += u.charged
+            carried: list[dict[str, object]] = []
+            stale: list[dict[str, object]] = []
+            for lic in sorted(set(rev) | {str(c["license_id"]) for c in old}):
+                usage_net, charge_net = rev.get(lic, [0, 0])
+                charged_w: dict[str, int] = defaultdict(int)
+                access_w: dict[str, int] = defaultdict(int)
+                for u in by_licence[lic]:
+                    charged_w[u.asset] += u.charged
+                    access_w[u.asset] += u.accesses
+                pot = charge_net
+                if usage_net:
+                    if sum(charged_w.values()) > 0:
+                        for a, v in largest_remainder(usage_net, dict(charged_w)).items():
+                            members[a]["attributed"] += v
+                    else:
+                        pot += usage_net
+                mine = [c for c in old if c["license_id"] == lic]
+                if sum(access_w.values()) > 0:
+                    total = pot + sum(int(c["amount"]) for c in mine)  # type: ignore[call-overload]
+                    for a, v in largest_remainder(total, dict(access_w)).items():
+                        members[a]["attributed"] += v
+                    continue
+                if pot:
+                    carried.append({"license_id": lic, "currency": cur, "amount": pot, "since": period})
+                for c in mine:
+                    (stale if months_between(str(c["since"]), period) >= 3 else carried).append(c)
+            for c in sorted(stale, key=lambda c: (str(c["since"]), str(c["license_id"]))):
+                weights: dict[str, int] = defaultdict(int)
+                for (p, q), dist in self.distributed.items():
+                    if p != pool or not (str(c["since"]) <= q < period):
+                        continue
+                    for cd in dist["currencies"]:  # type: ignore[attr-defined]
+                        if cd["currency"] != cur:
+                            continue
+                        for mem in cd["members"]:
+                            member(mem["asset_id"], mem["publisher_id"])
+                            weights[mem["asset_id"]] += int(mem["attributed_micros"])
+                for a, mm in members.items():
+                    weights[a] += mm["attributed"]
+                if sum(weights.values()) <= 0:
+                    weights = defaultdict(int)
+                    for a in self.members_at_end(pool, period):
+                        member(a, self.asset_publisher[a])
+                        weights[a] = 1
+                if sum(weights.values()) <= 0:
+                    carried.append(c)
+                    continue
+                for a, v in largest_remainder(int(c["amount"]), dict(weights)).items():  # type: ignore[call-overload]
+                    members[a]["carried_share"] += v
+            net = sum(v[0] + v[1] for v in rev.values())
+            carried_in = sum(int(c["amount"]) for c in old)  # type: ignore[call-overload]
+            shares = sum(mm["attributed"] + mm["carried_share"] for mm in members.values())
+            forward = sum(int(c["amount"]) for c in carried)  # type: ignore[call-overload]
+            assert shares + forward == net + carried_in
+            out.append(
+                {
+                    "currency": cur,
+                    "net_revenue_micros": net,
+                    "carried_in_micros": carried_in,
+                    "shares_micros": shares,
+                    "carried_forward_micros": forward,
+                    "members": [
+                        {
+                            "asset_id": a,
+                            "publisher_id": publisher[a],
+                            "accesses": mm["accesses"],
+                            "charged_micros": mm["charged"],
+                            "attributed_micros": mm["attributed"],
+                            "carried_share_micros": mm["carried_share"],
+                            "share_micros": mm["attributed"] + mm["carried_share"],
+                        }
+                        for a, mm in sorted(members.items())
+                    ],
+                    "carried": [
+                        {
+                            "license_id": c["license_id"],
+                            "amount_micros": c["amount"],
+                            "since_period": c["since"],
+                            "reason": "unattributed",
+                        }
+                        for c in sorted(carried, key=lambda c: (str(c["since"]), str(c["license_id"])))
+                    ],
+                }
+            )
+            new_carried += carried
+            # book it: the pool pays the shares out, each publisher receives its assets' shares (in the open period)
+            per_publisher: dict[str, int] = defaultdict(int)
+            for a, mm in members.items():
+                per_publisher[publisher[a]] += mm["attributed"] + mm["carried_share"]
+            if shares:
+                self.balances[(pool, cur)] -= shares
+                self.totals[(pool, booked, cur)][3] -= shares
+                for pub, v in per_publisher.items():
+                    if v:
+                        self.balances[(pub, cur)] += v
+                        self.totals[(pub, booked, cur)][3] += v
+        self.carried[pool] = untouched + new_carried
+        self.distributed[(pool, period)] = {"currencies": out, "booked": booked}
+        return out
 
     # ------------------------------------------------------------------------------------------------ totals
     def totals_of(self, account: str, period: str) -> dict[str, tuple[int, int, int, int]]:
