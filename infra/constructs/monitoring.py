@@ -3,6 +3,7 @@ falling behind, API 5xx answers, a ledger audit finding a broken money invariant
 
 from __future__ import annotations
 
+from aws_cdk import Stack
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
@@ -47,6 +48,22 @@ class Monitoring(Construct):
             display_name="Imprimatur alarms",
             master_key=self.topic_key,
             enforce_ssl=True,
+        )
+        # enforce_ssl writes a topic policy, which replaces SNS's default one: without this statement CloudWatch could
+        # not publish and every alarm would change state and notify nobody (issue 17)
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchAlarmsOfThisAccount",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": Stack.of(self).account},
+                    "ArnLike": {
+                        "aws:SourceArn": f"arn:{Stack.of(self).partition}:cloudwatch:{Stack.of(self).region}:{Stack.of(self).account}:alarm:*"
+                    },
+                },
+            )
         )
         self._action = cw_actions.SnsAction(self.topic)
         self.alarms: list[cloudwatch.Alarm] = []

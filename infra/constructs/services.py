@@ -55,6 +55,9 @@ CONTENT_BUCKET_ACCESS: Final[Mapping[str, tuple[str, ...]]] = {
     # Signs presigned GET URLs (the hot path; the bytes never pass through Lambda).
     "delivery": ("s3:GetObject",),
 }
+# s3:ListBucket on the bucket (not its objects): without it S3 answers a missing object with 403, not 404, and
+# `complete` before the upload, or a verifier racing a deleted object, would be a 500 (issue 17; moto ignores IAM).
+CONTENT_BUCKET_LISTERS: Final = ("catalog", "verifier")
 USAGE_QUEUE_SENDERS: Final = ("delivery", "licensing", "metering", "metering_jobs")  # usage, grant charges, renewals
 USAGE_ARCHIVE_WRITERS: Final = ("metering_consumer",)
 LICENSING_QUEUE_SENDERS: Final = ("metering_jobs",)  # a renewal the budget cap cannot cover lapses the licence
@@ -195,6 +198,8 @@ class Services(Construct):
         for name, actions in CONTENT_BUCKET_ACCESS.items():
             fn = self.functions[name]
             fn.allow(actions, [bucket.arn_for_objects("*")])
+            if name in CONTENT_BUCKET_LISTERS:
+                fn.allow(("s3:ListBucket",), [bucket.bucket_arn])
             acknowledge(
                 fn.role,
                 resource_finding(bucket, "/*"),

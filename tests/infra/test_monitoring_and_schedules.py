@@ -48,6 +48,27 @@ def test_alarm_topic_is_encrypted_and_tls_only(resources: Resources) -> None:
     )
 
 
+def test_cloudwatch_may_publish_to_the_alarm_topic_for_this_account_only(resources: Resources) -> None:
+    """Issue 17: the TLS-only topic policy replaces SNS's default one; CloudWatch must be allowed back in explicitly,
+    or every alarm changes state and notifies nobody."""
+    topic_id = _alarm_topic(resources)
+    (policy,) = [
+        p
+        for p in of_type(resources, "AWS::SNS::TopicPolicy").values()
+        if {"Ref": topic_id} in p["Properties"]["Topics"]
+    ]
+    allows = [
+        s
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if s["Effect"] == "Allow" and s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}
+    ]
+    assert len(allows) == 1
+    (allow,) = allows
+    assert allow["Action"] == "sns:Publish" and allow["Resource"] == {"Ref": topic_id}
+    assert allow["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    assert "cloudwatch" in json.dumps(allow["Condition"]["ArnLike"]["aws:SourceArn"])
+
+
 def _queue_name_ref(queue_id: str) -> dict[str, object]:
     return {"Fn::GetAtt": [queue_id, "QueueName"]}
 

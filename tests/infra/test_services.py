@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from infra.constants import ARCHITECTURE_NAME, LOG_RETENTION, RUNTIME_NAME
-from infra.constructs.services import CONTENT_BUCKET_ACCESS, SIGNERS, USAGE_QUEUE_SENDERS
+from infra.constructs.services import CONTENT_BUCKET_ACCESS, CONTENT_BUCKET_LISTERS, SIGNERS, USAGE_QUEUE_SENDERS
 from infra.definitions import BUCKETS, FUNCTIONS, PLATFORM_FEE_BPS, QUEUES, TABLES
 from tests.infra.conftest import (
     Resources,
@@ -186,9 +186,26 @@ def test_content_bucket_access_per_function(resources: Resources) -> None:
     bucket_id, _ = by_definition(resources, "AWS::S3::Bucket", "bucket", "content")
     for name in FUNCTIONS:
         granted = actions(statements_on(role_statements(resources, role_id(resources, name)), bucket_id))
-        assert granted == set(CONTENT_BUCKET_ACCESS.get(name, ())), name
+        listing = {"s3:ListBucket"} if name in CONTENT_BUCKET_LISTERS else set()
+        assert granted == set(CONTENT_BUCKET_ACCESS.get(name, ())) | listing, name
     assert CONTENT_BUCKET_ACCESS["delivery"] == ("s3:GetObject",)
     assert CONTENT_BUCKET_ACCESS["verifier"] == ("s3:GetObject",)
+
+
+@pytest.mark.parametrize("name", ["catalog", "verifier"])
+def test_catalog_and_verifier_may_list_the_content_bucket_so_a_missing_object_is_404(
+    resources: Resources, name: str
+) -> None:
+    """Issue 17: without s3:ListBucket, S3 answers a missing object with 403 and `complete` before the upload is a 500.
+    The grant is on the bucket itself (ListBucket's resource), never on its objects."""
+    bucket_id, _ = by_definition(resources, "AWS::S3::Bucket", "bucket", "content")
+    statements = role_statements(resources, role_id(resources, name))
+    listing = [s for s in statements_on(statements, bucket_id) if "s3:ListBucket" in actions([s])]
+    assert listing and all(
+        (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]) == [{"Fn::GetAtt": [bucket_id, "Arn"]}]
+        for s in listing
+    ), listing
+    assert CONTENT_BUCKET_LISTERS == ("catalog", "verifier")
 
 
 def test_usage_queue_senders_and_archive_writer(resources: Resources) -> None:
