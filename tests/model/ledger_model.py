@@ -488,7 +488,8 @@ class Model:
         uses = self.pool_uses.get((pool, period), [])
         usable = [c for c in self.carried[pool] if str(c["since"]) < period]
         untouched = [c for c in self.carried[pool] if str(c["since"]) >= period]
-        currencies = sorted({c for c, v in revenue.items() if v} | {str(c["currency"]) for c in usable})
+        earned = {c for c, v in revenue.items() if any(x[0] or x[1] for x in v.values())}  # free uses earn nothing
+        currencies = sorted(earned | {str(c["currency"]) for c in usable})
         out: list[dict[str, object]] = []
         new_carried: list[dict[str, object]] = []
         for cur in currencies:
