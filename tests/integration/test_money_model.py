@@ -608,6 +608,30 @@ class MoneyMachine(RuleBasedStateMachine):
         self.model.reported_events(buyer_id, ok, self.now)
         self.sent[buyer_id] += [e for e in events if e not in self.sent[buyer_id]]
 
+    def _late_licences(self) -> list[Licence]:
+        return [
+            x
+            for x in self._licence_list()
+            if x.offer.model == "per_unit" and period_of(x.created) < period_of(self.now)
+        ]
+
+    @rule(data=st.data(), units=st.sampled_from([1, 2, 7]))
+    @precondition(lambda self: self._late_licences())
+    def report_late(self, data: st.DataObject, units: int) -> None:
+        """An event that occurred in an earlier period (closed or not): a closed one never changes."""
+        lic = data.draw(st.sampled_from(self._late_licences()), label="licence")
+        assets = [a for a in ("a1", "a2", "a3") if self.model.covers_asset(lic, self.assets[a], self.now)] or ["a1"]
+        self.event_seq += 1
+        event = {
+            "event_id": f"ev-{self.event_seq}",
+            "license_id": lic.id,
+            "asset_id": self.assets[data.draw(st.sampled_from(assets), label="asset")],
+            "use": lic.use,
+            "units": units,
+            "t": lic.created + 1,
+        }
+        self._report(lic.buyer, [event])
+
     @rule(data=st.data(), threads=st.integers(2, 4))
     @precondition(lambda self: any(self.sent.values()))
     def resend_concurrently(self, data: st.DataObject, threads: int) -> None:
