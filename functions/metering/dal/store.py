@@ -43,6 +43,32 @@ JOURNAL_TTL_S = 400 * 86400
 MAX_TX_ITEMS = 100
 DIST_POSTINGS_PER_TX = 24  # 4 items per posting + the booking period's check: <= 100 per transaction
 CLOSED_PERIODS: set[str] = set()  # periods seen closed (closing is final: safe to remember for the instance's life)
+CLOSE_MARGIN_S = 15 * 60
+"""A period can be closed only this long after it ended, and a metering transaction books in the running period
+without the period check only until this long before it ends: a transaction cannot be in flight for 30 minutes (the
+consumer's timeout is 60 s), so one without the check can never land after a close (docs/decision_log.md)."""
+
+
+def period_bounds(period: str) -> tuple[float, float]:
+    """(start, end) of a ``YYYY-MM`` period, as epoch seconds (UTC)."""
+    from datetime import UTC, datetime
+
+    year, month = (int(x) for x in period.split("-"))
+    nxt = (year + 1, 1) if month == 12 else (year, month + 1)
+    return (datetime(year, month, 1, tzinfo=UTC).timestamp(), datetime(*nxt, 1, tzinfo=UTC).timestamp())
+
+
+def unguarded_period(at: float) -> str | None:
+    """The running period when it is far enough from its end to need no check (None in its last minutes)."""
+    from datetime import UTC, datetime
+
+    period = datetime.fromtimestamp(at, UTC).strftime("%Y-%m")
+    return period if at < period_bounds(period)[1] - CLOSE_MARGIN_S else None
+
+
+def closable(period: str, at: float) -> bool:
+    """Whether ``period`` may be closed at ``at``: it ended at least ``CLOSE_MARGIN_S`` ago."""
+    return at >= period_bounds(period)[1] + CLOSE_MARGIN_S
 
 
 class _Agg:
@@ -344,7 +370,8 @@ class MeteringStore:
             for license_id, leases in sorted(late_by_licence.items()):
                 slots[len(items)] = (set(leases), unpaid)
                 items += budget.late_use_updates(self.licensing_table, license_id, leases)
-            for period in sorted({e.period for e in pending}):  # booked only while its period is open
+            running = unguarded_period(clock.now().timestamp())  # cannot be closed yet: no check needed
+            for period in sorted({e.period for e in pending} - {running}):  # booked only while its period is open
                 slots[len(items)] = ({period}, CLOSED_PERIODS)
                 items.append({"ConditionCheck": {**self._period_check(period)}})
             try:

@@ -11,12 +11,12 @@ from functions.licensing.contracts import LapseMessage
 from functions.licensing.logic.budget import Reservation
 from functions.metering.contracts import ChargeMessage
 from functions.metering.dal.keys import charge_key
-from functions.metering.dal.store import MeteringStore
+from functions.metering.dal.store import CLOSE_MARGIN_S, MeteringStore, closable
 from functions.metering.logic import pools
 from functions.metering.logic.reads import statement, statement_hash
 from functions.metering.models.output import CurrencyDistribution, Distribution, PeriodClose, Statement
 from functions.shared.clock import iso, now, now_iso, parse_iso
-from functions.shared.errors import Conflict
+from functions.shared.errors import Conflict, Unprocessable
 from functions.shared.ids import new_id
 
 if TYPE_CHECKING:
@@ -111,6 +111,11 @@ def close_period(store: MeteringStore, period: str, fee_bps: int, by: str | None
     """Close ``period`` for good (API v1.1), then freeze each of its statements: a ``stm_`` id, ``closed_at`` and the
     ``sha256`` of its body. Idempotent: a second run (or one completing a crashed run) changes nothing already
     frozen."""
+    if not closable(period, now().timestamp()):
+        raise Unprocessable(
+            f"{period} has not ended (a period can be closed from {CLOSE_MARGIN_S // 60} minutes after its end).",
+            code="period_not_ended",
+        )
     closed_at = store.close_period(period, now_iso(), by)
     accounts = store.statement_accounts(period)
     for account in accounts:

@@ -9,6 +9,7 @@ from typing import Any
 
 import rfc8785
 
+from functions.metering.dal.store import CLOSED_PERIODS
 from functions.shared import clock
 from functions.shared.clock import now_iso
 from functions.shared.ids import new_id
@@ -54,7 +55,9 @@ def test_a_closed_period_never_changes_and_late_usage_is_booked_in_the_open_one(
     # The message queued before the close and a back-dated event reported after it: both go to the open period
     late = event("e3", lic["id"], asset["id"], 100, t0)
     assert buyer.post("/v1/usage", {"events": [late]}).json["accepted"] == 1
+    CLOSED_PERIODS.clear()  # a consumer instance that has not seen the close: the transaction's period check refuses
     drain(gw.invoke, aws)
+    assert period in CLOSED_PERIODS  # ... and the instance learnt it from the refused check
     assert buyer.get(f"/v1/statements/{period}").json == st  # same id, lines, totals and hash
     now_st = buyer.get(f"/v1/statements/{nxt}").json
     assert now_st["status"] == "open" and now_st["sha256"] is None
