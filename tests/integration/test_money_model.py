@@ -707,6 +707,23 @@ class MoneyMachine(RuleBasedStateMachine):
             else:
                 self._check_totals(account, period, body)
                 self.closed_statements[key] = body
+        # Every default run exercises late usage: an event dated in the period just closed, on a per-unit licence
+        # granted in it, must be booked in the open period and leave the closed statements as they are
+        for lic in self._late_licences():
+            if period_of(lic.created) == period:
+                assets = [a for a in ("a1", "a2", "a3") if self.model.covers_asset(lic, self.assets[a], self.now)]
+                self.event_seq += 1
+                event = {
+                    "event_id": f"ev-{self.event_seq}",
+                    "license_id": lic.id,
+                    "asset_id": self.assets[(assets or ["a1"])[0]],
+                    "use": lic.use,
+                    "units": 3,
+                    "t": lic.created + 1,
+                }
+                note(f"step {self.step}: a late event for {period}, just closed")
+                self._report(lic.buyer, [event])
+                break
 
     @rule(back=st.integers(0, 3))
     def distribute(self, back: int) -> None:
