@@ -46,6 +46,9 @@ THROTTLE_BURST_LIMIT: Final = 2000
 
 # --- queues, schedules, alarms ------------------------------------------------------------------------------------
 DLQ_RETENTION: Final = Duration.days(14)
+WORK_QUEUE_RETENTION: Final = Duration.days(14)
+"""SQS's maximum (the default is 4 days): a usage message is money, and a consumer outage over a long weekend must not
+expire it (issue 17)."""
 SQS_MAX_BATCHING_WINDOW: Final = Duration.seconds(5)
 """Used when a queue's batch size is above 10 (SQS requires a batching window then)."""
 SCHEDULE_RETRY_ATTEMPTS: Final = 3

@@ -22,6 +22,7 @@ from infra.constants import (
     TAG_LOGICAL_NAME,
     USAGE_ARCHIVE_PREFIX,
     USAGE_GLUE_TABLE,
+    WORK_QUEUE_RETENTION,
     Naming,
 )
 from infra.definitions import BUCKETS, CONTENT_CORS, QUEUES, TABLES, BucketDef, QueueDef, TableDef
@@ -110,6 +111,7 @@ class WorkQueue(Construct):
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             visibility_timeout=Duration.seconds(definition.visibility_timeout_s),
+            retention_period=WORK_QUEUE_RETENTION,
             dead_letter_queue=sqs.DeadLetterQueue(queue=self.dlq, max_receive_count=definition.max_receive_count),
         )
         tag_definition(self.queue, "queue", definition.name)

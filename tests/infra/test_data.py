@@ -173,6 +173,8 @@ def test_queue_has_dlq_bounded_redrive_sse_tls_and_enough_visibility(resources: 
         ), qid
     # And the DLQ keeps messages long enough to be inspected and redriven
     assert dlq["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+    # And the work queue keeps them as long as SQS allows (its default of 4 days could expire money in an outage)
+    assert props["MessageRetentionPeriod"] == 14 * 24 * 3600
 
 
 @pytest.mark.parametrize("logical", sorted(QUEUES))
