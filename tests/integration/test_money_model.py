@@ -218,6 +218,7 @@ class MoneyMachine(RuleBasedStateMachine):
         self.step = 0
         self.sent: dict[str, list[dict[str, Any]]] = defaultdict(list)  # buyer -> every event ever sent
         self.closed_statements: dict[tuple[str, str], dict[str, Any]] = {}
+        self.cert_refs: dict[str, dict[str, Any]] = {}  # licence -> its status-list entry (from a certificate)
         self.event_seq = 0
 
     # ----------------------------------------------------------------------------- set-up
@@ -804,6 +805,7 @@ class MoneyMachine(RuleBasedStateMachine):
             assert have == want, f"licence {lic.id} ({lic.offer.key}, cap {lic.cap}): model {want}, API {have}"
             if lic.cap is not None:
                 assert got["spent_micros"] <= got["budget_cap_micros"]
+            self._check_certificate(lic, got)
         accounts = [self.b1, self.b2, *self.publisher_of_id, self.pool, PLATFORM]
         for account in accounts:
             for cur in CURRENCIES:
@@ -825,6 +827,36 @@ class MoneyMachine(RuleBasedStateMachine):
         self._before = now
         self.step += 1
         self.clock.advance(STEP_S)
+
+    def _check_certificate(self, lic: Licence, got: dict[str, Any]) -> None:
+        """API v1.1 "certificates tell the truth": an active licence in term has a certificate of at most 7 days, never
+        past the licence's end, whose status-list bit is VALID; any other is 409 license_not_active, and its bit (known
+        from an earlier certificate) is INVALID."""
+        from tests.status_list_decoder import decode_list, jwt_parts
+
+        r = self.buyers[lic.buyer].get(f"/v1/licenses/{lic.id}/certificate")
+        expires_at = got.get("expires_at")
+        live = lic.status == "active" and (not expires_at or expires_at > self.clock.iso())
+        if live:
+            assert r.status == 200, f"certificate of active {lic.id}: {r.status} {r.body!r}"
+            _, claims = jwt_parts(r.json["certificate"])
+            assert claims["exp"] - claims["iat"] <= 7 * DAY, claims
+            if expires_at:
+                assert claims["exp"] <= int(datetime.fromisoformat(expires_at.replace("Z", "+00:00")).timestamp())
+            self.cert_refs[lic.id] = claims["status"]["status_list"]
+        else:
+            assert r.status == 409 and r.json["code"] == "license_not_active", (
+                f"certificate of {lic.status} {lic.id}: {r.status} {r.body!r}"
+            )
+        ref = self.cert_refs.get(lic.id)
+        if ref is not None:
+            listed = self.world.admin.as_(None).get("/" + ref["uri"].split("://", 1)[1].split("/", 1)[1])
+            assert listed.status == 200, listed.body
+            _, status_claims = jwt_parts(listed.body.decode())
+            bit = decode_list(status_claims["status_list"]).status(ref["idx"])
+            want = 0 if lic.status == "active" else 1
+            if lic.status in ("active", "cancelled", "revoked", "lapsed"):
+                assert bit == want, f"status bit of {lic.status} {lic.id}: {bit}"
 
     def _audit(self) -> Books:
         """The auditor's five invariants (functions/metering/logic/audit.py) over both tables, and what the tables
