@@ -161,7 +161,11 @@ def test_buyer_certificates_cancel_statement_and_pagination(
     form = page.locator("#buyer-statement-form")
     form.get_by_role("button", name="Show").click()
     page.locator("#buyer-statement caption", has_text="Statement").wait_for()
-    assert "Total USD" in page.locator("#buyer-statement").inner_text()
+    shown = page.locator("#buyer-statement").inner_text()
+    period = form.locator("input[name=period]").input_value()
+    totals = shop["buyer"].get(f"/v1/statements/{period}").json()["totals"]  # one per currency charged (API v1.1)
+    assert all(f"Total {t['currency']}" in shown for t in totals)
+    assert ("Nothing charged" in shown) == (totals == [])
 
 
 def test_tabs_follow_the_roles(page: Any, local_stack: dict[str, Any]) -> None:
