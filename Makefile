@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: install run test test-fast lint format synth deploy bench openapi admin-key audit clean
+.PHONY: install run test test-fast lint format synth bootstrap deploy bench openapi admin-key audit clean
 
 $(STAMP): pyproject.toml sdk/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,9 +44,17 @@ format: install
 synth: install
 	$(PY) -m infra.synth $(if $(STAGE),--stage $(STAGE),)
 
-## make deploy: deploy to the AWS account of your current credentials (STAGE=dev for a named copy)
+CDK      := npx --yes aws-cdk@2.1148.1
+APPROVAL ?= broadening
+
+## make bootstrap: prepare the AWS account and region of your current credentials for CDK (once per account/region)
+bootstrap: install
+	$(CDK) bootstrap
+
+## make deploy: deploy to the AWS account of your current credentials (STAGE=dev for a named copy); without a terminal
+## (CI) pass APPROVAL=never, as CDK cannot ask for the approval of security-relevant changes there
 deploy: synth
-	npx --yes aws-cdk@2.1148.1 deploy --app cdk.out --require-approval broadening $(if $(STAGE),Imprimatur-$(STAGE),Imprimatur)
+	$(CDK) deploy --app cdk.out --require-approval $(APPROVAL) $(if $(STAGE),Imprimatur-$(STAGE),Imprimatur)
 
 ## make admin-key: create the first admin account and key on a deployed stack (uses your AWS credentials)
 admin-key: install

@@ -74,6 +74,7 @@ class Tables(Construct):
             time_to_live_attribute=d.ttl_attribute,
             encryption=dynamodb.TableEncryption.AWS_MANAGED,
             removal_policy=RemovalPolicy.RETAIN,
+            deletion_protection=True,  # the ledger and the licences: no API call deletes them by mistake (issue 17)
         )
         for gsi in d.gsis:
             table.add_global_secondary_index(

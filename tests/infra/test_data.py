@@ -25,6 +25,7 @@ def test_table_is_on_demand_with_pitr_ttl_keys_and_gsis(resources: Resources, lo
     # Then it is on demand, recoverable, expiring on the TTL attribute and encrypted with the AWS managed key
     assert props["BillingMode"] == "PAY_PER_REQUEST"
     assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["DeletionProtectionEnabled"] is True  # issue 17: a DeleteTable call is refused
     assert props["TimeToLiveSpecification"] == {"AttributeName": d.ttl_attribute, "Enabled": True}
     assert props["SSESpecification"] == {"SSEEnabled": True}
     assert table["DeletionPolicy"] == "Retain"
