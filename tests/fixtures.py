@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -27,15 +28,17 @@ from local.embedded_aws import install as install_embedded_aws
 install_embedded_aws()  # the same embedded DynamoDB and SQS as `make run` (local/embedded_aws.py)
 
 
-@pytest.fixture
-def aws() -> Iterator[dict[str, str]]:
+@contextlib.contextmanager
+def embedded_aws() -> Iterator[dict[str, str]]:
+    """A fresh embedded AWS with the stack's resources provisioned, its names in the environment, the system clock and
+    every period open (the per-instance cache of closed periods is process-wide); all undone on exit."""
     from functions.metering.dal.store import CLOSED_PERIODS
     from functions.shared import clock
 
     with mock_aws():
         shared_aws.reset_clients()
         clear_env_cache()
-        clock.set_offset(0)  # each test starts on the system clock, with every period open
+        clock.set_offset(0)
         CLOSED_PERIODS.clear()
         from local.provision import provision
 
@@ -54,6 +57,12 @@ def aws() -> Iterator[dict[str, str]]:
             clear_env_cache()
             clock.set_offset(0)
             CLOSED_PERIODS.clear()
+
+
+@pytest.fixture
+def aws() -> Iterator[dict[str, str]]:
+    with embedded_aws() as env:
+        yield env
 
 
 @dataclass

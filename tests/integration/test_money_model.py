@@ -39,7 +39,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from tests.fixtures import Api
+from tests.fixtures import Api, embedded_aws
 from tests.model.ledger_model import DAY, PLATFORM, Expect, Licence, Model, Offer, period_of
 
 SEED = int(os.environ.get("MONEY_MODEL_SEED", "20261129"))
@@ -114,32 +114,11 @@ class World:
     ``gw`` and ``admin`` fixtures, once per hypothesis example)."""
 
     def __init__(self) -> None:
-        from moto import mock_aws
-
-        from functions.shared import aws as shared_aws
-        from functions.shared.config import clear_env_cache
         from local.gateway import LocalGateway
-        from local.provision import provision
         from local.server import ensure_admin
 
         self._stack = contextlib.ExitStack()
-        self._stack.enter_context(mock_aws())
-        shared_aws.reset_clients()
-        clear_env_cache()
-        self.env = provision()
-        saved = {k: os.environ.get(k) for k in self.env}
-        os.environ.update(self.env)
-
-        def undo() -> None:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
-            shared_aws.reset_clients()
-            clear_env_cache()
-
-        self._stack.callback(undo)
+        self.env = self._stack.enter_context(embedded_aws())  # fresh tables, clock and closed-period cache
         self.gw = LocalGateway()
         self.admin = Api(self.gw, ensure_admin(self.env, None))  # type: ignore[arg-type]
         self._instances: list[Api] = []
