@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from aws_cdk import Aws, Duration, RemovalPolicy, Tags
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
@@ -133,14 +133,12 @@ def _secure_bucket(
     definition: BucketDef | None,
     access_logs: s3.IBucket | None,
     log_prefix: str | None = None,
-    bucket_name: str | None = None,
     lifecycle_rules: list[s3.LifecycleRule] | None = None,
     cors: list[s3.CorsRule] | None = None,
 ) -> s3.Bucket:
     return s3.Bucket(
         scope,
         construct_id,
-        bucket_name=bucket_name,
         block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
         object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
         encryption=s3.BucketEncryption.S3_MANAGED,
@@ -190,18 +188,14 @@ class Storage(Construct):
         )
 
         content_def = BUCKETS["content"]
-        # A name computed from the stack's own account and region (no reference to the bucket resource), so the
-        # uploads queue's policy can name the bucket before the bucket exists: S3 validates the notification
-        # destination at creation, and this avoids CDK's notification custom resource (an extra Lambda).
-        content_name = f"{naming.prefix}-content-{Aws.ACCOUNT_ID}-{Aws.REGION}"
-        content_arn = f"arn:{Aws.PARTITION}:s3:::{content_name}"
+        # No BucketName on any bucket: CloudFormation generates the name, so a redeploy after a failed first deploy
+        # (the bucket is retained) never collides with a bucket left behind (issue 17).
         self.content = _secure_bucket(
             self,
             "Content",
             definition=content_def,
             access_logs=self.access_logs,
             log_prefix="content/",
-            bucket_name=content_name,
             lifecycle_rules=_standard_lifecycle(content_def.versioned),
             cors=[
                 s3.CorsRule(
@@ -214,7 +208,7 @@ class Storage(Construct):
             ],
         )
         tag_definition(self.content, "bucket", content_def.name)
-        self._notify_uploads(content_arn, uploads)
+        self._notify_uploads(generated_name_arn_pattern(self.content), uploads)
 
         usage_def = BUCKETS["usage"]
         self.usage = _secure_bucket(
@@ -227,7 +221,7 @@ class Storage(Construct):
         )
         tag_definition(self.usage, "bucket", usage_def.name)
 
-    def _notify_uploads(self, content_arn: str, uploads: WorkQueue) -> None:
+    def _notify_uploads(self, content_arn_pattern: str, uploads: WorkQueue) -> None:
         policy = uploads.queue.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowContentBucketNotifications",
@@ -235,7 +229,9 @@ class Storage(Construct):
                 actions=["sqs:SendMessage"],
                 resources=[uploads.queue.queue_arn],
                 conditions={
-                    "ArnEquals": {"aws:SourceArn": content_arn},
+                    # S3 validates the destination when it creates the bucket, so the policy cannot reference the
+                    # bucket (a cycle): it names the generated name's prefix, and only this account's buckets.
+                    "ArnLike": {"aws:SourceArn": content_arn_pattern},
                     "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
                 },
             )
@@ -249,6 +245,25 @@ class Storage(Construct):
         )
         if policy.policy_dependable is not None:
             self.content.node.add_dependency(policy.policy_dependable)
+
+
+BUCKET_NAME_MAX: Final = 63
+GENERATED_SUFFIX_MAX: Final = 14
+"""CloudFormation's generated bucket names are ``<stack name>-<logical id>-<random suffix>``, lower-cased; the
+suffix (with its dash) is at most 14 characters. Stack name and logical id are truncated only when the whole would
+exceed 63 characters, which ``generated_name_arn_pattern`` refuses at synth time."""
+
+
+def generated_name_arn_pattern(bucket: s3.Bucket) -> str:
+    """An ``ArnLike`` pattern for the name CloudFormation will generate for ``bucket`` (no reference to it)."""
+    stack = Stack.of(bucket)
+    cfn = bucket.node.default_child
+    assert isinstance(cfn, s3.CfnBucket)
+    logical_id = stack.resolve(stack.get_logical_id(cfn))
+    prefix = f"{stack.stack_name}-{logical_id}".lower()
+    if len(prefix) + GENERATED_SUFFIX_MAX > BUCKET_NAME_MAX:
+        raise ValueError(f"{prefix!r} is too long for CloudFormation to keep it whole in a generated bucket name")
+    return f"arn:{Aws.PARTITION}:s3:::{prefix}-*"
 
 
 class UsageCatalog(Construct):

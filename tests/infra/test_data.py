@@ -131,9 +131,20 @@ def test_content_bucket_notifies_the_uploads_queue_on_object_created(resources: 
     assert len(allow) == 1
     assert allow[0]["Principal"] == {"Service": "s3.amazonaws.com"}
     assert allow[0]["Action"] == "sqs:SendMessage"
-    assert "aws:SourceArn" in allow[0]["Condition"]["ArnEquals"]
-    assert "aws:SourceAccount" in allow[0]["Condition"]["StringEquals"]
+    # the generated name's prefix (CloudFormation names the bucket <stack>-<logical id>-<suffix>, lower-cased)
+    bucket_id = next(k for k, v in resources.items() if v is bucket)
+    pattern = allow[0]["Condition"]["ArnLike"]["aws:SourceArn"]
+    assert pattern == {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, f":s3:::imprimatur-{bucket_id.lower()}-*"]]}
+    assert allow[0]["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
     assert policy_id in bucket["DependsOn"]
+
+
+def test_no_bucket_has_a_fixed_name(resources: Resources) -> None:
+    # A retained bucket with a fixed name makes a redeploy after a failed first deploy fail: CloudFormation names them
+    buckets = of_type(resources, "AWS::S3::Bucket")
+    assert len(buckets) >= 4
+    for bucket_id, bucket in buckets.items():
+        assert "BucketName" not in bucket["Properties"], bucket_id
 
 
 def test_verifier_consumes_the_uploads_queue(resources: Resources) -> None:
