@@ -7,13 +7,21 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-_clients: dict[str, Any] = {}
+if TYPE_CHECKING:  # the stubs are a dev dependency (boto3-stubs in pyproject's dev extras)
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_kms import KMSClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sesv2 import SESV2Client
+    from mypy_boto3_sqs import SQSClient
+
+_clients: dict[str, object] = {}
 _lock = threading.Lock()
 
 
-def client(service: str) -> Any:
+def client(service: str) -> Any:  # Any: the untyped accessor; new code uses the typed ones below
     c = _clients.get(service)
     if c is None:
         with _lock:
@@ -42,3 +50,27 @@ def reset_clients() -> None:
     """Forget cached clients (tests switch between moto contexts)."""
     with _lock:
         _clients.clear()
+
+
+def dynamodb() -> DynamoDBClient:
+    return cast("DynamoDBClient", client("dynamodb"))
+
+
+def s3() -> S3Client:
+    return cast("S3Client", client("s3"))
+
+
+def sqs() -> SQSClient:
+    return cast("SQSClient", client("sqs"))
+
+
+def kms() -> KMSClient:
+    return cast("KMSClient", client("kms"))
+
+
+def sesv2() -> SESV2Client:
+    return cast("SESV2Client", client("sesv2"))
+
+
+def cloudformation() -> CloudFormationClient:
+    return cast("CloudFormationClient", client("cloudformation"))

@@ -1,0 +1,49 @@
+"""Static types shared by the services (issue 15, typed seams): JSON values, and DynamoDB items on both sides of the
+low-level client.
+
+- ``JSONValue`` / ``JSONObject``: what ``json.loads`` returns and what a body is made of.
+- ``AttrValue`` / ``AttrItem``: an item in DynamoDB's wire format (``{"pk": {"S": ...}}``), typed by the boto3 stubs
+  (a dev dependency: imported only while type checking, so the aliases are strings at run time).
+- ``Record``: an item as ``functions.shared.ddb.from_item`` returns it (plain Python values). A DAL narrows it to its
+  own ``TypedDict`` where it knows the record's shape.
+- ``TransactItem``: one action of ``TransactWriteItems``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypeAlias
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import (
+        AttributeValueTypeDef,
+        ConditionCheckTypeDef,
+        PutTypeDef,
+        TransactWriteItemTypeDef,
+        UpdateTypeDef,
+    )
+
+JSONScalar: TypeAlias = "str | int | float | bool | None"
+JSONValue: TypeAlias = "str | int | float | bool | list[JSONValue] | dict[str, JSONValue] | None"
+JSONObject: TypeAlias = "dict[str, JSONValue]"
+
+AttrValue: TypeAlias = "AttributeValueTypeDef"
+AttrItem: TypeAlias = "dict[str, AttributeValueTypeDef]"
+TransactItem: TypeAlias = "TransactWriteItemTypeDef"
+PutAction: TypeAlias = "PutTypeDef"
+UpdateAction: TypeAlias = "UpdateTypeDef"
+CheckAction: TypeAlias = "ConditionCheckTypeDef"
+
+Record: TypeAlias = "dict[str, object]"
+
+__all__ = [
+    "AttrItem",
+    "AttrValue",
+    "CheckAction",
+    "JSONObject",
+    "JSONScalar",
+    "JSONValue",
+    "PutAction",
+    "Record",
+    "TransactItem",
+    "UpdateAction",
+]
