@@ -17,6 +17,7 @@ from imprimatur_client import (
     Forbidden,
     NotFound,
     PaymentRequired,
+    ServerError,
     TransportError,
     ValidationFailed,
     VerificationFailed,
@@ -56,9 +57,11 @@ def test_gives_up_after_max_retries_with_a_typed_error() -> None:
         calls.append(1)
         return problem(500, "internal_error")
 
-    with pytest.raises(Exception) as info:
+    with pytest.raises(ServerError) as info:
         make(handler).me()
-    assert info.value.status == 500 and len(calls) == 5  # type: ignore[attr-defined]
+    # exactly the 5xx class, with the problem's status and code, after the retries (not a subclass, nor httpx's own)
+    assert type(info.value) is ServerError
+    assert (info.value.status, info.value.code, len(calls)) == (500, "internal_error", 5)
 
 
 def test_network_errors_become_transport_errors() -> None:
