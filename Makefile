@@ -23,10 +23,11 @@ run: install
 audit: install
 	$(PY) -m functions.metering.audit_cli $(if $(STACK),--stack $(STACK),) $(ARGS)
 
-## make test: lint, the OpenAPI freshness check and every test suite (unit, integration, infra, e2e)
+## make test: lint, the OpenAPI freshness check and every test suite (unit, integration, infra, e2e); the unit tier's
+## property tests at full depth (IMPRIMATUR_DEEP=1, tests/unit/depth.py)
 test: install lint
 	$(PY) -m local.openapi --check
-	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	IMPRIMATUR_DEEP=1 $(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 test-fast: install
 	$(PY) -m pytest -q -p no:cacheprovider tests/unit tests/integration $(PYTEST_ARGS)
@@ -35,6 +36,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy functions local infra sdk/imprimatur_client
+	$(VENV)/bin/pylint --disable=all --enable=duplicate-code --min-similarity-lines=8 functions local sdk
 
 format: install
 	$(VENV)/bin/ruff format .

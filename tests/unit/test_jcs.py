@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from functions.shared.jcs import canonical, sha256_hex
+from tests.unit.depth import examples
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.text(),
@@ -15,7 +16,7 @@ JSON = st.recursive(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(100, 800), deadline=None)
 @given(JSON)
 def test_matches_the_rfc8785_package(value: object) -> None:
     assert canonical(value).encode("utf-8") == rfc8785.dumps(value)
