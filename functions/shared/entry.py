@@ -14,6 +14,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 
 from functions.shared.errors import BadRequest, Unauthorized, UnsupportedMediaType
+from functions.shared.limits import json_limit_violation
 
 
 def _utf8(b64: str) -> bool:
@@ -25,6 +26,13 @@ def _utf8(b64: str) -> bool:
     except (ValueError, binascii.Error, UnicodeDecodeError):
         return False
     return True
+
+
+def _text(event: dict[str, Any]) -> str:
+    import base64
+
+    body = str(event["body"])
+    return base64.b64decode(body).decode("utf-8") if event.get("isBase64Encoded") else body
 
 
 def _json_content_type(headers: dict[str, str]) -> bool:
@@ -47,6 +55,10 @@ def http_entry(
             return BadRequest("The request body is not UTF-8 JSON.", code="malformed_json").result()
         if event.get("body") and not _json_content_type(event.get("headers") or {}):
             return UnsupportedMediaType("Send the request body as application/json.").result()
+        if event.get("body"):
+            too_big = json_limit_violation(_text(event))
+            if too_big is not None:  # before any parse: Python's parser recurses per level (docs/api.md)
+                return BadRequest(too_big, code="json_limits").result()
         return app.resolve(event, context)
 
     return handler

@@ -47,7 +47,7 @@ from functions.shared import aws
 from functions.shared.api import json_response, make_resolver, optional_principal, path_id, principal
 from functions.shared.clock import now_iso
 from functions.shared.entry import http_entry
-from functions.shared.errors import BadRequest, NotFound
+from functions.shared.errors import ApiError, BadRequest, NotFound
 from functions.shared.idempotency import HEADER, IdempotencyStore, M
 from functions.shared.ids import new_id
 from functions.shared.urls import base_url
@@ -298,13 +298,26 @@ def list_offers(
         )
     kind, value = given[0]
     key, index = (f"OFFERS#PUB#{value}", "gsi2") if kind == "publisher" else (f"OFFERS#{kind}#{value}", "gsi1")
-    found, nxt = _store().offers_by(key, index, limit, cursor)
-    return OfferList(items=[offer_out(o) for o in found], next_cursor=nxt)
+    store = _store()
+    found, nxt = store.offers_by(key, index, limit, cursor)
+    return OfferList(items=[offer_out(o) for o in offer_logic.public_offers(store, found, _viewer)], next_cursor=nxt)
 
 
-@app.get("/v1/offers/<id>", summary="An offer (public)", tags=["offers"])
+def _viewer() -> Principal | None:
+    """The caller of a public route, if it presents a valid key (a bad key reads as the public)."""
+    try:
+        return optional_principal(app)
+    except ApiError:  # a bad or pending key: the public view
+        return None
+
+
+@app.get("/v1/offers/<id>", summary="An offer (public; of an asset not yet available: its owner)", tags=["offers"])
 def get_offer(id: str) -> OfferOut:
-    return offer_out(offer_logic.get_offer(_store(), path_id(id, "off")))
+    store = _store()
+    offer = offer_logic.get_offer(store, path_id(id, "off"))
+    if not offer_logic.public_offers(store, [offer], _viewer):
+        raise NotFound("No such offer.")
+    return offer_out(offer)
 
 
 @app.delete(

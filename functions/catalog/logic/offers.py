@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from functions.catalog.dal.store import CatalogStore
 from functions.catalog.models.domain import Offer
 from functions.catalog.models.input import CreateOfferRequest
@@ -55,6 +57,26 @@ def get_offer(store: CatalogStore, offer_id: str) -> Offer:
     if offer is None:
         raise NotFound("No such offer.")
     return offer
+
+
+def public_offers(store: CatalogStore, offers: list[Offer], viewer: Callable[[], Principal | None]) -> list[Offer]:
+    """What the public routes show: an offer of an asset that is not ``available`` (pending, rejected, withdrawn)
+    only to its publisher and admins (issue 17). ``viewer`` is called only when something would be hidden, so a
+    public read costs one more read (the assets, in one batch) and no authentication."""
+    asset_ids = list(dict.fromkeys(o.scope["id"] for o in offers if o.scope["type"] == "asset"))
+    if not asset_ids:
+        return offers
+    found = store.batch_get_assets(asset_ids)
+    hidden = {a for a in asset_ids if a not in found or found[a].status != "available"}
+    if not hidden:
+        return offers
+    who = viewer()
+    return [
+        o
+        for o in offers
+        if not (o.scope["type"] == "asset" and o.scope["id"] in hidden)
+        or (who is not None and (who.is_admin or who.account_id == o.publisher_id))
+    ]
 
 
 def retire_offer(store: CatalogStore, caller: Principal, offer_id: str) -> Offer:

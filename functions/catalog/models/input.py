@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import re
+from datetime import timedelta
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from functions.catalog.models.domain import MAX_ASSET_BYTES, MEDIA_TYPES, PUT_MAX_BYTES, TERRITORIES
+from functions.shared.limits import Currency, timestamp
 
 Kind = Literal["article", "dataset", "image", "audio", "video", "book", "other"]
 Use = Literal["all", "ai-all", "ai-train", "ai-input", "ai-index", "search"]
@@ -24,7 +25,7 @@ Tag = Annotated[
 Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Z]{2})?$")]
 Sha256 = Annotated[str, StringConstraints(to_lower=True, pattern=r"^[0-9a-fA-F]{64}$")]
 IdStr = Annotated[str, StringConstraints(max_length=64)]
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+PUBLISHED_AHEAD = timedelta(days=1)  # a publication date may be announced a day ahead, not further
 
 
 class _Strict(BaseModel):
@@ -38,9 +39,9 @@ class CreateAssetRequest(_Strict):
     media_type: str = Field(max_length=100)
     language: Language
     tags: list[Tag] = Field(default_factory=list, max_length=20)
-    size_bytes: int = Field(ge=1, le=MAX_ASSET_BYTES)
+    size_bytes: int = Field(ge=1, le=MAX_ASSET_BYTES, strict=True)
     sha256: Sha256
-    published_at: str | None = None
+    published_at: str | None = Field(default=None, description="RFC 3339; at most a day after the marketplace's clock")
     collection_id: IdStr | None = None
     upload_method: Literal["PUT", "MULTIPART"] | None = Field(
         default=None,
@@ -59,9 +60,7 @@ class CreateAssetRequest(_Strict):
     @field_validator("published_at")
     @classmethod
     def _published_at(cls, v: str | None) -> str | None:
-        if v is not None and not _RFC3339.match(v):
-            raise ValueError("published_at must be an RFC 3339 timestamp")
-        return v
+        return v if v is None else timestamp(v, "published_at", max_ahead=PUBLISHED_AHEAD)
 
     @field_validator("tags")
     @classmethod
@@ -81,15 +80,13 @@ class UpdateAssetRequest(_Strict):
     kind: Kind | None = None
     language: Language | None = None
     tags: list[Tag] | None = Field(default=None, max_length=20)
-    published_at: str | None = None
+    published_at: str | None = Field(default=None, description="RFC 3339; at most a day after the marketplace's clock")
     collection_id: IdStr | None = None
 
     @field_validator("published_at")
     @classmethod
     def _published_at(cls, v: str | None) -> str | None:
-        if v is not None and not _RFC3339.match(v):
-            raise ValueError("published_at must be an RFC 3339 timestamp")
-        return v
+        return v if v is None else timestamp(v, "published_at", max_ahead=PUBLISHED_AHEAD)
 
     @model_validator(mode="after")
     def _not_empty(self) -> UpdateAssetRequest:
@@ -99,7 +96,7 @@ class UpdateAssetRequest(_Strict):
 
 
 class PartEtag(_Strict):
-    part_number: int = Field(ge=1, le=10_000)
+    part_number: int = Field(ge=1, le=10_000, strict=True)
     etag: str = Field(min_length=1, max_length=200)
 
 
@@ -114,10 +111,10 @@ class CreateCollectionRequest(_Strict):
 
 class Pricing(_Strict):
     model: Model
-    amount_micros: int = Field(default=0, ge=0, le=10**15)
-    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "USD"
+    amount_micros: int = Field(default=0, ge=0, le=10**15, strict=True)
+    currency: Currency = "USD"
     unit: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)] | None = None
-    period_days: int | None = Field(default=None, ge=1, le=366)
+    period_days: int | None = Field(default=None, ge=1, le=366, strict=True)
 
     @model_validator(mode="after")
     def _rules(self) -> Pricing:
@@ -143,11 +140,11 @@ class CreateOfferRequest(_Strict):
     pool_id: IdStr | None = None
     uses: list[Use] = Field(min_length=1, max_length=6)
     pricing: Pricing
-    term_days: int | None = Field(default=None, ge=1, le=3650)
-    attribution_required: bool = False
+    term_days: int | None = Field(default=None, ge=1, le=3650, strict=True)
+    attribution_required: bool = Field(default=False, strict=True)
     territories: list[str] | None = Field(default=None, min_length=1, max_length=250)
     user_types: list[UserType] | None = Field(default=None, min_length=1, max_length=5)
-    max_licenses: int | None = Field(default=None, ge=1, le=1_000_000)
+    max_licenses: int | None = Field(default=None, ge=1, le=1_000_000, strict=True)
 
     @field_validator("territories")
     @classmethod

@@ -12,7 +12,7 @@ class CreateLicenseRequest(BaseModel):
 
     offer_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     use: Use
-    budget_cap_micros: int | None = Field(default=None, ge=1, le=10**15)
+    budget_cap_micros: int | None = Field(default=None, ge=1, le=10**15, strict=True)
 
 
 class RevokeRequest(BaseModel):
@@ -24,4 +24,4 @@ class RevokeRequest(BaseModel):
 class UpdateLicenseRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    budget_cap_micros: int = Field(ge=1, le=10**15)
+    budget_cap_micros: int = Field(ge=1, le=10**15, strict=True)

@@ -36,12 +36,18 @@ from functions.shared.clock import iso, now
 from functions.shared.entry import http_entry
 from functions.shared.errors import Forbidden, NotFound, Unprocessable
 from functions.shared.idempotency import HEADER, IdempotencyStore
+from functions.shared.money import CURRENCIES
 
 logger = Logger()
 app = make_resolver()
 OPENAPI_MODELS = (ReportUsageResponse, Distribution, Statement, PeriodClose)
 DateQ = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}", max_length=40)]
 IdQ = Annotated[str | None, Query(max_length=64)]
+# An account whose books are read: an account id, a pool id or "platform" (it reaches a response header and a file
+# name: nothing else may pass, issue 17).
+AccountQ = Annotated[
+    str | None, Query(pattern=r"^(platform|(acct|pool)_[0-9a-hjkmnp-tv-z]{26})$", max_length=64)
+]
 
 
 def _store() -> MeteringStore:
@@ -169,9 +175,15 @@ def _account(caller: Principal, account_id: str | None) -> str:
 )
 def get_balance(
     currency: Annotated[str, Query(pattern=r"^[A-Z]{3}$")] = "USD",
-    account_id: IdQ = None,
+    account_id: AccountQ = None,
 ) -> Balance:
     account = _account(principal(app), account_id)
+    if currency not in CURRENCIES:
+        raise Unprocessable(
+            f"currency must be one of: {', '.join(sorted(CURRENCIES))}.",
+            code="validation_failed",
+            extra={"errors": [{"field": "currency", "location": "query", "message": "unknown", "type": "enum"}]},
+        )
     return Balance(account_id=account, currency=currency, balance_micros=_store().balance(account, currency))
 
 
@@ -189,7 +201,7 @@ def get_balance(
         }
     },
 )
-def get_statement(period: str, account_id: IdQ = None) -> Response[str]:
+def get_statement(period: str, account_id: AccountQ = None) -> Response[str]:
     _check_period(period)
     account = _account(principal(app), account_id)
     st = jobs.read_statement(_store(), account, period, env().PLATFORM_FEE_BPS)

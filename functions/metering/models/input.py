@@ -1,12 +1,14 @@
 from __future__ import annotations
 
-import re
+from datetime import timedelta
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from functions.shared.limits import EARLIEST, timestamp
+
 Use = Literal["all", "ai-all", "ai-train", "ai-input", "ai-index", "search"]
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+OCCURRED_AHEAD = timedelta(minutes=5)  # clock skew a reporter may have; usage is never reported in advance
 PERIOD = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 
@@ -17,15 +19,13 @@ class UsageEvent(BaseModel):
     license_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     asset_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     use: Use
-    units: int = Field(ge=1, le=10**9)
-    occurred_at: str
+    units: int = Field(ge=1, le=10**9, strict=True)
+    occurred_at: str = Field(description="RFC 3339; from 2000-01-01 to 5 minutes after the marketplace's clock")
 
     @field_validator("occurred_at")
     @classmethod
     def _ts(cls, v: str) -> str:
-        if not _RFC3339.match(v):
-            raise ValueError("occurred_at must be an RFC 3339 timestamp")
-        return v
+        return timestamp(v, "occurred_at", earliest=EARLIEST, max_ahead=OCCURRED_AHEAD)
 
 
 class ReportUsageRequest(BaseModel):
