@@ -10,12 +10,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Any
+from collections.abc import Mapping
 
 from functions.shared.errors import BadRequest
+from functions.shared.jsontypes import AttrItem, AttrValue
 
 
-def encode(last_key: dict[str, Any] | None) -> str | None:
+def encode(last_key: Mapping[str, AttrValue] | None) -> str | None:
     if not last_key:
         return None
     plain = {k: next(iter(v.values())) for k, v in last_key.items()}
@@ -23,9 +24,7 @@ def encode(last_key: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode(
-    cursor: str | None, *, key_names: tuple[str, ...], expect: dict[str, str] | None = None
-) -> dict[str, Any] | None:
+def decode(cursor: str | None, *, key_names: tuple[str, ...], expect: dict[str, str] | None = None) -> AttrItem | None:
     if cursor is None or cursor == "":
         return None
     try:

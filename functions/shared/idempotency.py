@@ -25,6 +25,7 @@ from pydantic import BaseModel
 from functions.shared import aws
 from functions.shared.ddb import from_item, to_item
 from functions.shared.errors import BadRequest, Conflict, Unprocessable
+from functions.shared.jsontypes import TransactItem
 
 WINDOW_S = 24 * 3600
 LOCK_TIMEOUT_S = 60
@@ -35,7 +36,7 @@ M = TypeVar("M", bound=BaseModel)
 @dataclass(frozen=True)
 class Stored:
     status: int
-    body: Any
+    body: Any  # Any: a replayed JSON body, read back by the route that stored it
 
 
 def body_hash(raw: str | bytes | None) -> str:
@@ -121,7 +122,7 @@ class IdempotencyStore:
             ) from None
         return None
 
-    def completion_put(self, scope: str, key: str, bhash: str, status: int, body: Any) -> dict[str, Any]:
+    def completion_put(self, scope: str, key: str, bhash: str, status: int, body: object) -> TransactItem:
         now = int(self.now())
         return {
             "Put": {
@@ -142,9 +143,9 @@ class IdempotencyStore:
             }
         }
 
-    def complete(self, scope: str, key: str, bhash: str, status: int, body: Any) -> None:
+    def complete(self, scope: str, key: str, bhash: str, status: int, body: object) -> None:
         put = self.completion_put(scope, key, bhash, status, body)["Put"]
-        aws.client("dynamodb").put_item(TableName=put["TableName"], Item=put["Item"])
+        aws.dynamodb().put_item(TableName=put["TableName"], Item=put["Item"])
 
     def release(self, scope: str, key: str) -> None:
         """Forget an in-flight claim after a failure, so the client may retry with the same key."""
@@ -165,8 +166,8 @@ class IdempotencyStore:
         scope: str,
         key: str | None,
         raw_body: str | bytes | None,
-        effect: Callable[[], tuple[Any, int]],
-    ) -> tuple[Any, int]:
+        effect: Callable[[], tuple[object, int]],
+    ) -> tuple[object, int]:
         """Run ``effect`` at most once per (scope, key, body); replay its stored answer afterwards.
 
         Errors raised by ``effect`` release the claim (nothing was done, the client may retry).

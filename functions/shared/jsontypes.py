@@ -1,7 +1,7 @@
 """Static types shared by the services (issue 15, typed seams): JSON values, and DynamoDB items on both sides of the
 low-level client.
 
-- ``JSONValue`` / ``JSONObject``: what ``json.loads`` returns and what a body is made of.
+- ``JSONValue`` / ``JSONObject``: what ``json.loads`` returns and what a body or a Lambda event is made of.
 - ``AttrValue`` / ``AttrItem``: an item in DynamoDB's wire format (``{"pk": {"S": ...}}``), typed by the boto3 stubs
   (a dev dependency: imported only while type checking, so the aliases are strings at run time).
 - ``Record``: an item as ``functions.shared.ddb.from_item`` returns it (plain Python values). A DAL narrows it to its
@@ -14,6 +14,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, TypeAlias
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
     from mypy_boto3_dynamodb.type_defs import (
         AttributeValueTypeDef,
         ConditionCheckTypeDef,
@@ -23,7 +25,8 @@ if TYPE_CHECKING:
     )
 
 JSONScalar: TypeAlias = "str | int | float | bool | None"
-JSONValue: TypeAlias = "str | int | float | bool | list[JSONValue] | dict[str, JSONValue] | None"
+JSONValue: TypeAlias = "str | int | float | bool | Sequence[JSONValue] | Mapping[str, JSONValue] | None"
+"""Containers are read-only (covariant), so a ``dict[str, int]`` is a JSON value; ``JSONObject`` is the mutable top."""
 JSONObject: TypeAlias = "dict[str, JSONValue]"
 
 AttrValue: TypeAlias = "AttributeValueTypeDef"

@@ -13,25 +13,33 @@ same update. Rules: functions.licensing.logic.budget.
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import ClientError
 
 from functions.licensing.logic.budget import Budget, Lease, Reservation
 from functions.shared import aws
+from functions.shared.jsontypes import AttrItem, AttrValue, TransactItem
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import QueryInputTypeDef
 
 PREFIX = "BUDGET#"
 RELEASED_TTL_S = 30 * 86400  # a released lease is kept a month (late usage finds it), then expires
 _MAX_RELEASE = 40  # leases per release transaction (2 items each would be too many beyond)
 
 
-def budget_key(license_id: str) -> dict[str, dict[str, str]]:
+def budget_key(license_id: str) -> AttrItem:
     return {"pk": {"S": f"{PREFIX}{license_id}"}, "sk": {"S": "BUDGET"}}
 
 
-def lease_key(license_id: str, lease_id: str) -> dict[str, dict[str, str]]:
+def lease_key(license_id: str, lease_id: str) -> AttrItem:
     return {"pk": {"S": f"{PREFIX}{license_id}"}, "sk": {"S": f"LEASE#{lease_id}"}}
 
 
-def budget_from_item(item: dict[str, Any]) -> Budget:
+def budget_from_item(item: Mapping[str, AttrValue]) -> Budget:
     return Budget(
         license_id=item["pk"]["S"].removeprefix(PREFIX),
         cap=int(item["cap_micros"]["N"]),
@@ -40,7 +48,7 @@ def budget_from_item(item: dict[str, Any]) -> Budget:
     )
 
 
-def _lease_from_item(item: dict[str, Any]) -> Lease:
+def _lease_from_item(item: Mapping[str, AttrValue]) -> Lease:
     return Lease(
         lease_id=item["sk"]["S"].removeprefix("LEASE#"),
         license_id=item["pk"]["S"].removeprefix(PREFIX),
@@ -52,14 +60,14 @@ def _lease_from_item(item: dict[str, Any]) -> Lease:
     )
 
 
-def _n(value: int | float) -> dict[str, str]:
+def _n(value: int | float) -> AttrValue:
     return {"N": str(value)}
 
 
 # ----------------------------------------------------------------------------- transaction items for other writers
-def budget_put(table: str, license_id: str, cap: int, reserved: int, charge_id: str | None) -> dict[str, Any]:
+def budget_put(table: str, license_id: str, cap: int, reserved: int, charge_id: str | None) -> TransactItem:
     """The budget record a capped grant creates (in the grant's transaction), with the grant's own charge."""
-    item: dict[str, Any] = {
+    item: AttrItem = {
         **budget_key(license_id),
         "license_id": {"S": license_id},
         "cap_micros": _n(cap),
@@ -72,7 +80,7 @@ def budget_put(table: str, license_id: str, cap: int, reserved: int, charge_id: 
     return {"Put": {"TableName": table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}
 
 
-def reserve_update(table: str, license_id: str, amount: int) -> dict[str, Any]:
+def reserve_update(table: str, license_id: str, amount: int) -> TransactItem:
     """Reserve ``amount`` on the budget, on condition that it fits (reported units: in the transaction that records
     the events)."""
     return {
@@ -86,7 +94,7 @@ def reserve_update(table: str, license_id: str, amount: int) -> dict[str, Any]:
     }
 
 
-def unreserve_update(table: str, license_id: str, amount: int) -> dict[str, Any]:
+def unreserve_update(table: str, license_id: str, amount: int) -> TransactItem:
     """Give back a reservation whose charge will never be booked (a compensation after a failed send)."""
     return {
         "Update": {
@@ -99,7 +107,7 @@ def unreserve_update(table: str, license_id: str, amount: int) -> dict[str, Any]
     }
 
 
-def lease_use_update(table: str, license_id: str, lease_id: str, micros: int) -> dict[str, Any]:
+def lease_use_update(table: str, license_id: str, lease_id: str, micros: int) -> TransactItem:
     """The metering consumer books what deliveries charged on a lease, while the lease is not released."""
     return {
         "Update": {
@@ -112,10 +120,10 @@ def lease_use_update(table: str, license_id: str, lease_id: str, micros: int) ->
     }
 
 
-def late_use_updates(table: str, license_id: str, leases: dict[str, int]) -> list[dict[str, Any]]:
+def late_use_updates(table: str, license_id: str, leases: dict[str, int]) -> list[TransactItem]:
     """Deliveries metered after their leases were released (lease id -> micros): reserved on the budget directly, in
     one update that is conditional on the total fitting (the first item), and noted on each lease."""
-    items = [reserve_update(table, license_id, sum(leases.values()))]
+    items: list[TransactItem] = [reserve_update(table, license_id, sum(leases.values()))]
     for lease_id, micros in sorted(leases.items()):
         items.append(
             {
@@ -132,11 +140,11 @@ def late_use_updates(table: str, license_id: str, leases: dict[str, int]) -> lis
 
 def cap_update(
     table: str, license_id: str, old_cap: int, new_cap: int, charge: tuple[str, int] | None = None
-) -> dict[str, Any]:
+) -> TransactItem:
     """Move a cap (PATCH): up freely, down only while the unreserved remainder covers the cut; with ``charge`` (id,
     micros), also reserve that charge on the new cap (a lapsed subscription reactivated), once per id."""
     delta = new_cap - old_cap
-    values: dict[str, Any] = {":old": _n(old_cap), ":new": _n(new_cap), ":d": _n(delta)}
+    values: dict[str, AttrValue] = {":old": _n(old_cap), ":new": _n(new_cap), ":d": _n(delta)}
     condition = "cap_micros = :old"
     expr = "SET cap_micros = :new ADD available_micros :d"
     need = -delta
@@ -168,8 +176,8 @@ class DynamoBudgetStore:
         self.table = table
 
     @property
-    def _ddb(self) -> Any:
-        return aws.client("dynamodb")
+    def _ddb(self) -> DynamoDBClient:
+        return aws.dynamodb()
 
     def get(self, license_id: str) -> Budget | None:
         got = self._ddb.get_item(TableName=self.table, Key=budget_key(license_id), ConsistentRead=True)
@@ -185,7 +193,7 @@ class DynamoBudgetStore:
 
     def take_lease(self, lease: Lease) -> bool:
         ddb = self._ddb
-        item = {
+        item: AttrItem = {
             **lease_key(lease.license_id, lease.lease_id),
             "price_micros": _n(lease.price),
             "amount_micros": _n(lease.amount),
@@ -193,13 +201,13 @@ class DynamoBudgetStore:
             "used_micros": _n(0),
             "ttl": _n(int(lease.taken_at) + RELEASED_TTL_S),
         }
-        take = reserve_update(self.table, lease.license_id, lease.amount)
-        take["Update"]["UpdateExpression"] += ", open_leases :one"
-        take["Update"]["ExpressionAttributeValues"][":one"] = _n(1)
+        take = reserve_update(self.table, lease.license_id, lease.amount)["Update"]
+        take["UpdateExpression"] += ", open_leases :one"
+        take["ExpressionAttributeValues"] = {**take["ExpressionAttributeValues"], ":one": _n(1)}
         try:
             ddb.transact_write_items(
                 TransactItems=[
-                    take,
+                    {"Update": take},
                     {"Put": {"TableName": self.table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}},
                 ]
             )
@@ -211,7 +219,7 @@ class DynamoBudgetStore:
             raise
 
     def leases(self, license_id: str) -> list[Lease]:
-        args: dict[str, Any] = {
+        args: QueryInputTypeDef = {
             "TableName": self.table,
             "KeyConditionExpression": "pk = :p AND begins_with(sk, :l)",
             "ExpressionAttributeValues": {":p": {"S": f"{PREFIX}{license_id}"}, ":l": {"S": "LEASE#"}},
@@ -231,7 +239,7 @@ class DynamoBudgetStore:
         for i in range(0, len(leases), _MAX_RELEASE):
             part = leases[i : i + _MAX_RELEASE]
             unused = sum(max(0, lease.amount - lease.used) for lease in part)
-            items: list[dict[str, Any]] = [
+            items: list[TransactItem] = [
                 {
                     "Update": {
                         "TableName": self.table,
@@ -274,7 +282,11 @@ class DynamoBudgetStore:
         if charge_id:
             update["UpdateExpression"] += ", charges :cs"
             update["ConditionExpression"] += " AND NOT contains(charges, :c)"
-            update["ExpressionAttributeValues"].update({":cs": {"SS": [charge_id]}, ":c": {"S": charge_id}})
+            update["ExpressionAttributeValues"] = {
+                **update["ExpressionAttributeValues"],
+                ":cs": {"SS": [charge_id]},
+                ":c": {"S": charge_id},
+            }
         try:
             ddb.update_item(**update)
             return "reserved"
@@ -288,5 +300,5 @@ class DynamoBudgetStore:
         return "insufficient"
 
 
-def _codes(exc: Any) -> list[str]:
+def _codes(exc: ClientError) -> list[str]:
     return [str(r.get("Code")) for r in exc.response.get("CancellationReasons", [])]

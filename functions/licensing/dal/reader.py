@@ -3,16 +3,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from functools import cache
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from functions.catalog.dal.reader import Pricing, Scope
 from functions.shared import aws
 from functions.shared.ddb import from_item
+from functions.shared.jsontypes import AttrItem, AttrValue
 from functions.shared.typeddict import TypedDict
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import (
+        KeysAndAttributesOutputTypeDef,
+        KeysAndAttributesTypeDef,
+        QueryInputTypeDef,
+    )
+
     from functions.licensing.models.domain import License, LicenseStatus
     from functions.shared.config import BaseEnv
 
@@ -78,11 +85,11 @@ def _table() -> str:
     return str(load_env(_env_model()).LICENSING_TABLE)
 
 
-def license_key(license_id: str) -> dict[str, dict[str, str]]:
+def license_key(license_id: str) -> AttrItem:
     return {"pk": {"S": f"LIC#{license_id}"}, "sk": {"S": "LIC"}}
 
 
-def license_from_item(item: dict[str, Any]) -> LicenseRecord:
+def license_from_item(item: Mapping[str, AttrValue]) -> LicenseRecord:
     data = from_item(item)
     return cast(LicenseRecord, {k: data.get(k) for k in _FIELDS})
 
@@ -94,14 +101,14 @@ def license_from_model(lic: License) -> LicenseRecord:
 
 
 def get_license(license_id: str) -> LicenseRecord | None:
-    got = aws.client("dynamodb").get_item(TableName=_table(), Key=license_key(license_id))
+    got = aws.dynamodb().get_item(TableName=_table(), Key=license_key(license_id))
     return license_from_item(got["Item"]) if "Item" in got else None
 
 
 def active_subscriptions() -> Iterator[LicenseRecord]:
     """Active subscription licences, from the sparse ``SUBS`` index (no scan)."""
-    ddb = aws.client("dynamodb")
-    args: dict[str, Any] = {
+    ddb = aws.dynamodb()
+    args: QueryInputTypeDef = {
         "TableName": _table(),
         "IndexName": "gsi4",
         "KeyConditionExpression": "gsi4pk = :p",
@@ -122,9 +129,11 @@ def get_licenses(ids: set[str]) -> dict[str, LicenseRecord]:
     out: dict[str, LicenseRecord] = {}
     keys = [license_key(i) for i in sorted(ids) if i.startswith("lic_") and len(i) < 64]
     for i in range(0, len(keys), 100):
-        request: dict[str, Any] = {table: {"Keys": keys[i : i + 100]}}
+        request: Mapping[str, KeysAndAttributesTypeDef | KeysAndAttributesOutputTypeDef] = {
+            table: {"Keys": keys[i : i + 100]}
+        }
         for _ in range(8):
-            got = aws.client("dynamodb").batch_get_item(RequestItems=request)
+            got = aws.dynamodb().batch_get_item(RequestItems=request)
             for item in got.get("Responses", {}).get(table, []):
                 lic = license_from_item(item)
                 out[lic["id"]] = lic

@@ -22,25 +22,31 @@ index is handed out; ``GetItem`` of the counter to answer 404 for a list that do
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from functions.licensing.logic import statuslist as rules
+from functions.licensing.logic.statuslist import ListMeta
 from functions.shared import aws
+from functions.shared.jsontypes import AttrItem, TransactItem
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import QueryInputTypeDef
 from functions.shared.errors import Conflict
 
 PAGE_SIZE = 2**14
-_ALLOC = {"pk": {"S": "STATUSLIST"}, "sk": {"S": "ALLOC"}}
+_ALLOC: AttrItem = {"pk": {"S": "STATUSLIST"}, "sk": {"S": "ALLOC"}}
 
 
-def _ref_key(license_id: str) -> dict[str, Any]:
+def _ref_key(license_id: str) -> AttrItem:
     return {"pk": {"S": f"STATUSREF#{license_id}"}, "sk": {"S": "STATUSREF"}}
 
 
-def _meta_key(n: int) -> dict[str, Any]:
+def _meta_key(n: int) -> AttrItem:
     return {"pk": {"S": f"STATUSLIST#{n}"}, "sk": {"S": "META"}}
 
 
-def _page_key(n: int, idx: int) -> dict[str, Any]:
+def _page_key(n: int, idx: int) -> AttrItem:
     return {"pk": {"S": f"STATUSLIST#{n}"}, "sk": {"S": f"PAGE#{idx // PAGE_SIZE:05d}"}}
 
 
@@ -49,8 +55,8 @@ class StatusLists:
         self.table = table
 
     @property
-    def _ddb(self) -> Any:
-        return aws.client("dynamodb")
+    def _ddb(self) -> DynamoDBClient:
+        return aws.dynamodb()
 
     # --- indices ---------------------------------------------------------------------------------------------------
 
@@ -72,7 +78,7 @@ class StatusLists:
         )
         return rules.position(int(got["Attributes"]["next"]["N"]) - 1)
 
-    def assign_put(self, license_id: str, ref: tuple[int, int]) -> dict[str, Any]:
+    def assign_put(self, license_id: str, ref: tuple[int, int]) -> TransactItem:
         """The transaction item that gives a licence its index, once (the grant adds it to its own transaction)."""
         return {
             "Put": {
@@ -178,14 +184,14 @@ class StatusLists:
         handed_out = int(got["Item"]["next"]["N"]) if "Item" in got else 0
         return n * rules.LIST_SIZE < handed_out
 
-    def meta(self, n: int) -> dict[str, Any] | None:
+    def meta(self, n: int) -> ListMeta | None:
         """``{version, token, token_version, token_iat}`` (absent members when unknown), None before any change or
         token of list ``n``."""
         got = self._ddb.get_item(TableName=self.table, Key=_meta_key(n), ConsistentRead=True)
         item = got.get("Item")
         if item is None:
             return None
-        out: dict[str, Any] = {"version": int(item["version"]["N"]) if "version" in item else 0}
+        out: ListMeta = {"version": int(item["version"]["N"]) if "version" in item else 0}
         if "token" in item:
             out["token"] = item["token"]["S"]
             out["token_version"] = int(item["token_version"]["N"])
@@ -194,7 +200,7 @@ class StatusLists:
 
     def invalid_indices(self, n: int) -> set[int]:
         found: set[int] = set()
-        args: dict[str, Any] = {
+        args: QueryInputTypeDef = {
             "TableName": self.table,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :page)",
             "ExpressionAttributeValues": {":pk": {"S": f"STATUSLIST#{n}"}, ":page": {"S": "PAGE#"}},

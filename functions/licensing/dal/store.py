@@ -19,19 +19,24 @@ idempotency completion.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from functions.licensing.dal import budget
 from functions.licensing.models.domain import License
 from functions.shared import aws, cursor
 from functions.shared.ddb import from_item, to_item
 from functions.shared.errors import Conflict
+from functions.shared.jsontypes import AttrValue, PutAction, Record, TransactItem, UpdateAction
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import QueryInputTypeDef
 
 _INDEX_FIELDS = ("gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk", "gsi4pk", "gsi4sk")
 
 
-def license_item(lic: License) -> dict[str, Any]:
-    item: dict[str, Any] = {
+def license_item(lic: License) -> Record:
+    item: Record = {
         "pk": f"LIC#{lic.id}",
         "sk": "LIC",
         **lic.model_dump(),
@@ -46,7 +51,7 @@ def license_item(lic: License) -> dict[str, Any]:
     return item
 
 
-def license_from_data(data: dict[str, Any]) -> License:
+def license_from_data(data: Record) -> License:
     return License.model_validate({k: v for k, v in data.items() if k not in ("pk", "sk", *_INDEX_FIELDS)})
 
 
@@ -55,8 +60,8 @@ class LicensingStore:
         self.table = table
 
     @property
-    def _ddb(self) -> Any:
-        return aws.client("dynamodb")
+    def _ddb(self) -> DynamoDBClient:
+        return aws.dynamodb()
 
     def grant(
         self,
@@ -65,21 +70,22 @@ class LicensingStore:
         max_licenses: int | None,
         ppc_key: str | None = None,
         ppc_replaces: str | None = None,
-        extra: list[dict[str, Any]] | None = None,
+        extra: list[TransactItem] | None = None,
     ) -> None:
         """One transaction: the offer's counter, the licence, the pay-per-crawl pointer (new, or moved from the licence
         it replaces), and ``extra`` (budget record, idempotency completion)."""
         ddb = self._ddb
-        count: dict[str, Any] = {
+        count_values: dict[str, AttrValue] = {":one": {"N": "1"}}
+        count: UpdateAction = {
             "TableName": self.table,
             "Key": {"pk": {"S": f"OFFERCOUNT#{lic.offer_id}"}, "sk": {"S": "COUNT"}},
             "UpdateExpression": "ADD n :one",
-            "ExpressionAttributeValues": {":one": {"N": "1"}},
+            "ExpressionAttributeValues": count_values,
         }
         if max_licenses is not None:
             count["ConditionExpression"] = "attribute_not_exists(n) OR n < :max"
-            count["ExpressionAttributeValues"][":max"] = {"N": str(max_licenses)}
-        items: list[dict[str, Any]] = [
+            count_values[":max"] = {"N": str(max_licenses)}
+        items: list[TransactItem] = [
             {"Update": count},
             {
                 "Put": {
@@ -90,7 +96,7 @@ class LicensingStore:
             },
         ]
         if ppc_key:
-            pointer: dict[str, Any] = {
+            pointer: PutAction = {
                 "TableName": self.table,
                 "Item": to_item({"pk": ppc_key, "sk": "PPC", "license_id": lic.id}),
                 "ConditionExpression": "attribute_not_exists(pk)",
@@ -135,7 +141,7 @@ class LicensingStore:
             if current is None:
                 return None
             buyer_id = current.buyer_id
-        values: dict[str, Any] = {
+        values: dict[str, AttrValue] = {
             ":new": {"S": status},
             ":active": {"S": "active"},
             ":t": {"S": when},
@@ -174,7 +180,7 @@ class LicensingStore:
         ddb = self._ddb
         old = int(lic.budget_cap_micros or 0)
         budget.DynamoBudgetStore(self.table).ensure(lic.id, old)
-        values: dict[str, Any] = {":new": {"N": str(new_cap)}, ":old": {"N": str(old)}, ":st": {"S": lic.status}}
+        values: dict[str, AttrValue] = {":new": {"N": str(new_cap)}, ":old": {"N": str(old)}, ":st": {"S": lic.status}}
         expr = "SET budget_cap_micros = :new"
         if reactivate:
             expr += ", #s = :active, gsi3pk = :idx, renew_from = :rf"
@@ -189,7 +195,7 @@ class LicensingStore:
                 expr += ", gsi4pk = :subs, gsi4sk = :id"
                 values.update({":subs": {"S": "SUBS"}, ":id": {"S": lic.id}})
             expr += " REMOVE lapsed_at"
-        items = [
+        items: list[TransactItem] = [
             budget.cap_update(self.table, lic.id, old, new_cap, charge),
             {
                 "Update": {
@@ -226,7 +232,7 @@ class LicensingStore:
         start = cursor.decode(cursor_token, key_names=keys, expect={f"{index}pk": pk})
         found: list[License] = []
         for _ in range(20):
-            args: dict[str, Any] = {
+            args: QueryInputTypeDef = {
                 "TableName": self.table,
                 "IndexName": index,
                 "KeyConditionExpression": f"{index}pk = :pk",
@@ -242,7 +248,7 @@ class LicensingStore:
                 if status is None or data["status"] == status:
                     found.append(license_from_data(data))
                     if len(found) == limit:
-                        return found, cursor.encode({k: {"S": data[k]} for k in keys})
+                        return found, cursor.encode({k: {"S": str(data[k])} for k in keys})
             start = got.get("LastEvaluatedKey")
             if not start:
                 return found, None

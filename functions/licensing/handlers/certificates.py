@@ -8,8 +8,6 @@ Every URL and the issuer come from ``PUBLIC_BASE_URL`` (``functions.shared.urls`
 
 from __future__ import annotations
 
-from typing import Any
-
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -27,6 +25,7 @@ from functions.shared import clock
 from functions.shared.api import path_id
 from functions.shared.auth import require_principal
 from functions.shared.errors import NotFound
+from functions.shared.jsontypes import TransactItem
 from functions.shared.urls import base_url
 
 logger = Logger()
@@ -38,7 +37,7 @@ def _signer() -> Signer:
     return Signer(env().SIGNING_KEY_ID)
 
 
-def grant_certificate(lic: License) -> tuple[str, dict[str, Any]]:
+def grant_certificate(lic: License) -> tuple[str, TransactItem]:
     """The certificate of a licence being granted, and the transaction item that gives the licence the status-list
     index the certificate names (added to the grant's own transaction, so the index belongs to the licence only if
     the grant happens)."""

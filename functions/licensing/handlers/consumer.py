@@ -6,10 +6,11 @@ renewal that the licence's budget cap cannot cover ends the licence (``status: l
 from __future__ import annotations
 
 import json
-from typing import Any, cast
+from typing import TYPE_CHECKING, cast
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from functions.licensing.contracts import LapseMessage
@@ -19,6 +20,10 @@ from functions.licensing.dal.store import LicensingStore
 from functions.licensing.env import env
 from functions.licensing.models.domain import License
 from functions.shared.clock import now_iso
+from functions.shared.jsontypes import JSONObject
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger()
 processor = BatchProcessor(event_type=EventType.SQS)
@@ -65,5 +70,5 @@ def _record(record: SQSRecord) -> None:
     logger.info("lapse", extra={"license_id": msg["license_id"], "lapsed": done, "charge_id": msg.get("charge_id")})
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return dict(process_partial_response(event=event, record_handler=_record, processor=processor, context=context))
+def handler(event: JSONObject, context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(event=event, record_handler=_record, processor=processor, context=context)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from functions.licensing.logic import jws
 from functions.licensing.logic.statuslist import status_claim
@@ -54,7 +54,7 @@ def expiry(lic: License, issued_at: datetime) -> datetime:
     return end
 
 
-def claims(lic: License, issuer: str, ref: tuple[int, int], issued_at: datetime) -> dict[str, Any]:
+def claims(lic: License, issuer: str, ref: tuple[int, int], issued_at: datetime) -> dict[str, object]:
     iat = int(issued_at.timestamp())
     n, idx = ref
     return {
@@ -90,7 +90,8 @@ def reusable(stored: str, *, kid: str, issuer: str, at: datetime) -> bool:
         return False
     if header.get("kid") != kid or body.get("iss") != issuer or "status" not in body:
         return False
-    return float(body.get("exp", 0)) - at.timestamp() > REUSE_MIN_REMAINING.total_seconds()
+    exp = body.get("exp", 0)
+    return isinstance(exp, int | float) and exp - at.timestamp() > REUSE_MIN_REMAINING.total_seconds()
 
 
 def published_key_ids(current: str, retired: Iterable[RetiredKey], at: datetime) -> list[str]:

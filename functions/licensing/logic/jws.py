@@ -10,8 +10,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+
+from functions.shared.jsontypes import JSONObject
 
 
 def b64url(data: bytes) -> str:
@@ -22,7 +23,7 @@ def b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def canonical(data: Any) -> bytes:
+def canonical(data: object) -> bytes:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
@@ -53,7 +54,7 @@ def jwk_from_spki(spki_der: bytes) -> dict[str, str]:
 
 
 def sign_compact_digest(
-    claims: dict[str, Any], kid: str, sign_digest: Callable[[bytes], bytes], *, typ: str = "JWT"
+    claims: Mapping[str, object], kid: str, sign_digest: Callable[[bytes], bytes], *, typ: str = "JWT"
 ) -> str:
     """``sign_digest`` signs a SHA-256 digest with ECDSA P-256 and returns the DER signature (KMS ``Sign``, DIGEST)."""
     header = {"alg": "ES256", "typ": typ, "kid": kid}
@@ -62,7 +63,7 @@ def sign_compact_digest(
     return f"{signing_input.decode()}.{b64url(der_to_raw(der))}"
 
 
-def unverified_parts(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def unverified_parts(token: str) -> tuple[JSONObject, JSONObject]:
     """Header and claims of a compact JWS this service signed itself (read back from storage, not from a caller)."""
     header, payload, _sig = token.split(".")
     return json.loads(b64url_decode(header)), json.loads(b64url_decode(payload))

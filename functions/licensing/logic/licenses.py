@@ -17,6 +17,7 @@ from functions.shared.auth import Principal
 from functions.shared.clock import iso, now, parse_iso
 from functions.shared.errors import Conflict, NotFound, Unprocessable
 from functions.shared.ids import is_id, new_id
+from functions.shared.jsontypes import TransactItem
 from functions.shared.uses import covers
 
 if TYPE_CHECKING:
@@ -160,7 +161,7 @@ def _end(store: LicensingStore, lic: License, status: str, reason: str | None) -
 
 
 # ----------------------------------------------------------------------------- budget caps (API v1.1)
-def budget_record(table: str, lic: License) -> list[dict[str, Any]]:
+def budget_record(table: str, lic: License) -> list[TransactItem]:
     """The grant's budget record (transaction items) for a capped licence, reserving a flat price or a
     subscription's first period: ``budget_below_price`` when the cap cannot cover it."""
     cap = lic.budget_cap_micros

@@ -18,9 +18,10 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from functions.licensing.logic import jws
+from functions.shared.typeddict import TypedDict
 
 LIST_SIZE = 2**20
 """Indices per list. Read at call time (tests make it small to see a list roll over)."""
@@ -44,7 +45,41 @@ def list_uri(base: str, n: int) -> str:
     return f"{base}/v1/status-lists/{n}"
 
 
-def status_claim(base: str, n: int, idx: int) -> dict[str, Any]:
+class StatusListRef(TypedDict):
+    idx: int
+    uri: str
+
+
+class StatusClaim(TypedDict):
+    status_list: StatusListRef
+
+
+class ListBits(TypedDict):
+    bits: int
+    lst: str
+
+
+class TokenClaims(TypedDict):
+    """The claims of a Status List Token."""
+
+    sub: str
+    iss: str
+    iat: int
+    exp: int
+    ttl: int
+    status_list: ListBits
+
+
+class ListMeta(TypedDict, total=False):
+    """A list's version and its last signed token (``functions.licensing.dal.statuslist``)."""
+
+    version: int
+    token: str
+    token_version: int
+    token_iat: int
+
+
+def status_claim(base: str, n: int, idx: int) -> StatusClaim:
     """The ``status`` claim of a Referenced Token (a certificate)."""
     return {"status_list": {"idx": idx, "uri": list_uri(base, n)}}
 
@@ -60,7 +95,7 @@ def encode(invalid: Iterable[int], size: int | None = None) -> str:
     return jws.b64url(zlib.compress(bytes(data), 9))
 
 
-def token_claims(base: str, n: int, lst: str, issued_at: datetime) -> dict[str, Any]:
+def token_claims(base: str, n: int, lst: str, issued_at: datetime) -> TokenClaims:
     iat = int(issued_at.timestamp())
     return {
         "sub": list_uri(base, n),
@@ -90,7 +125,7 @@ def parse_list_number(text: str) -> int | None:
 class ListStore(Protocol):
     """What serving a list needs from storage (``functions.licensing.dal.statuslist.StatusLists``)."""
 
-    def meta(self, n: int) -> dict[str, Any] | None: ...
+    def meta(self, n: int) -> ListMeta | None: ...
 
     def exists(self, n: int) -> bool: ...
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, cast
 
 from functions.metering.logic.audit import (
     AppliedPosting,
@@ -28,8 +28,13 @@ from functions.metering.logic.audit import (
     StatementClose,
     StatementLineRecord,
 )
+from functions.metering.models import records
 from functions.shared import aws
 from functions.shared.ddb import from_item
+from functions.shared.jsontypes import AttrItem, AttrValue
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import ScanInputTypeDef
 
 SEGMENTS = 4
 SKIPPED_PREFIXES = ("USAGE#", "RPT#", "STMTIDX#", "POOLREV#", "POOLUSE#", "POOLIDX", "CARRY#", "PERIOD#")
@@ -42,17 +47,17 @@ def scan(
     *,
     segments: int = SEGMENTS,
     filter_expression: str | None = None,
-    values: dict[str, Any] | None = None,
+    values: dict[str, AttrValue] | None = None,
     projection: str | None = None,
     names: dict[str, str] | None = None,
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[dict[str, object]]:
     """Every item of ``table`` (plain values), read by ``segments`` parallel segment scans, page by page."""
-    ddb = aws.client("dynamodb")
-    pages: queue.Queue[list[dict[str, Any]] | BaseException | None] = queue.Queue(maxsize=4 * segments)
+    ddb = aws.dynamodb()
+    pages: queue.Queue[list[AttrItem] | BaseException | None] = queue.Queue(maxsize=4 * segments)
     stop = threading.Event()
 
     def segment(n: int) -> None:
-        args: dict[str, Any] = {
+        args: ScanInputTypeDef = {
             "TableName": table,
             "Segment": n,
             "TotalSegments": segments,
@@ -102,7 +107,7 @@ def scan(
                 pass
 
 
-def _not_prefixed(prefixes: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
+def _not_prefixed(prefixes: tuple[str, ...]) -> tuple[str, dict[str, AttrValue]]:
     names = [f":p{i}" for i in range(len(prefixes))]
     expr = " AND ".join(f"NOT begins_with(pk, {n})" for n in names)
     return expr, {n: {"S": p} for n, p in zip(names, prefixes, strict=True)}
@@ -135,23 +140,30 @@ def ledger_records(metering_table: str, licensing_table: str, *, segments: int =
     yield from licensing_records(licensing_table, segments=segments)
 
 
-def fetch(metering_table: str, licensing_table: str, pk: str, sk: str) -> dict[str, Any] | None:
+def fetch(metering_table: str, licensing_table: str, pk: str, sk: str) -> dict[str, object] | None:
     """The stored item a violation names (from whichever table holds that key), to show it."""
     table = licensing_table if pk.startswith(LICENSING_PREFIXES) else metering_table
-    got = aws.client("dynamodb").get_item(TableName=table, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True)
+    got = aws.dynamodb().get_item(TableName=table, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True)
     return from_item(got["Item"]) if "Item" in got else None
 
 
 # ----------------------------------------------------------------------------------------- items -> audit records
-def _int(value: Any) -> int:
-    return int(value or 0)
+def _int(value: object) -> int:
+    if value is None or isinstance(value, int | float | str):
+        return int(value or 0)
+    raise TypeError(f"not a number: {value!r}")
 
 
-def _postings(raw: Any) -> tuple[Posting, ...]:
-    return tuple(Posting(str(p["account"]), _int(p.get("amount_micros"))) for p in raw or [])
+def _rows(raw: object) -> list[Mapping[str, object]]:
+    """A stored list of maps (postings, members, currencies), as read."""
+    return cast("list[Mapping[str, object]]", raw or [])
 
 
-def metering_record(item: dict[str, Any]) -> Record | None:
+def _postings(raw: object) -> tuple[Posting, ...]:
+    return tuple(Posting(str(p["account"]), _int(p.get("amount_micros"))) for p in _rows(raw))
+
+
+def metering_record(item: Mapping[str, object]) -> Record | None:
     """The audit record of one metering item, or None for records no invariant reads."""
     pk, sk = str(item["pk"]), str(item["sk"])
     head = pk.split("#", 1)[0]
@@ -183,7 +195,7 @@ def metering_record(item: dict[str, Any]) -> Record | None:
             str(item.get("currency") or ""),
             _int(item.get("net_micros") if not sk.startswith("DIST#") else item.get("share_micros")),
             sk.startswith("DIST#"),
-            item,
+            cast(records.StatementRow, item),
         )
     if head == "STMTCLOSE" and sk == "STM":
         account, _, period = pk.removeprefix("STMTCLOSE#").rpartition("#")
@@ -192,19 +204,20 @@ def metering_record(item: dict[str, Any]) -> Record | None:
             sk,
             str(item.get("account_id") or account),
             str(item.get("period") or period),
-            item.get("sha256"),
-            item,
+            cast("str | None", item.get("sha256")),
+            cast(records.StatementClose, item),
         )
     return None
 
 
-def distribution_record(item: dict[str, Any]) -> DistributionRecord:
+def distribution_record(item: Mapping[str, object]) -> DistributionRecord:
     """``DIST#<pool>#<period>``: per currency, members, carried and postings."""
     pk, sk = str(item["pk"]), str(item["sk"])
     pool, _, period = pk.removeprefix("DIST#").rpartition("#")
-    raw = item.get("currencies") or []
-    if isinstance(raw, dict):  # {currency: {...}}
-        raw = [{"currency": c, **v} for c, v in sorted(raw.items())]
+    stored = item.get("currencies") or []
+    if isinstance(stored, dict):  # {currency: {...}}
+        stored = [{"currency": c, **v} for c, v in sorted(stored.items())]
+    raw = _rows(stored)
     currencies = tuple(
         CurrencyDistribution(
             currency=str(c.get("currency") or ""),
@@ -213,7 +226,7 @@ def distribution_record(item: dict[str, Any]) -> DistributionRecord:
             carried_forward_micros=_int(c.get("carried_forward_micros")),
             members=tuple(
                 MemberShare(str(m.get("publisher_id") or m.get("asset_id") or ""), _int(m.get("share_micros")))
-                for m in c.get("members") or []
+                for m in _rows(c.get("members"))
             ),
             postings=_postings(c.get("postings")),
         )
@@ -222,11 +235,11 @@ def distribution_record(item: dict[str, Any]) -> DistributionRecord:
     return DistributionRecord(pk, sk, str(item.get("pool_id") or pool), str(item.get("period") or period), currencies)
 
 
-def licensing_record(item: dict[str, Any]) -> Record | None:
+def licensing_record(item: Mapping[str, object]) -> Record | None:
     pk, sk = str(item["pk"]), str(item["sk"])
     if pk.startswith("LIC#") and sk == "LIC":
         cap = item.get("budget_cap_micros")
-        return LicenceCap(pk, sk, pk.removeprefix("LIC#"), None if cap is None else int(cap))
+        return LicenceCap(pk, sk, pk.removeprefix("LIC#"), None if cap is None else _int(cap))
     if pk.startswith("BUDGET#") and sk == "BUDGET":
         return BudgetRecord(
             pk, sk, pk.removeprefix("BUDGET#"), _int(item.get("cap_micros")), _int(item.get("reserved_micros"))

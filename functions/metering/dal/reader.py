@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from mypy_boto3_dynamodb.type_defs import KeysAndAttributesOutputTypeDef, KeysAndAttributesTypeDef
+
+    from functions.shared.jsontypes import AttrItem, AttrValue
 
 
-def spend_key(license_id: str) -> dict[str, dict[str, str]]:
+def spend_key(license_id: str) -> AttrItem:
     return {"pk": {"S": f"SPEND#{license_id}"}, "sk": {"S": "SPEND"}}
 
 
-def spend_from_item(item: dict[str, Any]) -> int:
+def spend_from_item(item: Mapping[str, AttrValue] | None) -> int:
     """Gross micros charged so far on the licence (0 when nothing is recorded)."""
     value = (item or {}).get("spent_micros", {}).get("N")
     return int(value) if value is not None else 0
@@ -22,9 +29,11 @@ def spent_by_license(table: str, license_ids: list[str]) -> dict[str, int]:
     out: dict[str, int] = {}
     ids = list(dict.fromkeys(license_ids))
     for i in range(0, len(ids), 100):
-        request: dict[str, Any] = {table: {"Keys": [spend_key(x) for x in ids[i : i + 100]], "ConsistentRead": True}}
+        request: Mapping[str, KeysAndAttributesTypeDef | KeysAndAttributesOutputTypeDef] = {
+            table: {"Keys": [spend_key(x) for x in ids[i : i + 100]], "ConsistentRead": True}
+        }
         for _ in range(8):
-            got = aws.client("dynamodb").batch_get_item(RequestItems=request)
+            got = aws.dynamodb().batch_get_item(RequestItems=request)
             for item in got.get("Responses", {}).get(table, []):
                 out[item["pk"]["S"].removeprefix("SPEND#")] = spend_from_item(item)
             request = got.get("UnprocessedKeys") or {}

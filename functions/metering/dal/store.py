@@ -29,15 +29,35 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 from functions.licensing.dal import budget
 from functions.metering.dal.keys import event_key
-from functions.metering.logic.pricing import PLATFORM, Entry, rebooked, written_off
+from functions.metering.models.entry import PLATFORM, Entry, rebooked, written_off
+from functions.metering.models.records import (
+    CarryRecord,
+    CurrencyRecord,
+    DistributionRecord,
+    PeriodRecord,
+    PoolRevenueRow,
+    Posting,
+    StatementClose,
+    StatementRow,
+    UsageRow,
+)
 from functions.shared import aws, clock
 from functions.shared.ddb import from_item, to_item, to_value
+from functions.shared.jsontypes import AttrItem, AttrValue, CheckAction, Record, TransactItem, UpdateAction
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import (
+        KeysAndAttributesOutputTypeDef,
+        KeysAndAttributesTypeDef,
+        QueryInputTypeDef,
+    )
 
 JOURNAL_TTL_S = 400 * 86400
 MAX_TX_ITEMS = 100
@@ -76,9 +96,9 @@ class _Agg:
 
     def __init__(self) -> None:
         self.adds: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        self.sets: dict[tuple[str, str], dict[str, Any]] = defaultdict(dict)
+        self.sets: dict[tuple[str, str], dict[str, object]] = defaultdict(dict)
 
-    def add(self, pk: str, sk: str, sets: dict[str, Any] | None = None, **adds: int) -> None:
+    def add(self, pk: str, sk: str, sets: Mapping[str, object] | None = None, **adds: int) -> None:
         key = (pk, sk)
         for name, value in adds.items():
             self.adds[key][name] += value
@@ -90,19 +110,19 @@ class _Agg:
     def keys(self) -> set[tuple[str, str]]:
         return set(self.adds) | set(self.sets)
 
-    def updates(self, table: str) -> list[dict[str, Any]]:
-        out = []
+    def updates(self, table: str) -> list[TransactItem]:
+        out: list[TransactItem] = []
         for pk, sk in sorted(self.keys()):
             names: dict[str, str] = {}
-            values: dict[str, Any] = {}
+            values: dict[str, AttrValue] = {}
             add_parts, set_parts = [], []
             for i, (name, value) in enumerate(sorted(self.adds.get((pk, sk), {}).items())):
                 names[f"#a{i}"] = name
                 values[f":a{i}"] = {"N": str(value)}
                 add_parts.append(f"#a{i} :a{i}")
-            for i, (name, value) in enumerate(sorted(self.sets.get((pk, sk), {}).items())):
+            for i, (name, set_to) in enumerate(sorted(self.sets.get((pk, sk), {}).items())):
                 names[f"#s{i}"] = name
-                values[f":s{i}"] = to_value(value)
+                values[f":s{i}"] = to_value(set_to)
                 set_parts.append(f"#s{i} = :s{i}")
             expr = " ".join(
                 p
@@ -112,17 +132,20 @@ class _Agg:
                 )
                 if p
             )
-            update: dict[str, Any] = {"TableName": table, "Key": {"pk": {"S": pk}, "sk": {"S": sk}}}
+            update: UpdateAction
             if expr:
-                update.update(UpdateExpression=expr, ExpressionAttributeNames=names)
+                update = {"TableName": table, "Key": _key(pk, sk), "UpdateExpression": expr}
+                update["ExpressionAttributeNames"] = names
                 if values:
                     update["ExpressionAttributeValues"] = values
             else:
-                update.update(
-                    UpdateExpression="SET #t = :t",
-                    ExpressionAttributeNames={"#t": "touched"},
-                    ExpressionAttributeValues={":t": {"N": "1"}},
-                )
+                update = {
+                    "TableName": table,
+                    "Key": _key(pk, sk),
+                    "UpdateExpression": "SET #t = :t",
+                    "ExpressionAttributeNames": {"#t": "touched"},
+                    "ExpressionAttributeValues": {":t": {"N": "1"}},
+                }
             out.append({"Update": update})
         return out
 
@@ -211,7 +234,7 @@ def _rpt_key(buyer_id: str, event_id: str) -> str:
     return f"RPT#{buyer_id}#{event_id}"
 
 
-def _key(pk: str, sk: str) -> dict[str, dict[str, str]]:
+def _key(pk: str, sk: str) -> AttrItem:
     return {"pk": {"S": pk}, "sk": {"S": sk}}
 
 
@@ -232,7 +255,7 @@ def _lease_charges(entries: list[Entry]) -> dict[tuple[str, str], int]:
     return out
 
 
-def journal_item(e: Entry, now: float) -> dict[str, Any]:
+def journal_item(e: Entry, now: float) -> Record:
     return {
         "pk": e.dedup_key,
         "sk": "E",
@@ -268,15 +291,15 @@ class MeteringStore:
         self.licensing_table = licensing_table  # budget leases of capped deliveries (functions.licensing.dal.budget)
 
     @property
-    def _ddb(self) -> Any:
-        return aws.client("dynamodb")
+    def _ddb(self) -> DynamoDBClient:
+        return aws.dynamodb()
 
     def known(self, dedup_keys: list[str]) -> set[str]:
         """Which of these journal keys exist already (a read, one call per 100 keys)."""
         found: set[str] = set()
         unique = list(dict.fromkeys(dedup_keys))
         for i in range(0, len(unique), 100):
-            request: dict[str, Any] = {
+            request: Mapping[str, KeysAndAttributesTypeDef | KeysAndAttributesOutputTypeDef] = {
                 self.table: {
                     "Keys": [{"pk": {"S": k}, "sk": {"S": "E"}} for k in unique[i : i + 100]],
                     "ProjectionExpression": "pk",
@@ -297,7 +320,7 @@ class MeteringStore:
         out: list[list[Entry]] = []
         current: list[Entry] = []
         keys: set[tuple[str, str]] = set()  # the chunk's aggregate keys: the union of its entries' keys
-        keys_of: dict[tuple[Any, ...], set[tuple[str, str]]] = {}  # entries of one licence/asset/day share keys
+        keys_of: dict[tuple[object, ...], set[tuple[str, str]]] = {}  # entries of one licence/asset/day share keys
         for e in entries:
             shape = (
                 e.kind,
@@ -348,7 +371,7 @@ class MeteringStore:
             pending = [written_off(e) if e.lease_id in unpaid and not e.written_off else e for e in pending]
             pending = self._book_open(pending)
             now = time.time()
-            items = [
+            items: list[TransactItem] = [
                 {
                     "Put": {
                         "TableName": self.table,
@@ -373,7 +396,7 @@ class MeteringStore:
             running = unguarded_period(clock.now().timestamp())  # cannot be closed yet: no check needed
             for period in sorted({e.period for e in pending} - {running}):  # booked only while its period is open
                 slots[len(items)] = ({period}, CLOSED_PERIODS)
-                items.append({"ConditionCheck": {**self._period_check(period)}})
+                items.append({"ConditionCheck": self._period_check(period)})
             try:
                 ddb.transact_write_items(TransactItems=items)
                 return pending
@@ -392,14 +415,14 @@ class MeteringStore:
         raise RuntimeError("could not commit metering chunk after retries")
 
     # ------------------------------------------------------------------ usage reads
-    def usage_rows(self, view: str, account_id: str | None, first_day: str, last_day: str) -> list[dict[str, Any]]:
+    def usage_rows(self, view: str, account_id: str | None, first_day: str, last_day: str) -> list[UsageRow]:
         """Usage aggregates from ``first_day`` to ``last_day`` (``YYYY-MM-DD``, both included): a buyer's, a
         publisher's (``view``) or, for ``all``, the marketplace's."""
         pk = "USAGE#ALL" if view == "all" else f"USAGE#{'B' if view == 'buyer' else 'P'}#{account_id}"
-        return self.query_all(pk, sk_between=(first_day, last_day + "~"))
+        return cast("list[UsageRow]", self.query_all(pk, sk_between=(first_day, last_day + "~")))
 
     # ------------------------------------------------------------------ periods
-    def _period_check(self, period: str) -> dict[str, Any]:
+    def _period_check(self, period: str) -> CheckAction:
         return {
             "TableName": self.table,
             "Key": _key(f"PERIOD#{period}", "P"),
@@ -413,12 +436,12 @@ class MeteringStore:
         open_period = clock.now_iso()[:7]
         return [rebooked(e, open_period) if e.period in CLOSED_PERIODS else e for e in entries]
 
-    def period(self, period: str) -> dict[str, Any] | None:
+    def period(self, period: str) -> PeriodRecord | None:
         """The closed period's record (``closed_at``), or None while it is open."""
         got = self.get(f"PERIOD#{period}", "P")
         if got is not None:
             CLOSED_PERIODS.add(period)
-        return got
+        return cast(PeriodRecord, got)
 
     def close_period(self, period: str, closed_at: str, closed_by: str | None) -> str:
         """Close the period for good (once); returns its ``closed_at``. From this write on, no metering transaction
@@ -430,15 +453,15 @@ class MeteringStore:
         return str(got["closed_at"])
 
     def statement_accounts(self, period: str) -> list[str]:
-        return [r["sk"] for r in self.query_all(f"STMTIDX#{period}", consistent=True)]
+        return [str(r["sk"]) for r in self.query_all(f"STMTIDX#{period}", consistent=True)]
 
-    def statement_rows(self, account_id: str, period: str) -> list[dict[str, Any]]:
-        return self.query_all(f"STMT#{account_id}#{period}", consistent=True)
+    def statement_rows(self, account_id: str, period: str) -> list[StatementRow]:
+        return cast("list[StatementRow]", self.query_all(f"STMT#{account_id}#{period}", consistent=True))
 
-    def statement_close(self, account_id: str, period: str) -> dict[str, Any] | None:
-        return self.get(f"STMTCLOSE#{account_id}#{period}", "STM")
+    def statement_close(self, account_id: str, period: str) -> StatementClose | None:
+        return cast("StatementClose | None", self.get(f"STMTCLOSE#{account_id}#{period}", "STM"))
 
-    def save_statement_close(self, account_id: str, period: str, record: dict[str, Any]) -> dict[str, Any]:
+    def save_statement_close(self, account_id: str, period: str, record: StatementClose) -> StatementClose:
         """Record a closed statement's id and hash once; returns the record that holds (ours or an earlier one)."""
         item = {"pk": f"STMTCLOSE#{account_id}#{period}", "sk": "STM", "account_id": account_id, "period": period}
         if self.put_once({**item, **record}):
@@ -449,33 +472,33 @@ class MeteringStore:
 
     def balance(self, account_id: str, currency: str) -> int:
         row = self.get(f"BAL#{account_id}#{currency}", "BAL") or {}
-        return int(row.get("balance_micros", 0))
+        return int(cast(int, row.get("balance_micros", 0)))
 
     # ------------------------------------------------------------------ pools
     def pools(self) -> list[str]:
         """Every pool that ever earned revenue."""
-        return [r["sk"] for r in self.query_all("POOLIDX", consistent=True)]
+        return [str(r["sk"]) for r in self.query_all("POOLIDX", consistent=True)]
 
-    def pool_revenue(self, pool_id: str, period: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    def pool_revenue(self, pool_id: str, period: str) -> tuple[list[PoolRevenueRow], list[PoolRevenueRow]]:
         """(licence revenue rows ``L#``, member asset use rows ``U#``) of a pool in a period."""
-        rows = self.query_all(f"POOLREV#{pool_id}#{period}", consistent=True)
+        rows = cast("list[PoolRevenueRow]", self.query_all(f"POOLREV#{pool_id}#{period}", consistent=True))
         return [r for r in rows if r["sk"].startswith("L#")], [r for r in rows if r["sk"].startswith("U#")]
 
-    def carry_state(self, pool_id: str) -> tuple[int, list[dict[str, Any]]]:
+    def carry_state(self, pool_id: str) -> tuple[int, list[CarryRecord]]:
         """(version, open carries) of a pool."""
         got = self.get(f"CARRY#{pool_id}", "STATE") or {}
-        return int(got.get("version", 0)), list(got.get("open") or [])
+        return int(cast(int, got.get("version", 0))), list(cast("list[CarryRecord]", got.get("open") or []))
 
-    def distribution(self, pool_id: str, period: str) -> dict[str, Any] | None:
-        return self.get(f"DIST#{pool_id}#{period}", "DIST")
+    def distribution(self, pool_id: str, period: str) -> DistributionRecord | None:
+        return cast("DistributionRecord | None", self.get(f"DIST#{pool_id}#{period}", "DIST"))
 
-    def save_distribution(self, record: dict[str, Any], carries: list[dict[str, Any]], version: int) -> bool:
+    def save_distribution(self, record: DistributionRecord, carries: list[CarryRecord], version: int) -> bool:
         """Write the distribution once, with the pool's open carries it leaves, if the carries are still those it was
         computed from (``version``). False: another distribution of this pool got there first (read it, or
         recompute)."""
         pool_id = record["pool_id"]
         cond = "attribute_not_exists(pk)" if version == 0 else "version = :v"
-        values: dict[str, Any] = {":n": {"N": str(version + 1)}, ":o": to_value(carries)}
+        values: dict[str, AttrValue] = {":n": {"N": str(version + 1)}, ":o": to_value(carries)}
         if version:
             values[":v"] = {"N": str(version)}
         return self.transact(
@@ -500,7 +523,7 @@ class MeteringStore:
             ]
         )
 
-    def apply_distribution(self, record: dict[str, Any]) -> None:
+    def apply_distribution(self, record: DistributionRecord) -> None:
         """Book each currency's postings of a distribution once, in the open period it ran in: the balances, a
         statement line per account (``DIST#<pool>#<period>#<currency>``) and a marker per posting, conditionally on
         the marker (a crashed run is completed by the next) and on the booking period still being open."""
@@ -513,7 +536,7 @@ class MeteringStore:
                     booked = record["booked_period"]
                     if booked in CLOSED_PERIODS or self.period(booked) is not None:
                         booked = clock.now_iso()[:7]
-                    items = [{"ConditionCheck": self._period_check(booked)}]
+                    items: list[TransactItem] = [{"ConditionCheck": self._period_check(booked)}]
                     for p in group:
                         items += self._posting_items(pool_id, period, cur, p, booked)
                     if self.transact(items):
@@ -524,9 +547,10 @@ class MeteringStore:
                     raise RuntimeError("could not book the distribution")
 
     def _posting_items(
-        self, pool_id: str, period: str, cur: dict[str, Any], posting: dict[str, Any], booked: str
-    ) -> list[dict[str, Any]]:
+        self, pool_id: str, period: str, cur: CurrencyRecord, posting: Posting, booked: str
+    ) -> list[TransactItem]:
         account, amount, currency = posting["account"], int(posting["amount_micros"]), cur["currency"]
+        line: dict[str, object]
         if account == pool_id:
             line = {
                 "share_micros": amount,
@@ -585,7 +609,7 @@ class MeteringStore:
         out: dict[str, tuple[str, int]] = {}
         for period in periods:
             dist = self.distribution(pool_id, period)
-            for cur in (dist or {}).get("currencies", []):
+            for cur in dist["currencies"] if dist else []:
                 if cur["currency"] != currency:
                     continue
                 for m in cur["members"]:
@@ -647,16 +671,16 @@ class MeteringStore:
         """Undo ``record_reported`` for events whose messages could not be queued (they never happened)."""
         for i in range(0, len(events), REPORT_TX_EVENTS):
             group = events[i : i + REPORT_TX_EVENTS]
-            items: list[dict[str, Any]] = [
+            items: list[TransactItem] = [
                 {"Delete": {"TableName": self.table, "Key": _key(_rpt_key(buyer_id, r.event_id), "E")}} for r in group
             ]
             for license_id, micros in sorted(_reserved_by_licence(group).items()):
                 items.append(budget.unreserve_update(self.licensing_table, license_id, micros))
             self._ddb.transact_write_items(TransactItems=items)
 
-    def _report_items(self, buyer_id: str, group: list[Reported]) -> tuple[list[dict[str, Any]], dict[int, str]]:
+    def _report_items(self, buyer_id: str, group: list[Reported]) -> tuple[list[TransactItem], dict[int, str]]:
         ttl = int(time.time()) + JOURNAL_TTL_S
-        items: list[dict[str, Any]] = [
+        items: list[TransactItem] = [
             {
                 "Put": {
                     "TableName": self.table,
@@ -688,21 +712,22 @@ class MeteringStore:
         sk_between: tuple[str, str] | None = None,
         sk_prefix: str | None = None,
         consistent: bool = False,
-    ) -> list[dict[str, Any]]:
-        args: dict[str, Any] = {
-            "TableName": self.table,
-            "ConsistentRead": consistent,
-            "ExpressionAttributeValues": {":pk": {"S": pk}},
-        }
+    ) -> list[Record]:
+        values: dict[str, AttrValue] = {":pk": {"S": pk}}
         cond = "pk = :pk"
         if sk_between:
             cond += " AND sk BETWEEN :a AND :b"
-            args["ExpressionAttributeValues"].update({":a": {"S": sk_between[0]}, ":b": {"S": sk_between[1]}})
+            values.update({":a": {"S": sk_between[0]}, ":b": {"S": sk_between[1]}})
         elif sk_prefix:
             cond += " AND begins_with(sk, :p)"
-            args["ExpressionAttributeValues"][":p"] = {"S": sk_prefix}
-        args["KeyConditionExpression"] = cond
-        out: list[dict[str, Any]] = []
+            values[":p"] = {"S": sk_prefix}
+        args: QueryInputTypeDef = {
+            "TableName": self.table,
+            "ConsistentRead": consistent,
+            "ExpressionAttributeValues": values,
+            "KeyConditionExpression": cond,
+        }
+        out: list[Record] = []
         while True:
             got = self._ddb.query(**args)
             out += [from_item(i) for i in got.get("Items", [])]
@@ -710,11 +735,11 @@ class MeteringStore:
                 return out
             args["ExclusiveStartKey"] = got["LastEvaluatedKey"]
 
-    def get(self, pk: str, sk: str) -> dict[str, Any] | None:
+    def get(self, pk: str, sk: str) -> Record | None:
         got = self._ddb.get_item(TableName=self.table, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True)
         return from_item(got["Item"]) if "Item" in got else None
 
-    def put_once(self, item: dict[str, Any]) -> bool:
+    def put_once(self, item: Mapping[str, object]) -> bool:
         ddb = self._ddb
         try:
             ddb.put_item(TableName=self.table, Item=to_item(item), ConditionExpression="attribute_not_exists(pk)")
@@ -722,7 +747,7 @@ class MeteringStore:
         except ddb.exceptions.ConditionalCheckFailedException:
             return False
 
-    def transact(self, items: list[dict[str, Any]]) -> bool:
+    def transact(self, items: list[TransactItem]) -> bool:
         """Run a transaction; False when one of its conditions failed (already done)."""
         ddb = self._ddb
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
@@ -68,7 +68,7 @@ def _store() -> MeteringStore:
 def report_usage(body: Annotated[ReportUsageRequest, Body()]) -> Response[str]:
     caller = principal(app).require("buyer")
 
-    def effect() -> tuple[Any, int]:
+    def effect() -> tuple[object, int]:
         licences = get_licenses({ev.license_id for ev in body.events})
         assets: dict[str, AssetRecord | None] = {}
 
@@ -233,7 +233,7 @@ def create_distribution(id: str, body: Annotated[DistributionRequest, Body()]) -
     if catalog.get_pool(pool_id) is None:
         raise NotFound("No such pool.")
 
-    def effect() -> tuple[Any, int]:
+    def effect() -> tuple[object, int]:
         return jobs.distribute(
             _store(), pool_id, body.period, lambda: pool_members_at_end(pool_id, body.period)
         ).model_dump(), 201
@@ -260,7 +260,7 @@ def close_period(period: str) -> Response[str]:
     caller = principal(app).require("admin")
     _check_period(period)
 
-    def effect() -> tuple[Any, int]:
+    def effect() -> tuple[object, int]:
         return jobs.close_period(_store(), period, env().PLATFORM_FEE_BPS, caller.account_id).model_dump(), 200
 
     ev = app.current_event

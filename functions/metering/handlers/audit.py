@@ -8,12 +8,16 @@ that breaks it, and publishes the count as the ``LedgerViolations`` metric (name
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from functions.shared.config import BaseEnv, load_env
+from functions.shared.jsontypes import JSONObject
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 SERVICE = "ledger_audit"  # the metric's ``service`` dimension, which the alarm names (infra/constructs/monitoring.py)
 METRIC = "LedgerViolations"
@@ -34,7 +38,7 @@ def env() -> AuditEnv:
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handler(event: JSONObject, context: LambdaContext) -> JSONObject:
     e = env()
     from functions.metering.dal.audit import ledger_records
     from functions.metering.logic.audit import run
@@ -45,12 +49,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     for invariant, why in sorted(report.skipped.items()):
         logger.warning("invariant not checked", extra={"invariant": invariant, "reason": why})
     metrics.add_metric(name=METRIC, unit=MetricUnit.Count, value=len(report.violations))
-    result = {
+    result: JSONObject = {
         "violations": len(report.violations),
         "records": report.records,
         "passes": report.passes,
-        "by_invariant": report.counts(),
-        "not_checked": dict(report.skipped),
+        "by_invariant": {str(k): n for k, n in report.counts().items()},
+        "not_checked": {str(k): why for k, why in report.skipped.items()},
     }
     logger.info(report.summary(), extra=result)
     return result

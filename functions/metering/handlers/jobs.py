@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
 
@@ -19,6 +19,10 @@ from functions.metering.dal.store import MeteringStore
 from functions.metering.env import env
 from functions.metering.logic import jobs
 from functions.shared import aws
+from functions.shared.jsontypes import JSONObject
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger()
 
@@ -43,11 +47,11 @@ def pool_members_at_end(pool_id: str, period: str) -> list[tuple[str, str]]:
 
 
 @logger.inject_lambda_context(clear_state=True)
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handler(event: JSONObject, context: LambdaContext) -> JSONObject:
     e = env()
     store = MeteringStore(e.METERING_TABLE)
     job = event.get("job")
-    period = event.get("period") or jobs.previous_period()
+    period = str(event.get("period") or jobs.previous_period())
     if job == "renew_subscriptions":
         budgets = DynamoBudgetStore(e.LICENSING_TABLE)
         sent = jobs.renew(
@@ -57,7 +61,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             reserve=budgets.reserve,
             lapse=lambda msgs: send_messages(e.LICENSING_QUEUE_URL, msgs),
         )
-        result: dict[str, Any] = {"job": job, "charges_queued": sent}
+        result: JSONObject = {"job": job, "charges_queued": sent}
     elif job == "monthly_close":
         closed = jobs.close_period(store, period, e.PLATFORM_FEE_BPS, "scheduler")
         result = {"job": job, "period": period, "statements_closed": closed.statements}

@@ -20,7 +20,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from functions.metering.models import records
 
 Invariant = Literal["zero_sum", "balance", "cap", "pool", "closed_statement"]
 
@@ -147,7 +150,7 @@ class StatementLineRecord:
     currency: str
     net_micros: int
     distribution: bool
-    item: dict[str, Any]
+    item: records.StatementRow
     """The stored line as read, to rebuild the statement exactly as the API serves it."""
 
 
@@ -158,7 +161,7 @@ class StatementClose:
     account: str
     period: str
     sha256: str | None
-    item: dict[str, Any]
+    item: records.StatementClose
 
 
 Record = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from functions.licensing.contracts import LapseMessage
 from functions.licensing.logic.budget import Reservation
@@ -15,6 +15,7 @@ from functions.metering.dal.store import CLOSE_MARGIN_S, MeteringStore, closable
 from functions.metering.logic import pools
 from functions.metering.logic.reads import statement, statement_hash
 from functions.metering.models.output import CurrencyDistribution, Distribution, PeriodClose, Statement
+from functions.metering.models.records import CarryRecord, CurrencyRecord, DistributionRecord, StatementClose
 from functions.shared.clock import iso, now, now_iso, parse_iso
 from functions.shared.errors import Conflict, Unprocessable
 from functions.shared.ids import new_id
@@ -121,7 +122,7 @@ def close_period(store: MeteringStore, period: str, fee_bps: int, by: str | None
     for account in accounts:
         if store.statement_close(account, period) is not None:
             continue
-        frozen = {"id": new_id("stm"), "closed_at": closed_at, "fee_rate_bps": fee_bps}
+        frozen: StatementClose = {"id": new_id("stm"), "closed_at": closed_at, "fee_rate_bps": fee_bps}
         st = statement(account, period, store.statement_rows(account, period), frozen, fee_bps)
         store.save_statement_close(account, period, {**frozen, "sha256": statement_hash(st)})
     return PeriodClose(period=period, status="closed", closed_at=closed_at, statements=len(accounts))
@@ -129,7 +130,7 @@ def close_period(store: MeteringStore, period: str, fee_bps: int, by: str | None
 
 def read_statement(store: MeteringStore, account_id: str, period: str, fee_bps: int) -> Statement:
     closed = store.period(period)
-    frozen: dict[str, Any] | None = None
+    frozen: StatementClose | None = None
     if closed is not None:
         frozen = {"closed_at": closed["closed_at"], **(store.statement_close(account_id, period) or {})}
     st = statement(account_id, period, store.statement_rows(account_id, period), frozen, fee_bps)
@@ -180,7 +181,7 @@ def distribute(
             lambda cur, since: store.attributed(pool_id, cur, _periods(since, period)),
             members(),
         )
-        candidate = {
+        candidate: DistributionRecord = {
             "pool_id": pool_id,
             "period": period,
             "booked_period": now_iso()[:7],
@@ -219,11 +220,11 @@ def _periods(first: str, before: str) -> list[str]:
     return out
 
 
-def _carry_record(c: pools.Carry) -> dict[str, Any]:
+def _carry_record(c: pools.Carry) -> CarryRecord:
     return {"license_id": c.license_id, "currency": c.currency, "amount_micros": c.amount, "since_period": c.since}
 
 
-def _currency_record(pool_id: str, cs: pools.CurrencySplit) -> dict[str, Any]:
+def _currency_record(pool_id: str, cs: pools.CurrencySplit) -> CurrencyRecord:
     return {
         "currency": cs.currency,
         "net_revenue_micros": cs.net,

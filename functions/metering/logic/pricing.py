@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from functions.metering.contracts import ChargeMessage, UsageMessage, UsageQueueMessage
 from functions.metering.dal.keys import charge_key, event_key
+from functions.metering.models.records import Posting
 from functions.shared import money
 from functions.shared.typeddict import missing
 
@@ -50,7 +51,7 @@ class Entry:
     fee_bps: int
     source: str
     event_id: str
-    postings: list[dict[str, Any]] = field(default_factory=list)
+    postings: list[Posting] = field(default_factory=list)
     lease_id: str | None = None  # the budget lease a capped delivery was reserved in (functions.licensing.logic.budget)
     written_off: bool = False  # metered after its lease was released, and the cap could not cover it: booked at zero
     booked: str | None = None  # the open period it is booked in when its own period was closed (API v1.1)
@@ -118,7 +119,7 @@ def price(raw: Mapping[str, object], lic: LicenseRecord | None, fee_bps: int) ->
         asset_id = msg.get("asset_id")
         asset_publisher = None
     fee, net = money.fee_split(gross, fee_bps)
-    postings = []
+    postings: list[Posting] = []
     if gross:
         postings = [
             {"account": msg["buyer_id"], "amount_micros": -gross},

@@ -5,9 +5,10 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from typing import Any
+from collections.abc import Sequence
 
 from functions.metering.models.output import DistributionLine, Statement, StatementLine, Totals, UsageItem
+from functions.metering.models.records import StatementClose, StatementRow, UsageRow
 from functions.shared import jcs
 
 GROUP_FIELDS = {
@@ -20,7 +21,7 @@ GROUP_FIELDS = {
 
 
 def group_usage(
-    rows: list[dict[str, Any]], group_by: str, license_id: str | None, asset_id: str | None
+    rows: Sequence[UsageRow], group_by: str, license_id: str | None, asset_id: str | None
 ) -> list[UsageItem]:
     sums: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for r in rows:
@@ -37,7 +38,7 @@ def group_usage(
 
 
 def statement(
-    account_id: str, period: str, rows: list[dict[str, Any]], closed: dict[str, Any] | None, fee_bps: int
+    account_id: str, period: str, rows: Sequence[StatementRow], closed: StatementClose | None, fee_bps: int
 ) -> Statement:
     """The statement of a period from its lines. ``closed``: the period's close (``closed_at``) merged with the
     statement's close record (``id``, ``sha256``, ``fee_rate_bps`` frozen at close), or None while it is open."""
