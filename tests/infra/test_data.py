@@ -207,16 +207,7 @@ def test_consumer_event_source_reports_partial_batch_failures(resources: Resourc
         assert esm["MaximumBatchingWindowInSeconds"] >= 1
 
 
-def test_every_queue_is_a_dlq_or_has_one(resources: Resources) -> None:
-    queues = of_type(resources, "AWS::SQS::Queue")
-    targets = {
-        str(q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"])
-        for q in queues.values()
-        if "RedrivePolicy" in q["Properties"]
-    }
-    for qid, q in queues.items():
-        is_dlq = str(getatt_arn(qid)) in targets or "Dlq" in qid
-        assert is_dlq or "RedrivePolicy" in q["Properties"], qid
+# Every queue's dead-letter queue, followed through its redrive policy: tests/infra/test_queues_redrive.py
 
 
 def test_signing_key_is_asymmetric_p256_for_signing_with_stage_alias(template: Template) -> None:
