@@ -49,7 +49,7 @@ def json_limit_violation(text: str, *, max_depth: int = MAX_JSON_DEPTH, long_num
     return None
 
 
-_RFC3339 = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$")
+_RFC3339 = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$")
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 
 

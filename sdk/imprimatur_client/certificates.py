@@ -17,12 +17,43 @@ def _b64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def _malformed(why: str) -> VerificationFailed:
+    return VerificationFailed(f"not a compact JWS: {why}", code="malformed_certificate")
+
+
+def _json_object(part: str, what: str) -> dict[str, Any]:
+    """A JWS part as a JSON object; anything else (bad base64, not UTF-8, not JSON, too deep, not an object) is
+    ``VerificationFailed``."""
+    try:
+        value = json.loads(_b64(part))
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise _malformed(f"the {what} is not base64url JSON ({str(exc)[:80]})") from None
+    if not isinstance(value, dict):
+        raise _malformed(f"the {what} is not a JSON object")
+    return value
+
+
+def _parts(token: Any) -> list[str]:
+    if not isinstance(token, str):
+        raise _malformed(f"a certificate is a string, not {type(token).__name__}")
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise _malformed(f"a compact JWS has 3 parts, this has {len(parts)}")
+    return parts
+
+
 def decode_claims(token: str) -> dict[str, Any]:
     """The claims of a certificate, NOT verified (for display; use ``verify_certificate`` to trust them)."""
-    try:
-        return dict(json.loads(_b64(token.split(".")[1])))
-    except (ValueError, IndexError, UnicodeDecodeError) as exc:
-        raise VerificationFailed(f"not a compact JWS: {exc}", code="malformed_certificate") from None
+    return _json_object(_parts(token)[1], "payload")
+
+
+def _time_claim(claims: dict[str, Any], name: str) -> float | None:
+    value = claims.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        raise _malformed(f"the {name} claim is not a number")
+    return float(value)
 
 
 def verify_certificate(token: str, jwks: dict[str, Any], *, now: float | None = None) -> dict[str, Any]:
@@ -38,22 +69,28 @@ def verify_certificate(token: str, jwks: dict[str, Any], *, now: float | None = 
         from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
     except ImportError:
         raise MissingExtra("Certificate verification", "verify", "cryptography") from None
+    header_b64, payload_b64, sig_b64 = _parts(token)
+    header = _json_object(header_b64, "header")
+    claims = _json_object(payload_b64, "payload")
     try:
-        header_b64, payload_b64, sig_b64 = token.split(".")
-        header = json.loads(_b64(header_b64))
-        claims = json.loads(_b64(payload_b64))
         sig = _b64(sig_b64)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise VerificationFailed(f"not a compact JWS: {exc}", code="malformed_certificate") from None
+    except ValueError as exc:
+        raise _malformed(f"the signature is not base64url ({exc})") from None
     if header.get("alg") != "ES256" or len(sig) != 64:
         raise VerificationFailed("only ES256 certificates are issued", code="unexpected_algorithm")
-    keys = [k for k in jwks.get("keys", []) if k.get("kid") == header.get("kid")]
+    kid = header.get("kid")
+    keys = [k for k in (jwks.get("keys") or []) if isinstance(k, dict) and isinstance(kid, str) and k.get("kid") == kid]
     if not keys:
         raise VerificationFailed("no key in the JWKS matches the certificate's kid", code="unknown_key")
     k = keys[0]
-    public = ec.EllipticCurvePublicNumbers(
-        int.from_bytes(_b64(k["x"]), "big"), int.from_bytes(_b64(k["y"]), "big"), ec.SECP256R1()
-    ).public_key()
+    try:
+        public = ec.EllipticCurvePublicNumbers(
+            int.from_bytes(_b64(k["x"]), "big"), int.from_bytes(_b64(k["y"]), "big"), ec.SECP256R1()
+        ).public_key()
+    except (KeyError, TypeError, ValueError):
+        raise VerificationFailed(
+            "the JWKS key matching the kid is not a P-256 public key", code="unknown_key"
+        ) from None
     der = encode_dss_signature(int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big"))
     try:
         public.verify(der, f"{header_b64}.{payload_b64}".encode(), ec.ECDSA(hashes.SHA256()))
@@ -62,8 +99,9 @@ def verify_certificate(token: str, jwks: dict[str, Any], *, now: float | None = 
             "the signature does not verify: the certificate was altered or is not ours", code="bad_signature"
         ) from None
     t = time.time() if now is None else now
-    if "exp" in claims and t >= claims["exp"]:
+    exp, nbf = _time_claim(claims, "exp"), _time_claim(claims, "nbf")
+    if exp is not None and t >= exp:
         raise VerificationFailed("the certificate has expired", code="expired")
-    if "nbf" in claims and t + 300 < claims["nbf"]:
+    if nbf is not None and t + 300 < nbf:
         raise VerificationFailed("the certificate is not valid yet", code="not_yet_valid")
     return dict(claims)

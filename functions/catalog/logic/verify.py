@@ -13,7 +13,10 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from functions.shared.limits import json_limit_violation
+
 _SNIFF = 64 * 1024
+UPLOAD_JSON_DEPTH = 512  # a data file may nest deeper than an API body (64), not without bound
 _TEXT = {
     "text/plain",
     "text/html",
@@ -83,8 +86,16 @@ def verify(chunks: Iterable[bytes], *, declared_size: int, declared_sha256: str,
     if not _magic_ok(media_type, head):
         return Verdict(False, f"content does not look like {media_type}", size, sha)
     if media_type == "application/json" and size <= 1024 * 1024:
+        # Python's parser recurses per level: a deeply nested file would crash the verifier into the DLQ (issue 17)
+        too_deep = json_limit_violation(
+            bytes(small).decode("utf-8", "replace"), max_depth=UPLOAD_JSON_DEPTH, long_numbers=True
+        )
+        if too_deep is not None:
+            return Verdict(False, f"content is not accepted as JSON: {too_deep[0].lower()}{too_deep[1:]}", size, sha)
         try:
             json.loads(bytes(small))
-        except ValueError:
-            return Verdict(False, "content is not valid JSON", size, sha)
+        except RecursionError:  # a backstop: the depth check above is far below the recursion limit
+            return Verdict(False, "content is not accepted as JSON: it is nested too deeply", size, sha)
+        except ValueError as exc:  # also an integer longer than Python's 4,300-digit limit
+            return Verdict(False, f"content is not valid JSON ({str(exc)[:120]})", size, sha)
     return Verdict(True, None, size, sha)

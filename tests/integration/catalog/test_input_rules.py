@@ -137,3 +137,38 @@ def test_offers_of_an_asset_that_is_not_available_are_not_public(
             assert viewer.get(f"/v1/offers/{oid}").status == 200
         listed = [o["id"] for o in viewer.get("/v1/offers", params={"publisher_id": owner_acct["id"]}).json["items"]]
         assert set(listed) == set(offers.values())
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "nested more than 512 levels"),
+        (b'{"a":' + b"[" * 600 + b"]" * 600 + b"}", "nested more than 512 levels"),
+        (b'{"n":' + b"7" * 5_000 + b"}", "not valid JSON"),
+    ],
+    ids=["100000-deep", "601-deep", "5000-digits"],
+)
+@pytest.mark.parametrize("path", ["complete", "s3-event"])
+def test_a_poison_json_upload_ends_rejected_with_a_reason(
+    aws: dict[str, str], gw: Any, publisher: Any, data: bytes, reason: str, path: str
+) -> None:
+    from local.dispatch import drain
+
+    r = publisher.post("/v1/assets", asset_body(data, media_type="application/json"))
+    assert r.status == 201, r.body
+    asset = r.json["asset"]
+    put_object(aws, asset, data)
+    if path == "complete":
+        done = publisher.post(f"/v1/assets/{asset['id']}/complete")
+        assert done.status == 200, done.body
+    else:  # the S3 notification through the uploads queue: the verifier must not fail the message (DLQ)
+        drain(gw.invoke, aws, queues=("uploads",))
+        done = publisher.get(f"/v1/assets/{asset['id']}")
+    assert done.json["status"] == "rejected", done.json
+    assert reason in done.json["status_reason"]
+
+
+def test_a_json_upload_nested_512_levels_is_accepted(aws: dict[str, str], publisher: Any) -> None:
+    data = b"[" * 512 + b"]" * 512
+    done = upload(publisher, aws, data, media_type="application/json")
+    assert done["status"] == "available", done
