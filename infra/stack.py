@@ -12,6 +12,7 @@ from infra.constructs.api import Api
 from infra.constructs.build import BuildOutput, LambdaPackages
 from infra.constructs.console import Console
 from infra.constructs.data import Queues, SigningKey, Storage, Tables, UsageCatalog
+from infra.constructs.mail import Mail
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.schedules import Schedules
 from infra.constructs.services import Services
@@ -53,6 +54,7 @@ class ImprimaturStack(Stack):
         self.api = Api(self, "Api", naming=naming, services=self.services)
         self.public_base_url = public_base_url(self, self.api.http_api.api_endpoint)
         wire(self, self.services, base_url=self.public_base_url, retired=retired_signing_keys(self))
+        self.mail = Mail(self, "Mail", services=self.services)  # sign-up mail through SES (issue 19)
         self.schedules = Schedules(self, "Schedules", services=self.services)
         self.console = Console(self, "Console", api_url=self.api.url, access_logs=self.storage.access_logs)
         self.monitoring = Monitoring(self, "Monitoring")
