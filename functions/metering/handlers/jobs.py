@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -47,9 +47,16 @@ def pool_members_at_end(pool_id: str, period: str) -> list[tuple[str, str]]:
 
 
 @logger.inject_lambda_context(clear_state=True)
-def handler(event: JSONObject, context: LambdaContext) -> JSONObject:
+def handler(
+    event: JSONObject,
+    context: LambdaContext,
+    store: MeteringStore | None = None,
+    members: Callable[[str, str], list[tuple[str, str]]] = pool_members_at_end,
+) -> JSONObject:
+    """``store`` and ``members`` (a pool's member assets at the end of a period) are ports: the production defaults
+    read the tables; the unit tier passes in-memory fakes (tests/fakes)."""
     e = env()
-    store = MeteringStore(e.METERING_TABLE)
+    store = MeteringStore(e.METERING_TABLE) if store is None else store
     job = event.get("job")
     period = str(event.get("period") or jobs.previous_period())
     if job == "renew_subscriptions":
@@ -70,7 +77,7 @@ def handler(event: JSONObject, context: LambdaContext) -> JSONObject:
             result = {"job": job, "period": period, "distributions": [], "skipped": "period_open"}
         else:
             done = [
-                jobs.distribute(store, pool, period, partial(pool_members_at_end, pool, period)).model_dump()
+                jobs.distribute(store, pool, period, partial(members, pool, period)).model_dump()
                 for pool in jobs.pools_to_distribute(store)
             ]
             result = {"job": job, "period": period, "distributions": done}
