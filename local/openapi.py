@@ -76,7 +76,7 @@ def build() -> dict[str, Any]:
         "info": {
             "title": "Imprimatur API",
             "version": "1.0.0",
-            "description": "An open marketplace for licensing content to AI. Contract: shared/API.md.",
+            "description": "An open marketplace for licensing content to AI. Reference: docs/api.md.",
         },
         "servers": [{"url": "http://127.0.0.1:8080", "description": "local (make run)"}],
         "paths": {},

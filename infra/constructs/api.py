@@ -40,7 +40,7 @@ ACCESS_LOG_FIELDS: Final = {
 }
 
 UNAUTHENTICATED_REASONS: Final = {
-    "public": "Public by contract (docs/API.md 'Public without a key'): catalogue reads, offers, RSL documents, "
+    "public": "Public by contract (docs/api.md, Conventions, Authentication): catalogue reads, offers, RSL documents, "
     "JWKS, token status lists, OpenAPI and health need no API key; self sign-up and its verification link are "
     "for people who have no key yet (rate-limited per address and per day in the accounts table).",
     "optional": "Key optional by contract: anyone may read an available asset, the owner (with a key) also sees "
