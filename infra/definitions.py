@@ -124,8 +124,10 @@ FUNCTIONS: dict[str, FunctionDef] = {
     "catalog": FunctionDef(
         "catalog", "functions.catalog.handlers.api.handler", tables_rw=("catalog",), tables_r=("accounts",)
     ),
+    # the verifier hashes objects up to 50 GiB (docs/performance.md, "Verifying large uploads"): Lambda's longest
+    # timeout, and 1,769 MB for one full vCPU (SHA-256 is one core's work; the read-ahead threads wait on S3)
     "verifier": FunctionDef(
-        "verifier", "functions.catalog.handlers.verifier.handler", 120, 1024, tables_rw=("catalog",)
+        "verifier", "functions.catalog.handlers.verifier.handler", 900, 1769, tables_rw=("catalog",)
     ),
     "licensing": FunctionDef(
         "licensing",
@@ -181,7 +183,7 @@ FUNCTIONS: dict[str, FunctionDef] = {
 QUEUES: dict[str, QueueDef] = {
     # SQS visibility timeout >= 6x the consumer timeout (R5), DLQ after at most 5 receives.
     "usage": QueueDef("usage", "metering_consumer", visibility_timeout_s=6 * 60, batch_size=100),
-    "uploads": QueueDef("uploads", "verifier", visibility_timeout_s=6 * 120, batch_size=5),
+    "uploads": QueueDef("uploads", "verifier", visibility_timeout_s=6 * 900, batch_size=1),  # one object per call
     # effects on licences decided elsewhere (a renewal the cap cannot cover lapses the licence): ARCHITECTURE.md
     "licensing": QueueDef("licensing", "licensing_consumer", visibility_timeout_s=6 * 30, batch_size=10),
 }

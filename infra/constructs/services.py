@@ -52,8 +52,9 @@ CONTENT_BUCKET_ACCESS: Final[Mapping[str, tuple[str, ...]]] = {
     "catalog": ("s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"),
     # Reads the stored object to check its size and SHA-256 after an ObjectCreated event.
     "verifier": ("s3:GetObject",),
-    # Signs presigned GET URLs (the hot path; the bytes never pass through Lambda).
-    "delivery": ("s3:GetObject",),
+    # Signs presigned GET URLs (the hot path; the bytes never pass through Lambda) of the verified version: a GET
+    # with a VersionId is authorised by s3:GetObjectVersion (issue 17: the verified bytes are the bytes served).
+    "delivery": ("s3:GetObject", "s3:GetObjectVersion"),
 }
 # s3:ListBucket on the bucket (not its objects): without it S3 answers a missing object with 403, not 404, and
 # `complete` before the upload, or a verifier racing a deleted object, would be a 500 (issue 17; moto ignores IAM).

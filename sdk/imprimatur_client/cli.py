@@ -435,7 +435,7 @@ def publish(
 
 @asset_app.command("list")
 def asset_list(
-    status: Annotated[str | None, typer.Option(help="pending_upload, available, rejected, withdrawn")] = None,
+    status: Annotated[str | None, typer.Option(help="pending_upload, verifying, available, rejected, withdrawn")] = None,
     json_output: JsonOpt = False,
 ) -> None:
     """Your own assets, in every status (publisher)."""

@@ -292,11 +292,26 @@ class Client:
         """Owner: withdraw an asset; it is no longer served and its offers are retired."""
         return dict(self.request("DELETE", f"/v1/assets/{asset_id}"))
 
-    def complete_upload(self, asset_id: str, parts: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-        """Owner: finish an upload (``parts`` = ``[{part_number, etag}]`` for a multipart one) and verify it."""
-        return dict(
-            self.request("POST", f"/v1/assets/{asset_id}/complete", json_body={"parts": parts} if parts else {})
+    def complete_upload(
+        self, asset_id: str, parts: list[dict[str, Any]] | None = None, *, wait_s: float = 3600.0
+    ) -> dict[str, Any]:
+        """Owner: finish an upload (``parts`` = ``[{part_number, etag}]`` for a multipart one) and verify it.
+
+        A large object is verified asynchronously: the API answers ``202`` with the asset ``verifying``; this polls
+        the asset (honouring ``Retry-After``) until it leaves ``verifying`` or ``wait_s`` seconds have passed, and
+        returns the asset as it then is (``wait_s=0``: return the ``verifying`` asset at once)."""
+        resp = self.request(
+            "POST", f"/v1/assets/{asset_id}/complete", json_body={"parts": parts} if parts else {}, raw=True
         )
+        asset = dict(resp.json())
+        if resp.status_code != 202:
+            return asset
+        deadline = time.monotonic() + wait_s
+        while asset.get("status") == "verifying" and time.monotonic() < deadline:
+            pause = max(1.0, _retry_after_seconds(resp.headers.get("retry-after")) or 5.0)
+            self._sleep(min(pause, max(deadline - time.monotonic(), 0.0)))
+            asset = self.get_asset(asset_id)
+        return asset
 
     def search(self, **filters: Any) -> Iterator[dict[str, Any]]:
         """Public search over available assets, each with its active ``offers``. Filters: ``q, kind, language, tag,

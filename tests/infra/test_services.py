@@ -188,8 +188,38 @@ def test_content_bucket_access_per_function(resources: Resources) -> None:
         granted = actions(statements_on(role_statements(resources, role_id(resources, name)), bucket_id))
         listing = {"s3:ListBucket"} if name in CONTENT_BUCKET_LISTERS else set()
         assert granted == set(CONTENT_BUCKET_ACCESS.get(name, ())) | listing, name
-    assert CONTENT_BUCKET_ACCESS["delivery"] == ("s3:GetObject",)
+    assert CONTENT_BUCKET_ACCESS["delivery"] == ("s3:GetObject", "s3:GetObjectVersion")
     assert CONTENT_BUCKET_ACCESS["verifier"] == ("s3:GetObject",)
+
+
+def test_delivery_may_read_the_verified_version_of_a_content_object(resources: Resources) -> None:
+    """Issue 17: deliveries presign on the S3 VersionId the verifier hashed; S3 authorises a GET naming a version with
+    s3:GetObjectVersion (moto ignores IAM, so only the template shows it), on the content bucket's objects only, and
+    that bucket keeps versions."""
+    bucket_id, bucket = by_definition(resources, "AWS::S3::Bucket", "bucket", "content")
+    assert bucket["Properties"]["VersioningConfiguration"] == {"Status": "Enabled"}
+    statements = role_statements(resources, role_id(resources, "delivery"))
+    versioned = [s for s in statements if "s3:GetObjectVersion" in actions([s])]
+    assert versioned and all(s["Effect"] == "Allow" for s in versioned)
+    assert statements_on(versioned, bucket_id) == versioned
+    for name in FUNCTIONS:
+        if name != "delivery":
+            others = role_statements(resources, role_id(resources, name))
+            assert "s3:GetObjectVersion" not in actions(others), name
+
+
+def test_the_verifier_can_hash_the_largest_asset_within_its_timeout(resources: Resources) -> None:
+    """Issue 17: 50 GiB at the stated end-to-end rate (docs/performance.md) within the verifier's timeout, one object
+    per invocation, and the uploads queue hides a message for 6 timeouts."""
+    from functions.catalog.models.domain import MAX_ASSET_BYTES
+
+    fn = resources[function_id(resources, "verifier")]["Properties"]
+    stated_rate = 80 * 1024 * 1024  # bytes/s: S3 read (4 ranged GETs) and SHA-256 on one vCPU, the slower of the two
+    assert MAX_ASSET_BYTES / stated_rate <= 0.9 * fn["Timeout"]
+    assert fn["MemorySize"] >= 1769  # one full vCPU
+    assert QUEUES["uploads"].batch_size == 1
+    _, queue = by_definition(resources, "AWS::SQS::Queue", "queue", "uploads")
+    assert queue["Properties"]["VisibilityTimeout"] >= 6 * fn["Timeout"]
 
 
 @pytest.mark.parametrize("name", ["catalog", "verifier"])

@@ -156,3 +156,34 @@ def test_offline_certificate_verification() -> None:
         verify_certificate(_token(key, {"license_id": "lic_1", "exp": 1}), jwks)
     with pytest.raises(VerificationFailed):
         verify_certificate(_token(ec.generate_private_key(ec.SECP256R1()), {"x": 1}), jwks)
+
+
+def test_complete_upload_polls_a_202_until_the_asset_leaves_verifying() -> None:
+    """Issue 17: a large object is verified asynchronously; the SDK honours Retry-After and returns the final asset."""
+    seen: list[str] = []
+    slept: list[float] = []
+    states = iter(["verifying", "verifying", "available"])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(f"{request.method} {request.url.path}")
+        if request.method == "POST":
+            headers = {"Location": "/v1/assets/ast_1", "Retry-After": "7"}
+            return httpx.Response(202, json={"id": "ast_1", "status": "verifying"}, headers=headers)
+        return httpx.Response(200, json={"id": "ast_1", "status": next(states)})
+
+    client = Client("http://api.test", "imp_key", transport=httpx.MockTransport(handler), sleep=slept.append)
+    assert client.complete_upload("ast_1")["status"] == "available"
+    assert seen == ["POST /v1/assets/ast_1/complete"] + ["GET /v1/assets/ast_1"] * 3
+    assert slept == [7.0, 7.0, 7.0]
+    # wait_s=0: the verifying asset at once, no polling
+    seen.clear()
+    assert client.complete_upload("ast_1", wait_s=0)["status"] == "verifying"
+    assert seen == ["POST /v1/assets/ast_1/complete"]
+
+
+def test_complete_upload_returns_a_200_at_once() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.method == "POST"
+        return httpx.Response(200, json={"id": "ast_1", "status": "rejected", "status_reason": "SHA-256 ..."})
+
+    assert make(handler).complete_upload("ast_1")["status"] == "rejected"

@@ -4,12 +4,16 @@ Content bytes never pass through the API: clients talk to S3 with these URLs."""
 from __future__ import annotations
 
 import base64
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from functions.shared import aws
 
 CHUNK = 8 * 1024 * 1024
+RANGE = 16 * 1024 * 1024  # one ranged GET of the verifier's read-ahead
 
 
 class ContentStore:
@@ -69,13 +73,40 @@ class ContentStore:
         except s3.exceptions.NoSuchUpload:
             pass
 
-    def stream(self, key: str) -> Iterator[bytes] | None:
-        """The stored object's bytes in chunks, or None when there is no such object (yet)."""
+    def head(self, key: str) -> StoredObject | None:
+        """The current version of the object: size, version id and, for a single PUT signed with
+        ``x-amz-checksum-sha256``, the SHA-256 that S3 itself checked on upload (``ChecksumMode``). None when
+        there is no such object (yet). Multipart objects carry no full-object SHA-256 (S3's are CRC-only)."""
         s3 = self._s3
         try:
-            body = s3.get_object(Bucket=self.bucket, Key=key)["Body"]
+            got = s3.head_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")
+        except s3.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        checksum = got.get("ChecksumSHA256")
+        full = checksum and "-" not in checksum and got.get("ChecksumType", "FULL_OBJECT") == "FULL_OBJECT"
+        return StoredObject(
+            size=int(got["ContentLength"]),
+            version_id=_version(got.get("VersionId")),
+            sha256=base64.b64decode(checksum).hex() if full else None,
+        )
+
+    def stream(self, key: str, *, limit: int | None = None, parallel: int = 1) -> Stream | None:
+        """The current object's bytes in chunks and the version read, or None when there is no such object (yet).
+        ``limit``: only the first ``limit`` bytes (a ranged GET). ``parallel`` > 1: that many ranged GETs in
+        flight ahead of the reader (one object, pinned by its ETag), for the verifier's large objects."""
+        if parallel > 1 and limit is None:
+            return self._read_ahead(key, parallel)
+        s3 = self._s3
+        args: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if limit is not None:
+            args["Range"] = f"bytes=0-{max(limit, 1) - 1}"
+        try:
+            got = s3.get_object(**args)
         except s3.exceptions.NoSuchKey:
             return None
+        body = got["Body"]
 
         def chunks() -> Iterator[bytes]:
             try:
@@ -87,4 +118,55 @@ class ContentStore:
             finally:
                 body.close()
 
-        return chunks()
+        return Stream(chunks=chunks(), version_id=_version(got.get("VersionId")))
+
+    def _read_ahead(self, key: str, parallel: int) -> Stream | None:
+        s3 = self._s3
+        try:
+            got = s3.head_object(Bucket=self.bucket, Key=key)
+        except s3.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        size, etag = int(got["ContentLength"]), str(got["ETag"])
+        starts = range(0, size, RANGE)
+
+        def fetch(start: int) -> bytes:
+            end = min(start + RANGE, size) - 1
+            part = s3.get_object(Bucket=self.bucket, Key=key, Range=f"bytes={start}-{end}", IfMatch=etag)
+            return bytes(part["Body"].read())
+
+        def chunks() -> Iterator[bytes]:
+            with ThreadPoolExecutor(max_workers=parallel) as pool:
+                window: deque[Future[bytes]] = deque()
+                todo = iter(starts)
+                for start in todo:
+                    window.append(pool.submit(fetch, start))
+                    if len(window) >= parallel:
+                        break
+                while window:
+                    data = window.popleft().result()
+                    nxt = next(todo, None)
+                    if nxt is not None:
+                        window.append(pool.submit(fetch, nxt))
+                    yield data
+
+        return Stream(chunks=chunks(), version_id=_version(got.get("VersionId")))
+
+
+def _version(version_id: str | None) -> str | None:
+    """S3 answers ``null`` for an object written while versioning was off; that is no version to pin."""
+    return None if not version_id or version_id == "null" else str(version_id)
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    size: int
+    version_id: str | None
+    sha256: str | None  # hex, only when S3 checked a full-object SHA-256 on upload
+
+
+@dataclass(frozen=True)
+class Stream:
+    chunks: Iterator[bytes]
+    version_id: str | None  # the version these bytes belong to (recorded as the verified version)

@@ -71,6 +71,9 @@ def _content() -> ContentStore:
     return ContentStore(env().CONTENT_BUCKET)
 
 
+VERIFY_POLL_S = 5  # Retry-After of a 202 from complete: about 1.5 GB hashed at the verifier's stated rate
+
+
 def _asset_out(a: Any) -> AssetOut:
     return AssetOut.model_validate({**a.model_dump(), "pool_ids": a.effective_pool_ids(now_iso())})
 
@@ -113,7 +116,9 @@ def create_asset(body: Annotated[CreateAssetRequest, Body()]) -> Response[str]:
 
 @app.get("/v1/assets", summary="The caller's own assets, in every status", tags=["catalogue"])
 def list_my_assets(
-    status: Annotated[Literal["pending_upload", "available", "rejected", "withdrawn"] | None, Query()] = None,
+    status: Annotated[
+        Literal["pending_upload", "verifying", "available", "rejected", "withdrawn"] | None, Query()
+    ] = None,
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> AssetList:
@@ -143,16 +148,42 @@ def withdraw_asset(id: str) -> AssetOut:
 
 
 @app.post(
-    "/v1/assets/<id>/complete", summary="Finish a multipart upload (or a PUT) and verify it (owner)", tags=["catalogue"]
+    "/v1/assets/<id>/complete",
+    summary="Finish a multipart upload (or a PUT) and verify it (owner)",
+    description="Small objects (and single PUTs whose SHA-256 S3 checked on upload) are verified before the answer: "
+    "200 with the asset `available` or `rejected`. A larger object is verified by the upload verifier: 202 with the "
+    "asset `verifying`, a `Location` to poll (`GET /v1/assets/{id}`) and `Retry-After` in seconds.",
+    tags=["catalogue"],
+    responses={
+        200: {
+            "description": "Verified (or nothing to do: not uploaded yet, already verified, withdrawn)",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AssetOut"}}},
+        },
+        202: {
+            "description": "Accepted: the object is being verified; poll the asset until it leaves `verifying`",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AssetOut"}}},
+            "headers": {
+                "Location": {"schema": {"type": "string"}, "description": "The asset to poll"},
+                "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds before polling again"},
+            },
+        },
+    },
 )
-def complete_upload(id: str, body: Annotated[CompleteRequest | None, Body()] = None) -> AssetOut:
+def complete_upload(id: str, body: Annotated[CompleteRequest | None, Body()] = None) -> Response[str]:
     caller = principal(app).require("publisher")
     req = body or CompleteRequest()
-    return _replayed(
-        caller.account_id,
-        lambda: _asset_out(asset_logic.complete_upload(_store(), _content(), caller, path_id(id, "ast"), req)),
-        AssetOut,
+    asset_id = path_id(id, "ast")
+
+    def effect() -> tuple[object, int]:
+        out = _asset_out(asset_logic.complete_upload(_store(), _content(), caller, asset_id, req))
+        return out.model_dump(), 202 if out.status == "verifying" else 200
+
+    ev = app.current_event  # scoped by path too: one key on two assets is two requests (API.md, Idempotency)
+    out, status = IdempotencyStore(env().CATALOG_TABLE).run(
+        f"{caller.account_id}#{ev.path}", ev.headers.get(HEADER), ev.body, effect
     )
+    headers = {"Location": f"/v1/assets/{asset_id}", "Retry-After": str(VERIFY_POLL_S)} if status == 202 else None
+    return json_response(out, status, headers)
 
 
 @app.get("/v1/catalog/assets", summary="Search available assets with their active offers (public)", tags=["catalogue"])

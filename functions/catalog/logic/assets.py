@@ -8,12 +8,13 @@ from typing import Any
 
 from functions.catalog.dal.content import ContentStore
 from functions.catalog.dal.store import CatalogStore
-from functions.catalog.logic.verify import verify
+from functions.catalog.logic.verify import SMALL_JSON_BYTES, SNIFF_BYTES, judge, verify
 from functions.catalog.models.domain import (
     PART_SIZE,
     PART_URL_TTL_S,
     PUT_MAX_BYTES,
     PUT_URL_TTL_S,
+    SYNC_VERIFY_MAX_BYTES,
     Asset,
     UploadState,
 )
@@ -24,6 +25,7 @@ from functions.shared.errors import Conflict, Gone, NotFound, Unprocessable
 from functions.shared.ids import is_id, new_id
 
 MAX_PARTS = 10_000
+READ_AHEAD = 4  # the verifier reads 4 ranges at once while it hashes (docs/performance.md)
 
 
 def part_size_for(size: int) -> int:
@@ -172,32 +174,75 @@ def complete_upload(
             if code in ("InvalidPart", "InvalidPartOrder", "NoSuchUpload", "EntityTooSmall"):
                 raise Unprocessable(f"S3 refused to complete the upload ({code}).", code="invalid_parts") from None
             raise
-    return verify_asset(store, content, asset.id) or asset
+    return verify_asset(store, content, asset.id, in_api=True) or asset
 
 
-def verify_asset(store: CatalogStore, content: ContentStore, asset_id: str) -> Asset | None:
-    """Verify the stored object of a pending asset. Idempotent: only a ``pending_upload`` asset changes, once.
-    Returns the asset after verification, or None when there is nothing (yet) to verify."""
+VERIFIABLE = ("pending_upload", "verifying")
+
+
+def verify_asset(store: CatalogStore, content: ContentStore, asset_id: str, *, in_api: bool = False) -> Asset | None:
+    """Verify the stored object of a pending asset. Idempotent: only a ``pending_upload`` or ``verifying`` asset
+    changes, once. Returns the asset after verification (``verifying`` when ``in_api`` and the object is too large
+    to hash within the API function: the verifier finishes it), or None when there is nothing (yet) to verify.
+
+    A single PUT whose SHA-256 S3 checked on upload (``x-amz-checksum-sha256``, ``HeadObject`` with
+    ``ChecksumMode``) is not hashed again: only its first bytes are read, for the media type. Everything else is
+    hashed here, in chunks. The S3 ``VersionId`` of the bytes verified is recorded: deliveries presign on it."""
     asset = store.get_asset(asset_id)
-    if asset is None or asset.status != "pending_upload":
+    if asset is None or asset.status not in VERIFIABLE:
         return asset
-    chunks = content.stream(asset.s3_key)
-    if chunks is None:
+    stored = content.head(asset.s3_key)
+    if stored is None:
         return None
-    verdict = verify(chunks, declared_size=asset.size_bytes, declared_sha256=asset.sha256, media_type=asset.media_type)
+    if stored.sha256 is not None:
+        head = content.stream(asset.s3_key, limit=SMALL_JSON_BYTES)
+        if head is None or head.version_id != stored.version_id:
+            return None  # overwritten between the two reads: its own ObjectCreated event verifies the new version
+        first = b"".join(head.chunks)
+        verdict = judge(
+            size=stored.size,
+            sha256=stored.sha256,
+            head=first[:SNIFF_BYTES],
+            small=first if stored.size <= SMALL_JSON_BYTES else b"",
+            declared_size=asset.size_bytes,
+            declared_sha256=asset.sha256,
+            media_type=asset.media_type,
+        )
+        version = stored.version_id
+    elif in_api and stored.size > SYNC_VERIFY_MAX_BYTES:
+        if asset.status == "verifying":
+            return asset
+        verifying = asset.model_copy(update={"status": "verifying", "updated_at": now_iso()})
+        if store.save_asset(verifying, expect_status="pending_upload"):
+            return verifying
+        return store.get_asset(asset_id)
+    else:
+        body = content.stream(asset.s3_key, parallel=1 if in_api else READ_AHEAD)
+        if body is None:
+            return None
+        verdict = verify(
+            body.chunks, declared_size=asset.size_bytes, declared_sha256=asset.sha256, media_type=asset.media_type
+        )
+        version = body.version_id
     when = now_iso()
-    result = asset.model_copy(
-        update={
-            "status": "available" if verdict.ok else "rejected",
-            "status_reason": verdict.reason,
-            "verified_at": when,
-            "updated_at": when,
-            "published_at": asset.published_at or when,
-        }
-    )
-    if store.save_asset(result, expect_status="pending_upload"):
-        return result
-    return store.get_asset(asset_id)
+    current: Asset | None = asset
+    for _ in range(3):  # `complete` may move the asset to verifying while the verifier hashes it
+        if current is None or current.status not in VERIFIABLE:
+            return current
+        result = current.model_copy(
+            update={
+                "status": "available" if verdict.ok else "rejected",
+                "status_reason": verdict.reason,
+                "verified_at": when,
+                "updated_at": when,
+                "published_at": current.published_at or when,
+                "content_version": version if verdict.ok else None,
+            }
+        )
+        if store.save_asset(result, expect_status=current.status):
+            return result
+        current = store.get_asset(asset_id)
+    return current
 
 
 def asset_id_from_key(key: str) -> str | None:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from functions.shared.limits import json_limit_violation
 
 _SNIFF = 64 * 1024
+SNIFF_BYTES = _SNIFF
+SMALL_JSON_BYTES = 1024 * 1024  # JSON up to this size must parse
 UPLOAD_JSON_DEPTH = 512  # a data file may nest deeper than an API body (64), not without bound
 _TEXT = {
     "text/plain",
@@ -78,7 +80,23 @@ def verify(chunks: Iterable[bytes], *, declared_size: int, declared_sha256: str,
         size += len(chunk)
         if size > declared_size:
             return Verdict(False, f"stored object is larger than the declared {declared_size} bytes", size, "")
-    sha = digest.hexdigest()
+    return judge(
+        size=size,
+        sha256=digest.hexdigest(),
+        head=head,
+        small=bytes(small),
+        declared_size=declared_size,
+        declared_sha256=declared_sha256,
+        media_type=media_type,
+    )
+
+
+def judge(
+    *, size: int, sha256: str, head: bytes, small: bytes, declared_size: int, declared_sha256: str, media_type: str
+) -> Verdict:
+    """The verdict on a stored object from its size, its SHA-256 (hashed here, or checked by S3 on upload), its
+    first 64 KiB and, when it is at most 1 MiB, its whole content."""
+    sha = sha256
     if size != declared_size:
         return Verdict(False, f"stored object has {size} bytes, {declared_size} were declared", size, sha)
     if sha != declared_sha256.lower():

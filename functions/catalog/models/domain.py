@@ -12,6 +12,10 @@ PART_SIZE = 16 * MIB  # multipart part size (S3 allows 5 MiB..5 GiB, at most 10,
 MAX_ASSET_BYTES = 50 * 1024 * MIB  # 50 GiB per asset
 PUT_URL_TTL_S = 15 * 60  # a presigned PUT is valid for 15 minutes
 PART_URL_TTL_S = 6 * 3600  # multipart part URLs for 6 hours (large uploads take time)
+SYNC_VERIFY_MAX_BYTES = 64 * MIB
+"""Up to this size ``complete`` reads and hashes the object itself (about 2 s at the stated rates, within the API
+function's 10 s); above it, ``complete`` answers 202 and the verifier hashes it (docs/performance.md). A single PUT
+whose SHA-256 S3 checked on upload is never re-hashed, whatever its size."""
 
 # Media types accepted (checked at creation, and against the stored bytes at verification).
 MEDIA_TYPES = frozenset(
@@ -34,7 +38,7 @@ _ISO_3166_ALPHA2 = (
 )
 TERRITORIES = frozenset(_ISO_3166_ALPHA2.split()) | {"EU"}
 
-AssetStatus = Literal["pending_upload", "available", "rejected", "withdrawn"]
+AssetStatus = Literal["pending_upload", "verifying", "available", "rejected", "withdrawn"]
 
 
 class UploadState(BaseModel):
@@ -66,6 +70,7 @@ class Asset(BaseModel):
     created_at: str
     updated_at: str
     verified_at: str | None = None
+    content_version: str | None = None  # the S3 VersionId whose bytes were verified; deliveries presign on it
 
     def effective_pool_ids(self, now_iso: str) -> list[str]:
         return [p for p in self.pool_ids if p not in self.pool_leaves or self.pool_leaves[p] > now_iso]

@@ -295,7 +295,7 @@ _REFUSALS = {
 
 
 def _check_asset(asset: AssetRecord | None) -> None:
-    if asset is None or asset["status"] in ("pending_upload", "rejected"):
+    if asset is None or asset["status"] in ("pending_upload", "verifying", "rejected"):
         raise NotFound("No such asset.")
     if asset["status"] == "withdrawn":
         raise Gone("This asset was withdrawn by its publisher.", code="asset_withdrawn")
@@ -323,11 +323,11 @@ def _deliver(
     limit: tuple[str, str, int] | None,
     now: str,
 ) -> dict[str, Any]:
-    url = aws.client("s3").generate_presigned_url(
-        "get_object",
-        Params={"Bucket": e.CONTENT_BUCKET, "Key": asset["s3_key"], "ResponseContentType": asset["media_type"]},
-        ExpiresIn=URL_TTL_S,
-    )
+    params = {"Bucket": e.CONTENT_BUCKET, "Key": asset["s3_key"], "ResponseContentType": asset["media_type"]}
+    version = asset.get("content_version")
+    if version:
+        params["VersionId"] = version  # the verified bytes, even if the key was overwritten since
+    url = aws.client("s3").generate_presigned_url("get_object", Params=params, ExpiresIn=URL_TTL_S)
     scope = lic["scope"]
     message: UsageMessage = {
         "kind": "usage",
