@@ -4,14 +4,18 @@ typed by the records below (TypedDicts, one definition each), cheap to import (t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Literal, cast
 
 from functions.shared import aws, clock
 from functions.shared.ddb import from_item
+from functions.shared.jsontypes import AttrItem, AttrValue
 from functions.shared.typeddict import TypedDict
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import QueryInputTypeDef
+
     from functions.catalog.models.domain import Asset, AssetStatus
     from functions.catalog.models.input import Model as PricingModel
     from functions.shared.config import BaseEnv
@@ -117,11 +121,11 @@ def _table() -> str:
     return str(load_env(_env_model()).CATALOG_TABLE)
 
 
-def asset_key(asset_id: str) -> dict[str, dict[str, str]]:
+def asset_key(asset_id: str) -> AttrItem:
     return {"pk": {"S": f"ASSET#{asset_id}"}, "sk": {"S": "ASSET"}}
 
 
-def asset_from_item(item: dict[str, Any], now_iso: str | None = None) -> AssetRecord:
+def asset_from_item(item: Mapping[str, AttrValue], now_iso: str | None = None) -> AssetRecord:
     data = from_item(item)
     now = now_iso or clock.now_iso()
     leaves = data.get("pool_leaves") or {}
@@ -131,8 +135,8 @@ def asset_from_item(item: dict[str, Any], now_iso: str | None = None) -> AssetRe
     return out
 
 
-def _get(pk: str, sk: str) -> dict[str, Any] | None:
-    got = aws.client("dynamodb").get_item(TableName=_table(), Key={"pk": {"S": pk}, "sk": {"S": sk}})
+def _get(pk: str, sk: str) -> AttrItem | None:
+    got = aws.dynamodb().get_item(TableName=_table(), Key={"pk": {"S": pk}, "sk": {"S": sk}})
     return got.get("Item")
 
 
@@ -141,7 +145,7 @@ def get_asset(asset_id: str) -> AssetRecord | None:
     return asset_from_item(item) if item else None
 
 
-def offer_from_item(item: dict[str, Any]) -> OfferRecord:
+def offer_from_item(item: Mapping[str, AttrValue]) -> OfferRecord:
     data = from_item(item)
     return cast(OfferRecord, {k: data.get(k) for k in _OFFER_FIELDS})
 
@@ -152,9 +156,9 @@ def get_offer(offer_id: str) -> OfferRecord | None:
 
 
 def _offers_for_scope(scope_type: str, scope_id: str) -> list[OfferRecord]:
-    ddb = aws.client("dynamodb")
+    ddb = aws.dynamodb()
     out: list[OfferRecord] = []
-    args: dict[str, Any] = {
+    args: QueryInputTypeDef = {
         "TableName": _table(),
         "IndexName": "gsi1",
         "KeyConditionExpression": "gsi1pk = :pk",
@@ -191,8 +195,8 @@ def get_pool(pool_id: str) -> PoolRecord | None:
 
 def pool_members(pool_id: str, now_iso: str | None = None) -> list[PoolMemberRecord]:
     """Current members ``{asset_id, publisher_id, joined_at, leaves_at}`` (including those leaving later)."""
-    ddb = aws.client("dynamodb")
-    args: dict[str, Any] = {
+    ddb = aws.dynamodb()
+    args: QueryInputTypeDef = {
         "TableName": _table(),
         "KeyConditionExpression": "pk = :pk AND begins_with(sk, :m)",
         "ExpressionAttributeValues": {":pk": {"S": f"POOL#{pool_id}"}, ":m": {"S": "MEMBER#"}},

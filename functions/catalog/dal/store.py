@@ -21,12 +21,26 @@ an asset that is no longer available.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, cast
 
+from functions.catalog.dal.reader import PoolMemberRecord
 from functions.catalog.models.domain import Asset, Collection, Offer, Pool
 from functions.shared import aws, cursor
 from functions.shared.ddb import from_item, to_item
+from functions.shared.jsontypes import AttrItem, Record
+from functions.shared.typeddict import TypedDict
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import (
+        KeysAndAttributesOutputTypeDef,
+        KeysAndAttributesTypeDef,
+        PutItemInputTypeDef,
+        QueryInputTypeDef,
+        WriteRequestOutputTypeDef,
+        WriteRequestTypeDef,
+    )
 
 _STOP = frozenset(
     [
@@ -65,7 +79,18 @@ def tokens(*texts: str | None) -> list[str]:
     return out[:MAX_TOKENS]
 
 
-def _strip(data: dict[str, Any]) -> dict[str, Any]:
+class IndexEntry(TypedDict):
+    """A search index item (``IDX#<index>``): one available asset."""
+
+    pk: str
+    sk: str
+    asset_id: str
+
+
+_MEMBER_FIELDS = tuple(PoolMemberRecord.__annotations__)
+
+
+def _strip(data: Mapping[str, object]) -> Record:
     return {k: v for k, v in data.items() if k not in ("pk", "sk") and not k.startswith("gsi") and k != "index_keys"}
 
 
@@ -74,10 +99,10 @@ class CatalogStore:
         self.table = table
 
     @property
-    def _ddb(self) -> Any:
-        return aws.client("dynamodb")
+    def _ddb(self) -> DynamoDBClient:
+        return aws.dynamodb()
 
-    def _get(self, pk: str, sk: str, consistent: bool = True) -> dict[str, Any] | None:
+    def _get(self, pk: str, sk: str, consistent: bool = True) -> Record | None:
         got = self._ddb.get_item(
             TableName=self.table, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=consistent
         )
@@ -89,13 +114,13 @@ class CatalogStore:
         pk: str,
         index: str | None = None,
         limit: int = 100,
-        start: dict[str, Any] | None = None,
+        start: AttrItem | None = None,
         forward: bool = False,
         sk_prefix: str | None = None,
-    ) -> tuple[list[dict[str, Any]], dict | None]:
+    ) -> tuple[list[Record], AttrItem | None]:
         pk_name = f"{index}pk" if index else "pk"
         sk_name = f"{index}sk" if index else "sk"
-        args: dict[str, Any] = {
+        args: QueryInputTypeDef = {
             "TableName": self.table,
             "KeyConditionExpression": f"{pk_name} = :pk" + (f" AND begins_with({sk_name}, :p)" if sk_prefix else ""),
             "ExpressionAttributeValues": {":pk": {"S": pk}, **({":p": {"S": sk_prefix}} if sk_prefix else {})},
@@ -111,8 +136,8 @@ class CatalogStore:
 
     # ---------------------------------------------------------------- assets
     @staticmethod
-    def _asset_item(asset: Asset) -> dict[str, Any]:
-        item = {
+    def _asset_item(asset: Asset) -> Record:
+        item: Record = {
             "pk": f"ASSET#{asset.id}",
             "sk": "ASSET",
             **asset.model_dump(),
@@ -133,9 +158,9 @@ class CatalogStore:
         data = self._get(f"ASSET#{asset_id}", "ASSET")
         return Asset.model_validate(_strip(data)) if data else None
 
-    def _index_keys(self, asset_id: str) -> list[dict[str, Any]]:
+    def _index_keys(self, asset_id: str) -> list[dict[str, str]]:
         data = self._get(f"ASSET#{asset_id}", "ASSET") or {}
-        return list(data.get("index_keys") or [])
+        return list(cast("list[dict[str, str]]", data.get("index_keys") or []))
 
     def save_asset(self, asset: Asset, *, expect_status: str | None = None) -> bool:
         """Write the asset and its search index items. False when ``expect_status`` no longer holds."""
@@ -144,7 +169,7 @@ class CatalogStore:
         new_keys = self._search_keys(asset) if asset.status == "available" else []
         item = self._asset_item(asset)
         item["index_keys"] = new_keys
-        args: dict[str, Any] = {"TableName": self.table, "Item": to_item(item)}
+        args: PutItemInputTypeDef = {"TableName": self.table, "Item": to_item(item)}
         if expect_status:
             args["ConditionExpression"] = "#s = :s"
             args["ExpressionAttributeNames"] = {"#s": "status"}
@@ -170,9 +195,11 @@ class CatalogStore:
         idx += [f"TOK#{t}" for t in tokens(asset.title, " ".join(asset.tags))]
         return [{"pk": f"IDX#{i}", "sk": sort} for i in dict.fromkeys(idx)]
 
-    def _batch_write(self, requests: list[dict[str, Any]]) -> None:
+    def _batch_write(self, requests: list[WriteRequestTypeDef]) -> None:
         for i in range(0, len(requests), 25):
-            pending: dict[str, Any] = {self.table: requests[i : i + 25]}
+            pending: Mapping[str, list[WriteRequestTypeDef] | list[WriteRequestOutputTypeDef]] = {
+                self.table: requests[i : i + 25]
+            }
             for _ in range(8):
                 got = self._ddb.batch_write_item(RequestItems=pending)
                 pending = got.get("UnprocessedItems") or {}
@@ -183,7 +210,9 @@ class CatalogStore:
         out: dict[str, Asset] = {}
         for i in range(0, len(ids), 100):
             keys = [{"pk": {"S": f"ASSET#{a}"}, "sk": {"S": "ASSET"}} for a in dict.fromkeys(ids[i : i + 100])]
-            pending: dict[str, Any] = {self.table: {"Keys": keys}}
+            pending: Mapping[str, KeysAndAttributesTypeDef | KeysAndAttributesOutputTypeDef] = {
+                self.table: {"Keys": keys}
+            }
             for _ in range(8):
                 got = self._ddb.batch_get_item(RequestItems=pending)
                 for item in got.get("Responses", {}).get(self.table, []):
@@ -207,7 +236,7 @@ class CatalogStore:
                 if status is None or it.get("status") == status:
                     found.append(Asset.model_validate(_strip(it)))
                     if len(found) == limit:
-                        return found, cursor.encode({k: {"S": it[k]} for k in keys})
+                        return found, cursor.encode({k: {"S": str(it[k])} for k in keys})
             if not lek:
                 return found, None
             start = lek
@@ -218,17 +247,18 @@ class CatalogStore:
         start = None
         while True:
             items, start = self._query(pk=f"COLA#{collection_id}", index="gsi2", limit=500, start=start)
-            ids += [i["id"] for i in items]
+            ids += [str(i["id"]) for i in items]
             if not start:
                 return ids
 
-    def search_page(self, index: str, start: dict[str, Any] | None, limit: int) -> tuple[list[dict], dict | None]:
-        return self._query(pk=f"IDX#{index}", limit=limit, start=start)
+    def search_page(self, index: str, start: AttrItem | None, limit: int) -> tuple[list[IndexEntry], AttrItem | None]:
+        items, lek = self._query(pk=f"IDX#{index}", limit=limit, start=start)
+        return cast("list[IndexEntry]", items), lek
 
     def count_index(self, index: str) -> int:
         total, start = 0, None
         while True:
-            args: dict[str, Any] = {
+            args: QueryInputTypeDef = {
                 "TableName": self.table,
                 "KeyConditionExpression": "pk = :pk",
                 "ExpressionAttributeValues": {":pk": {"S": f"IDX#{index}"}},
@@ -256,7 +286,7 @@ class CatalogStore:
 
     # ---------------------------------------------------------------- offers
     def put_offer(self, offer: Offer) -> None:
-        item = {
+        item: Record = {
             "pk": f"OFFER#{offer.id}",
             "sk": "OFFER",
             **offer.model_dump(),
@@ -314,16 +344,16 @@ class CatalogStore:
         data = self._get(f"POOL#{pool_id}", "POOL", consistent=False)
         return Pool.model_validate(_strip(data)) if data else None
 
-    def pool_members(self, pool_id: str) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+    def pool_members(self, pool_id: str) -> list[PoolMemberRecord]:
+        out: list[PoolMemberRecord] = []
         start = None
         while True:
             items, start = self._query(pk=f"POOL#{pool_id}", limit=500, start=start, sk_prefix="MEMBER#", forward=True)
-            out += [_strip(i) for i in items]
+            out += [cast(PoolMemberRecord, {k: i.get(k) for k in _MEMBER_FIELDS}) for i in items]
             if not start:
                 return out
 
-    def put_member(self, pool_id: str, member: dict[str, Any]) -> None:
+    def put_member(self, pool_id: str, member: Mapping[str, object]) -> None:
         self._ddb.put_item(
             TableName=self.table,
             Item=to_item({"pk": f"POOL#{pool_id}", "sk": f"MEMBER#{member['asset_id']}", **member}),

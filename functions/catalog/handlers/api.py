@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
@@ -16,7 +16,7 @@ from functions.catalog.logic import assets as asset_logic
 from functions.catalog.logic import offers as offer_logic
 from functions.catalog.logic import pools as pool_logic
 from functions.catalog.logic import rsl
-from functions.catalog.logic.search import search
+from functions.catalog.logic.search import SearchFilters, search
 from functions.catalog.models.input import (
     CompleteRequest,
     CreateAssetRequest,
@@ -53,7 +53,10 @@ from functions.shared.ids import new_id
 from functions.shared.urls import base_url
 
 if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
+
     from functions.catalog.dal.reader import OfferRecord
+    from functions.catalog.models.domain import Asset
 
 logger = Logger()
 app = make_resolver()
@@ -74,11 +77,11 @@ def _content() -> ContentStore:
 VERIFY_POLL_S = 5  # Retry-After of a 202 from complete: about 1.5 GB hashed at the verifier's stated rate
 
 
-def _asset_out(a: Any) -> AssetOut:
+def _asset_out(a: Asset) -> AssetOut:
     return AssetOut.model_validate({**a.model_dump(), "pool_ids": a.effective_pool_ids(now_iso())})
 
 
-def _idempotent(scope: str, effect: Any) -> Response[str]:
+def _idempotent(scope: str, effect: Callable[[], tuple[object, int]]) -> Response[str]:
     ev = app.current_event
     out, status = IdempotencyStore(env().CATALOG_TABLE).run(scope, ev.headers.get(HEADER), ev.body, effect)
     return json_response(out, status)
@@ -107,7 +110,7 @@ def _replayed(scope: str, effect: Callable[[], M], model: type[M]) -> M:
 def create_asset(body: Annotated[CreateAssetRequest, Body()]) -> Response[str]:
     caller = principal(app).require("publisher")
 
-    def effect() -> tuple[Any, int]:
+    def effect() -> tuple[object, int]:
         asset, upload = asset_logic.create_asset(_store(), _content(), caller, body)
         return {"asset": _asset_out(asset).model_dump(), "upload": upload}, 201
 
@@ -199,7 +202,7 @@ def catalog(
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> CatalogPage:
-    filters = {
+    filters: SearchFilters = {
         "q": q,
         "kind": kind,
         "language": language,
@@ -232,7 +235,7 @@ def catalog(
 def create_collection(body: Annotated[CreateCollectionRequest, Body()]) -> Response[str]:
     caller = principal(app).require("publisher")
 
-    def effect() -> tuple[Any, int]:
+    def effect() -> tuple[object, int]:
         from functions.catalog.models.domain import Collection
 
         col = Collection(
@@ -303,7 +306,7 @@ def get_publisher(id: str) -> PublisherOut:
 def create_offer(body: Annotated[CreateOfferRequest, Body()]) -> Response[str]:
     caller = principal(app)
 
-    def effect() -> tuple[Any, int]:
+    def effect() -> tuple[object, int]:
         return offer_out(offer_logic.create_offer(_store(), caller, body)).model_dump(), 201
 
     return _idempotent(caller.account_id, effect)
@@ -374,7 +377,7 @@ def retire_offer(id: str) -> OfferOut:
 def create_pool(body: Annotated[CreatePoolRequest, Body()]) -> Response[str]:
     caller = principal(app)
 
-    def effect() -> tuple[Any, int]:
+    def effect() -> tuple[object, int]:
         pool = pool_logic.create_pool(_store(), caller, body)
         return PoolOut(**pool.model_dump(), member_count=0).model_dump(), 201
 
@@ -413,7 +416,7 @@ def _rsl_response(body: bytes) -> Response[str]:
     return Response(200, rsl.MEDIA_TYPE, body.decode(), headers={"Cache-Control": "public, max-age=300"})
 
 
-def _asset_content(base: str, asset: Any, offers: list[OfferRecord], holder: str) -> Any:
+def _asset_content(base: str, asset: Asset, offers: list[OfferRecord], holder: str) -> Element:
     return rsl.content_element(
         url=f"{base}/v1/assets/{asset.id}/content",
         server=f"{base}/v1/licenses",

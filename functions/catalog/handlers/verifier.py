@@ -5,17 +5,22 @@ Partial batch failures: a record that fails is retried (then dead-lettered) with
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from functions.catalog.dal.content import ContentStore
 from functions.catalog.dal.store import CatalogStore
 from functions.catalog.env import env
 from functions.catalog.logic.assets import asset_id_from_key, verify_asset
+from functions.shared.jsontypes import JSONObject
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger()
 processor = BatchProcessor(event_type=EventType.SQS)
@@ -39,8 +44,6 @@ def record_handler(record: SQSRecord) -> None:
 
 
 @logger.inject_lambda_context(clear_state=True)
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handler(event: JSONObject, context: LambdaContext) -> PartialItemFailureResponse:
     env()
-    return process_partial_response(  # type: ignore[return-value]
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -40,7 +40,7 @@ def get_pool(store: CatalogStore, pool_id: str) -> tuple[Pool, int]:
     if pool is None:
         raise NotFound("No such pool.")
     now = now_iso()
-    members = [m for m in store.pool_members(pool_id) if not m.get("leaves_at") or m["leaves_at"] > now]
+    members = [m for m in store.pool_members(pool_id) if not (leaves := m["leaves_at"]) or leaves > now]
     return pool, len(members)
 
 

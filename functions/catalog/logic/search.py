@@ -9,47 +9,59 @@ page may hold fewer than ``limit`` items while ``next_cursor`` is still set (doc
 
 from __future__ import annotations
 
-from typing import Any
-
 from functions.catalog.dal import reader
 from functions.catalog.dal.reader import OfferRecord
 from functions.catalog.dal.store import CatalogStore, tokens
 from functions.catalog.models.domain import Asset
 from functions.shared import cursor
+from functions.shared.typeddict import TypedDict
 from functions.shared.uses import covers
 
 MAX_INDEX_PAGES = 5
 
 
-def choose_index(f: dict[str, Any]) -> str:
-    if f.get("collection_id"):
-        return f"COL#{f['collection_id']}"
-    if f.get("publisher_id"):
-        return f"PUB#{f['publisher_id']}"
-    if f.get("tag"):
-        return f"TAG#{f['tag'].strip().lower()}"
+class SearchFilters(TypedDict, total=False):
+    """The query of ``GET /v1/catalog/assets`` (absent or None: no filter)."""
+
+    q: str | None
+    kind: str | None
+    language: str | None
+    tag: str | None
+    publisher_id: str | None
+    collection_id: str | None
+    use: str | None
+    max_price_micros: int | None
+
+
+def choose_index(f: SearchFilters) -> str:
+    if collection_id := f.get("collection_id"):
+        return f"COL#{collection_id}"
+    if publisher_id := f.get("publisher_id"):
+        return f"PUB#{publisher_id}"
+    if tag := f.get("tag"):
+        return f"TAG#{tag.strip().lower()}"
     words = tokens(f.get("q"))
     if words:
         return f"TOK#{max(words, key=len)}"
-    if f.get("kind"):
-        return f"KIND#{f['kind']}"
-    if f.get("language"):
-        return f"LANG#{f['language']}"
+    if kind := f.get("kind"):
+        return f"KIND#{kind}"
+    if language := f.get("language"):
+        return f"LANG#{language}"
     return "ALL"
 
 
-def _asset_matches(a: Asset, f: dict[str, Any]) -> bool:
+def _asset_matches(a: Asset, f: SearchFilters) -> bool:
     if a.status != "available":
         return False
-    if f.get("kind") and a.kind != f["kind"]:
+    if (kind := f.get("kind")) and a.kind != kind:
         return False
-    if f.get("language") and a.language != f["language"]:
+    if (language := f.get("language")) and a.language != language:
         return False
-    if f.get("tag") and f["tag"].strip().lower() not in a.tags:
+    if (tag := f.get("tag")) and tag.strip().lower() not in a.tags:
         return False
-    if f.get("publisher_id") and a.publisher_id != f["publisher_id"]:
+    if (publisher_id := f.get("publisher_id")) and a.publisher_id != publisher_id:
         return False
-    if f.get("collection_id") and a.collection_id != f["collection_id"]:
+    if (collection_id := f.get("collection_id")) and a.collection_id != collection_id:
         return False
     words = tokens(f.get("q"))
     if words:
@@ -59,7 +71,7 @@ def _asset_matches(a: Asset, f: dict[str, Any]) -> bool:
     return True
 
 
-def _offers_match(offers: list[OfferRecord], f: dict[str, Any]) -> bool:
+def _offers_match(offers: list[OfferRecord], f: SearchFilters) -> bool:
     use, max_price = f.get("use"), f.get("max_price_micros")
     if use is None and max_price is None:
         return True
@@ -73,7 +85,7 @@ def _offers_match(offers: list[OfferRecord], f: dict[str, Any]) -> bool:
 
 
 def search(
-    store: CatalogStore, f: dict[str, Any], limit: int, cursor_token: str | None
+    store: CatalogStore, f: SearchFilters, limit: int, cursor_token: str | None
 ) -> tuple[list[tuple[Asset, list[OfferRecord]]], str | None]:
     index = choose_index(f)
     start = cursor.decode(cursor_token, key_names=("pk", "sk"), expect={"pk": f"IDX#{index}"})
