@@ -41,7 +41,15 @@ class StatusList:
         return (byte >> shift) & ((1 << self.bits) - 1)
 
     def invalid(self) -> set[int]:
-        return {i for i in range(len(self)) if self.status(i) == 1}
+        # every index of a zero byte is VALID (0), so only the nonzero bytes' indices are read (a full list is 2^20)
+        per_byte = 8 // self.bits
+        return {
+            i
+            for n, byte in enumerate(self.data)
+            if byte
+            for i in range(n * per_byte, (n + 1) * per_byte)
+            if self.status(i) == 1
+        }
 
 
 def decode_list(status_list: dict[str, Any]) -> StatusList:

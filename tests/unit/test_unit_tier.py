@@ -4,6 +4,7 @@ the ``aws`` fixture (the embedded AWS of ``tests/fixtures.py``), directly or thr
 from __future__ import annotations
 
 import ast
+import functools
 import socket
 from pathlib import Path
 
@@ -36,7 +37,8 @@ def fixture_parameters(tree: ast.AST) -> dict[str, set[str]]:
     }
 
 
-def aws_fixtures() -> set[str]:
+@functools.cache
+def aws_fixtures() -> frozenset[str]:
     """``aws`` and every shared fixture that needs it, transitively (``gw``, ``api``, ``admin``, ...)."""
     shared: dict[str, set[str]] = {}
     for path in [TESTS / "fixtures.py", TESTS / "conftest.py"]:
@@ -45,7 +47,7 @@ def aws_fixtures() -> set[str]:
     while True:
         more = {name for name, params in shared.items() if params & closure} - closure
         if not more:
-            return closure
+            return frozenset(closure)
         closure |= more
 
 
