@@ -110,8 +110,9 @@ class Console(Construct):
         acknowledge(
             self.distribution,
             "AwsSolutions-CFR4",
-            "The distribution uses the default *.cloudfront.net certificate, for which CloudFront fixes the "
-            "viewer policy; with a custom domain the stack asks for TLSv1.2_2021.",
+            "The distribution has no custom domain (the stack offers none): it serves the default *.cloudfront.net "
+            "certificate, whose viewer TLS policy CloudFront fixes. An operator who adds a domain of its own also "
+            "adds its ACM certificate and sets the minimum protocol TLSv1.2_2021 (docs/infrastructure.md).",
         )
         stack = Stack.of(self)
         site = stack.resolve(stack.get_logical_id(self.bucket.node.default_child))  # type: ignore[arg-type]

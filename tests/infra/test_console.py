@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from infra.synth import SynthResult
 from tests.infra.conftest import Resources, of_type
 
 
@@ -55,3 +56,16 @@ def test_site_bucket_is_private(resources: Resources) -> None:
         "IgnorePublicAcls": True,
         "RestrictPublicBuckets": True,
     }
+
+
+def test_the_tls_acknowledgement_promises_nothing_the_stack_lacks(synth: SynthResult, resources: Resources) -> None:
+    """Issue 17: the CFR4 acknowledgement said "with a custom domain the stack asks for TLSv1.2_2021", but the stack
+    has no custom domain. It now says the distribution has none and serves CloudFront's default certificate, which the
+    template must bear out."""
+    (ack,) = [a for a in synth.acknowledgements() if a.rule == "AwsSolutions-CFR4"]
+    assert "the stack asks" not in ack.reason and "has no custom domain" in ack.reason
+    (dist,) = of_type(resources, "AWS::CloudFront::Distribution").values()
+    config = dist["Properties"]["DistributionConfig"]
+    assert "Aliases" not in config
+    assert config.get("ViewerCertificate", {}).get("CloudFrontDefaultCertificate", True) is True
+    assert "AcmCertificateArn" not in repr(config)
