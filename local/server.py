@@ -10,16 +10,36 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
+import re
 import signal
 import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from local.gateway import GatewayResponse
 
 log = logging.getLogger("imprimatur.local")
+
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's own payload limit (10 MB): a larger body is a 413 here too
+BODY_READ_TIMEOUT_S = 10.0  # the whole body must arrive within this (a slow-loris client gets a 408)
+IDLE_TIMEOUT_S = 120.0  # a kept-alive connection, or a header line, waits at most this long
+_CONTENT_LENGTH = re.compile(r"^[0-9]+$")
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``path`` readable by its owner only (0600; its directory 0700): it holds the admin key (issue 17)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        os.fchmod(f.fileno(), 0o600)  # an existing file keeps its mode on open: narrow it
+        f.write(text)
 
 
 def clock_route(method: str, body: bytes | None, state_file: Path | None) -> tuple[int, dict[str, Any]]:
@@ -29,8 +49,14 @@ def clock_route(method: str, body: bytes | None, state_file: Path | None) -> tup
     from functions.shared import clock
 
     if method == "POST":
+        from functions.shared.limits import json_limit_violation
+
+        text = (body or b"{}").decode("utf-8", "replace")
+        too_big = json_limit_violation(text)
+        if too_big is not None:
+            return 400, {"title": too_big, "code": "json_limits"}
         try:
-            req = json.loads(body or b"{}")
+            req = json.loads(text)
             offset = (
                 float(req["offset_seconds"])
                 if "offset_seconds" in req
@@ -38,11 +64,13 @@ def clock_route(method: str, body: bytes | None, state_file: Path | None) -> tup
             )
         except (ValueError, KeyError, TypeError):
             return 422, {"title": "Give offset_seconds or advance_seconds (a number).", "code": "validation_failed"}
+        if not math.isfinite(offset) or abs(offset) > 100 * 366 * 86400:
+            return 422, {"title": "The clock moves at most 100 years either way.", "code": "validation_failed"}
         clock.set_offset(offset)
         if state_file is not None and state_file.exists():
             state = json.loads(state_file.read_text())
             state["clock_offset_s"] = offset
-            state_file.write_text(json.dumps(state, indent=2))
+            write_private(state_file, json.dumps(state, indent=2))
     elif method != "GET":
         return 405, {"title": "GET or POST.", "code": "method_not_allowed"}
     return 200, {"now": clock.now_iso(), "offset_seconds": clock.offset_seconds()}
@@ -52,14 +80,62 @@ def _make_http_handler(gateway: Any, state_file: Path | None = None) -> type[Bas
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "imprimatur-local"
+        timeout = IDLE_TIMEOUT_S  # the socket's timeout between requests and per header line
+
+        def _read_body(self) -> bytes | GatewayResponse | None:
+            """The body, None without one, or a 4xx ``GatewayResponse``: a Content-Length that is missing with a
+            ``Transfer-Encoding`` (411), not one non-negative integer (400), above ``MAX_BODY_BYTES`` (413), or a
+            body that does not arrive in full within ``BODY_READ_TIMEOUT_S`` (408)."""
+            from local.gateway import _problem
+
+            if self.headers.get("transfer-encoding"):
+                return _problem(411, "Length required", "Send a Content-Length (no chunked bodies).", "length_required")
+            values = {v.strip() for v in self.headers.get_all("content-length") or []}
+            if not values:
+                return None
+            value = values.pop()
+            if values or not _CONTENT_LENGTH.match(value):
+                return _problem(
+                    400, "Bad request", "Content-Length must be one non-negative integer.", "bad_content_length"
+                )
+            length = int(value) if len(value) <= 20 else MAX_BODY_BYTES + 1  # no int() of 5,000 digits
+            if length > MAX_BODY_BYTES:
+                return _problem(
+                    413, "Content too large", f"A request body is at most {MAX_BODY_BYTES} bytes.", "body_too_large"
+                )
+            chunks: list[bytes] = []
+            got, deadline = 0, time.monotonic() + BODY_READ_TIMEOUT_S
+            try:
+                while got < length:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise TimeoutError
+                    self.connection.settimeout(left)
+                    chunk = self.rfile.read1(min(65536, length - got))
+                    if not chunk:
+                        return _problem(
+                            400, "Bad request", "The body is shorter than its Content-Length.", "short_body"
+                        )
+                    chunks.append(chunk)
+                    got += len(chunk)
+            except TimeoutError:
+                return _problem(
+                    408, "Request timeout", f"The body did not arrive within {BODY_READ_TIMEOUT_S:g} s.", "body_timeout"
+                )
+            finally:
+                self.connection.settimeout(self.timeout)
+            return b"".join(chunks) if chunks else None
 
         def _serve(self) -> None:
             started = time.perf_counter()
             path, _, query = self.path.partition("?")
-            length = int(self.headers.get("content-length") or 0)
-            body = self.rfile.read(length) if length else None
+            read = self._read_body()
+            body = read if isinstance(read, bytes) else None
             try:
-                if path == "/local/clock":
+                if read is not None and not isinstance(read, bytes):
+                    resp = read  # the body was refused: answer, and close (what is left of it is not read)
+                    self.close_connection = True
+                elif path == "/local/clock":
                     from local.gateway import GatewayResponse
 
                     status, out = clock_route(self.command, body, state_file)
@@ -84,6 +160,8 @@ def _make_http_handler(gateway: Any, state_file: Path | None = None) -> type[Bas
                 if k not in ("content-length", "connection", "transfer-encoding"):
                     self.send_header(k, v)
             self.send_header("content-length", str(len(resp.body)))
+            if self.close_connection:
+                self.send_header("connection", "close")
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(resp.body)
@@ -187,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     gateway.warm()
 
     state_dir = Path(args.state_dir)
-    state_dir.mkdir(parents=True, exist_ok=True)
+    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     admin_key = ensure_admin(env, state_dir)
     state: dict[str, Any] = {
         "api_url": api_url,
@@ -209,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         if seed is not None:
             state["demo"] = seed(api_url, admin_key)
 
-    (state_dir / "local.json").write_text(json.dumps(state, indent=2))
+    write_private(state_dir / "local.json", json.dumps(state, indent=2))
     from local.embedded_aws import tune_gc
 
     tune_gc()  # started and seeded: freeze that, and keep the collector out of the way as data grows
