@@ -51,7 +51,8 @@ def _gsis(n: int) -> tuple[Gsi, ...]:
 
 TABLES: dict[str, TableDef] = {
     # One table per service; only its owner writes it (ARCHITECTURE.md).
-    "accounts": TableDef("accounts", _gsis(1)),
+    # accounts: gsi2 = every account and the name/e-mail prefix search (functions/accounts/dal/index.py)
+    "accounts": TableDef("accounts", _gsis(2)),
     "catalog": TableDef("catalog", _gsis(4)),
     "licensing": TableDef("licensing", _gsis(4)),
     "metering": TableDef("metering", _gsis(2)),
@@ -142,7 +143,7 @@ FUNCTIONS: dict[str, FunctionDef] = {
         "delivery",
         "functions.licensing.handlers.delivery.handler",
         tables_rw=("licensing",),
-        tables_r=("catalog",),
+        tables_r=("catalog", "accounts"),  # accounts: a suspended publisher's offers grant no licence (issue 19)
     ),
     "metering": FunctionDef(
         "metering",
@@ -211,6 +212,13 @@ ROUTES: tuple[Route, ...] = (
     _r("GET", "/v1/openapi.json", "accounts", "public"),
     _r("POST", "/v1/accounts", "accounts"),
     _r("POST", "/v1/accounts/{id}/suspend", "accounts"),
+    # admin account management (API v1.1, issue 19)
+    _r("GET", "/v1/accounts", "accounts"),
+    _r("GET", "/v1/accounts/{id}", "accounts"),
+    _r("PATCH", "/v1/accounts/{id}", "accounts"),
+    _r("POST", "/v1/accounts/{id}/reinstate", "accounts"),
+    _r("POST", "/v1/accounts/{id}/keys", "accounts"),
+    _r("PATCH", "/v1/me", "accounts"),
     _r("GET", "/v1/me", "accounts"),
     _r("POST", "/v1/me/keys", "accounts"),
     _r("GET", "/v1/me/keys", "accounts"),

@@ -2,6 +2,7 @@
 // HTML is built only with the `html` tagged template, which escapes every interpolated value unless it is itself the
 // result of `html` (so nothing needs to remember to call an escape function).
 import { barChart } from "./chart.js";
+import { forgetOperator, loadOperator, wireOperator } from "./operator.js";
 
 const $ = (sel) => document.querySelector(sel);
 const state = { key: sessionStorage.getItem("imprimatur-key"), me: null, cursor: null, filters: {}, names: new Map() };
@@ -186,6 +187,7 @@ function signOut() {
   $("#offers-of").hidden = true;
   $("#buyer-status").value = "";
   licencesById.clear();
+  forgetOperator();
   $("#balance").textContent = "";
   $("#api-key").value = "";
   $("#who").hidden = true;
@@ -198,7 +200,7 @@ function signOut() {
 function show(tab) {
   document.querySelectorAll(".panel").forEach((p) => { p.hidden = p.id !== tab; });
   document.querySelectorAll(".tab").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.tab === tab)));
-  ({ catalogue: loadCatalogue, publisher: loadPublisher, buyer: loadBuyer })[tab]().catch(sayError);
+  ({ catalogue: loadCatalogue, publisher: loadPublisher, buyer: loadBuyer, operator: loadOperator })[tab]().catch(sayError);
 }
 
 // Lists of up to 100 per page with a "Load more" button that follows the cursor.
@@ -707,5 +709,9 @@ document.addEventListener("DOMContentLoaded", () => {
     form.addEventListener("submit", guard((e) => showStatement(e.target.period.value, target)));
     form.querySelector(".statement-csv").addEventListener("click", guard(() => downloadCsv(form.period.value)));
   });
+  wireOperator();
   if (state.key) signIn(state.key).catch(sayError);
 });
+
+// for the operator's screen (operator.js)
+export { api, confirmDialog, guard, render, say };

@@ -17,6 +17,7 @@ import textwrap
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -71,6 +72,7 @@ for sub, name in (
     (usage_app, "usage"),
     (period_app, "period"),
     (account_app, "account"),
+    (account_app, "accounts"),  # the same commands: `imprimatur accounts list` reads as well as `account create`
     (keys_app, "keys"),
 ):
     app.add_typer(sub, name=name)
@@ -142,6 +144,12 @@ COVERAGE: dict[str, str] = {
     "GET /.well-known/jwks.json": "verify",
     "POST /v1/accounts": "account create",
     "POST /v1/accounts/{id}/suspend": "account suspend",
+    "GET /v1/accounts": "accounts list",
+    "GET /v1/accounts/{id}": "accounts get",
+    "PATCH /v1/accounts/{id}": "accounts edit",
+    "POST /v1/accounts/{id}/reinstate": "accounts reinstate",
+    "POST /v1/accounts/{id}/keys": "accounts issue-key",
+    "PATCH /v1/me": "profile",
     "GET /v1/assets": "asset list",
     "POST /v1/assets": "publish",
     "GET /v1/assets/{id}": "asset show",
@@ -1223,6 +1231,132 @@ def account_suspend(account_id: str) -> None:
     with friendly():
         a = client().suspend_account(account_id)
     say(f"account {a['id']} {a['status']}")
+
+
+def _account_lines(a: dict[str, Any]) -> list[str]:
+    profile = a.get("profile") or {}
+    lines = [
+        f"{a['id']}  {a['name']} <{a['email']}>",
+        f"status {a['status']}; roles {', '.join(a.get('roles', []))}; created {a.get('created_at', '')}",
+    ]
+    if a.get("updated_at"):
+        lines.append(f"last changed {a['updated_at']} by {a.get('updated_by') or '?'}")
+    lines += [f"{k.replace('_', ' ')}: {v}" for k, v in profile.items() if v]
+    return lines
+
+
+@account_app.command("list")
+def accounts_list(
+    q: Annotated[str | None, typer.Argument(help="prefix of a name (from any word on), an e-mail or a display name")] = None,
+    status: Annotated[str | None, typer.Option(help="active, pending or suspended")] = None,
+    role: Annotated[str | None, typer.Option(help="publisher, buyer or admin")] = None,
+    limit: Annotated[int, typer.Option(help="show at most this many")] = 50,
+    json_output: JsonOpt = False,
+) -> None:
+    """List or search accounts (admin), newest first; each id whole on its own line."""
+    with friendly():
+        items = list(islice(client().accounts(q, status=status, role=role), limit))
+    if json_output:
+        emit_json(items)
+        return
+    for a in items:
+        out.print(a["id"], markup=False, soft_wrap=True)
+        out.print(
+            f"  {a['name']} <{a['email']}>  {a['status']}  {','.join(a.get('roles', []))}", markup=False, soft_wrap=True
+        )
+    if not items:
+        say("no account matches")
+
+
+@account_app.command("get")
+def accounts_get(account_id: str, json_output: JsonOpt = False) -> None:
+    """One account (admin): status, roles, profile, and who changed it last."""
+    with friendly():
+        a = client().get_account(account_id)
+    if json_output:
+        emit_json(a)
+        return
+    for line in _account_lines(a):
+        out.print(line, markup=False, soft_wrap=True)
+
+
+@account_app.command("edit")
+def accounts_edit(
+    account_id: str,
+    name: Annotated[str | None, typer.Option()] = None,
+    email: Annotated[str | None, typer.Option()] = None,
+    role: Annotated[list[str] | None, typer.Option(help="the account's roles (repeatable; replaces them all)")] = None,
+    display_name: Annotated[str | None, typer.Option(help="a publisher's public display name")] = None,
+) -> None:
+    """Edit an account (admin): name, e-mail, roles, display name. Fields left out are kept."""
+    fields: dict[str, Any] = {k: v for k, v in (("name", name), ("email", email), ("roles", role)) if v}
+    if display_name is not None:
+        fields["profile"] = {"display_name": display_name}
+    if not fields:
+        err.print("Nothing to change: give --name, --email, --role or --display-name.", style="red")
+        raise typer.Exit(2)
+    with friendly():
+        a = client().update_account(account_id, **fields)
+    for line in _account_lines(a):
+        out.print(line, markup=False, soft_wrap=True)
+
+
+@account_app.command("reinstate")
+def accounts_reinstate(account_id: str) -> None:
+    """Undo a suspension (admin): the account's keys work again."""
+    with friendly():
+        a = client().reinstate_account(account_id)
+    say(f"account {a['id']} {a['status']}")
+
+
+@account_app.command("approve")
+def accounts_approve(account_id: str) -> None:
+    """Approve an account that signed up and awaits an operator (admin)."""
+    with friendly():
+        a = client().approve_account(account_id)
+    say(f"account {a['id']} {a['status']}")
+
+
+@account_app.command("issue-key")
+def accounts_issue_key(account_id: str) -> None:
+    """Issue a key for an account that lost its own (admin); printed once, alone on stdout."""
+    with friendly():
+        got = client().issue_key(account_id)
+    say(f"key {got['key_id']} issued for {account_id}; the secret is shown once:", to=err)
+    raw(got["api_key"])
+
+
+@app.command("profile")
+def profile(
+    display_name: Annotated[str | None, typer.Option(help="the name buyers see")] = None,
+    website: Annotated[str | None, typer.Option(help="https:// URL")] = None,
+    description: Annotated[str | None, typer.Option()] = None,
+    logo_url: Annotated[str | None, typer.Option(help="https:// URL of a logo image")] = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Edit your public profile (publisher): shown in the catalogue, on licences and in RSL documents."""
+    fields = {
+        k: v
+        for k, v in (
+            ("display_name", display_name),
+            ("website", website),
+            ("description", description),
+            ("logo_url", logo_url),
+        )
+        if v is not None
+    }
+    with friendly():
+        c = client()
+        me = c.update_profile(**fields) if fields else c.me()
+    if json_output:
+        emit_json(me.get("profile") or {})
+        return
+    shown = me.get("profile") or {}
+    if not shown:
+        say("no public profile yet: set one with --display-name, --website, --description, --logo-url")
+    for k, v in shown.items():
+        if v:
+            out.print(f"{k.replace('_', ' ')}: {v}", markup=False, soft_wrap=True)
 
 
 @keys_app.command("list")

@@ -270,6 +270,38 @@ class Client:
         """Admin: suspend an account; its keys stop working."""
         return dict(self.request("POST", f"/v1/accounts/{account_id}/suspend", json_body={}))
 
+    def accounts(
+        self, q: str | None = None, *, status: str | None = None, role: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Admin: every account, newest first, or those whose name (from any of its words on), e-mail or display name
+        starts with ``q``; ``status`` (active, pending, suspended) and ``role`` filter them."""
+        return self.paginate("/v1/accounts", {"q": q, "status": status, "role": role})
+
+    def get_account(self, account_id: str) -> dict[str, Any]:
+        """Admin: one account, with who changed it last (``updated_by``, ``updated_at``)."""
+        return dict(self.request("GET", f"/v1/accounts/{account_id}"))
+
+    def update_account(self, account_id: str, **fields: Any) -> dict[str, Any]:
+        """Admin: change ``name``, ``email``, ``roles`` or ``profile`` (fields left out are kept)."""
+        return dict(self.request("PATCH", f"/v1/accounts/{account_id}", json_body=fields))
+
+    def reinstate_account(self, account_id: str) -> dict[str, Any]:
+        """Admin: undo a suspension; the account's keys work again."""
+        return dict(self.request("POST", f"/v1/accounts/{account_id}/reinstate", json_body={}))
+
+    def approve_account(self, account_id: str) -> dict[str, Any]:
+        """Admin: approve an account that signed up and awaits an operator (status ``pending``)."""
+        return dict(self.request("POST", f"/v1/accounts/{account_id}/approve", json_body={}))
+
+    def issue_key(self, account_id: str) -> dict[str, Any]:
+        """Admin: a new key for an account that lost its own; returns ``{key_id, api_key, created_at}`` (shown once)."""
+        return dict(self.request("POST", f"/v1/accounts/{account_id}/keys", json_body={}))
+
+    def update_profile(self, **profile: Any) -> dict[str, Any]:
+        """Publisher: edit the public profile buyers see (``display_name``, ``website``, ``description``,
+        ``logo_url``; https URLs; ``None`` clears a field)."""
+        return dict(self.request("PATCH", "/v1/me", json_body={"profile": profile}))
+
     # --------------------------------------------------------------------------------------------- assets
     def create_asset(self, **fields: Any) -> dict[str, Any]:
         """Publisher: declare an asset (``title, kind, media_type, language, size_bytes, sha256``, ...); returns

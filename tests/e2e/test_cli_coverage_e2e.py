@@ -82,7 +82,17 @@ def test_every_api_operation_is_run_by_a_command_or_excluded_with_a_reason(
     pub_key = admin("account", "create", f"Pub {tag}", f"pub-{tag}@example.com", "--role", "publisher").split()[-1]
     buyer_key = admin("account", "create", f"Buyer {tag}", f"buy-{tag}@example.com", "--role", "buyer").split()[-1]
     victim = admin("account", "create", f"V {tag}", f"v-{tag}@example.com", "--role", "buyer")
-    assert "suspended" in admin("account", "suspend", _id("acct", victim))
+    victim_id = _id("acct", victim)
+    assert "suspended" in admin("account", "suspend", victim_id)
+    # admin account management (API v1.1, issue 19): search, show, edit, reinstate, a key for a locked-out account
+    assert victim_id in admin("accounts", "list", f"v {tag}") and victim_id in admin("accounts", "list", f"v-{tag}@")
+    assert victim_id not in admin("accounts", "list", f"v {tag}", "--status", "active")
+    assert "status suspended" in admin("accounts", "get", victim_id)
+    edited = admin("accounts", "edit", victim_id, "--name", f"W {tag}", "--role", "buyer", "--role", "publisher")
+    assert f"W {tag}" in edited and "roles buyer, publisher" in edited and "last changed" in edited
+    assert "active" in admin("accounts", "reinstate", victim_id)
+    assert "not_suspended" in admin("accounts", "reinstate", victim_id, code=1)
+    assert admin("accounts", "issue-key", victim_id).strip().startswith("imp_")
     run("configure", "--url", api, "--key", pub_key, "--profile", "pub")
     run("configure", "--url", api, "--key", buyer_key, "--profile", "buyer")
 
@@ -118,6 +128,9 @@ def test_every_api_operation_is_run_by_a_command_or_excluded_with_a_reason(
     assert "[draft]" in pub("asset", "show", asset)
     assert "<rsl" in pub("asset", "rsl", asset)
     assert pub_id in pub("publisher", pub_id) and "<rsl" in pub("publisher", pub_id, "--rsl")
+    assert f"display name: Gazette {tag}" in pub("profile", "--display-name", f"Gazette {tag}")
+    assert "website: https://gazette.example" in pub("profile", "--website", "https://gazette.example")
+    assert f"Gazette {tag}" in pub("publisher", pub_id)
     per_access = _id("off", pub("offer", "create", "--asset", asset, "--uses", "ai-input", "--price", "USD 0.01"))
     flat = _id("off", pub("offer", "create", "--asset", asset, "--uses", "ai-train", "--model", "flat", "--price", "2"))
     spare = _id("off", pub("offer", "create", "--asset", asset2, "--uses", "search", "--price", "0.5"))

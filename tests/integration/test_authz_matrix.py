@@ -50,6 +50,23 @@ MATRIX: dict[str, Case] = {
     "POST /v1/accounts/{id}/suspend": Case(
         r("POST", "/v1/accounts/{victim_id}/suspend", {}), ("admin", 200), ("admin_b", 200), ("pub_a", 403)
     ),
+    # admin account management (API v1.1, issue 19); the victim is active, so reinstating it is a 409 not_suspended
+    "GET /v1/accounts": Case(r("GET", "/v1/accounts"), ("admin", 200), ("admin_b", 200), ("pub_a", 403)),
+    "GET /v1/accounts/{id}": Case(
+        r("GET", "/v1/accounts/{victim_id}"), ("admin", 200), ("admin_b", 200), ("pub_a", 403)
+    ),
+    "PATCH /v1/accounts/{id}": Case(
+        r("PATCH", "/v1/accounts/{victim_id}", {"name": "v"}), ("admin", 200), ("admin_b", 200), ("pub_a", 403)
+    ),
+    "POST /v1/accounts/{id}/reinstate": Case(
+        r("POST", "/v1/accounts/{victim_id}/reinstate", {}), ("admin", 409), ("admin_b", 409), ("pub_a", 403)
+    ),
+    "POST /v1/accounts/{id}/keys": Case(
+        r("POST", "/v1/accounts/{victim_id}/keys", {}), ("admin", 201), ("admin_b", 201), ("pub_a", 403)
+    ),
+    "PATCH /v1/me": Case(
+        r("PATCH", "/v1/me", {"profile": {"display_name": "P"}}), ("pub_a", 200), ("pub_b", 200), ("buyer_a", 403)
+    ),
     "GET /v1/me": Case(r("GET", "/v1/me"), ("pub_a", 200), ("pub_b", 200), None),
     "POST /v1/me/keys": Case(r("POST", "/v1/me/keys", {}), ("buyer_a", 201), ("buyer_b", 201), None),
     "GET /v1/me/keys": Case(r("GET", "/v1/me/keys"), ("buyer_a", 200), ("buyer_b", 200), None),

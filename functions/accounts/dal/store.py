@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from functions.accounts.dal.index import token_changes
 from functions.accounts.models.domain import Account, ApiKey
 from functions.shared import aws, cursor
 from functions.shared.ddb import from_item, to_item
@@ -47,6 +48,7 @@ class AccountStore:
                 }
             },
             *self._key_puts(first_key),
+            *token_changes(self.table, None, account),  # the admin search index (functions.accounts.dal.index)
         ]
         try:
             ddb.transact_write_items(TransactItems=items)
@@ -69,16 +71,36 @@ class AccountStore:
         data = from_item(item)
         return Account.model_validate({k: v for k, v in data.items() if k not in ("pk", "sk")})
 
-    def set_status(self, account_id: str, status: str) -> Account | None:
+    def set_status(
+        self,
+        account_id: str,
+        status: str,
+        *,
+        by: str | None = None,
+        at: str | None = None,
+        only_from: str | None = None,
+    ) -> Account | None:
+        """Set the status; ``by``/``at`` record who did it. None when there is no such account, or (with
+        ``only_from``) when the account is not in that status."""
         ddb = self._ddb
+        values: dict[str, Any] = {":s": {"S": status}, ":0": {"N": "0"}, ":1": {"N": "1"}}
+        # the version moves with every change, so an admin's edit made on a stale read cannot undo a suspension
+        update = "SET #s = :s, version = if_not_exists(version, :0) + :1"
+        if by is not None and at is not None:
+            update += ", updated_by = :by, updated_at = :at"
+            values |= {":by": {"S": by}, ":at": {"S": at}}
+        condition = "attribute_exists(pk)"
+        if only_from is not None:
+            condition += " AND #s = :from"
+            values[":from"] = {"S": only_from}
         try:
             got = ddb.update_item(
                 TableName=self.table,
                 Key={"pk": {"S": f"ACCT#{account_id}"}, "sk": {"S": "ACCT"}},
-                UpdateExpression="SET #s = :s",
-                ConditionExpression="attribute_exists(pk)",
+                UpdateExpression=update,
+                ConditionExpression=condition,
                 ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={":s": {"S": status}},
+                ExpressionAttributeValues=values,
                 ReturnValues="ALL_NEW",
             )
         except ddb.exceptions.ConditionalCheckFailedException:

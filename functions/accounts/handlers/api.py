@@ -12,7 +12,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from functions.accounts.dal.store import AccountStore
 from functions.accounts.env import env
+from functions.accounts.handlers import admin as admin_routes
 from functions.accounts.logic import accounts as logic
+from functions.accounts.logic import admin as admin_logic
 from functions.accounts.models.input import CreateAccountRequest
 from functions.accounts.models.output import (
     AccountOut,
@@ -29,7 +31,7 @@ from functions.shared.idempotency import HEADER, IdempotencyStore
 VERSION = "1.0.0"
 logger = Logger()
 app = make_resolver()
-OPENAPI_MODELS = (CreateAccountResponse, NewKeyResponse)
+OPENAPI_MODELS = (CreateAccountResponse, NewKeyResponse, *admin_routes.OPENAPI_MODELS)
 
 
 def _store() -> AccountStore:
@@ -82,7 +84,7 @@ def suspend_account(id: str) -> AccountOut:
         f"{caller.account_id}#{ev.path}",
         ev.headers.get(HEADER),
         ev.body,
-        lambda: AccountOut(**logic.suspend(_store(), path_id(id, "acct")).model_dump()),
+        lambda: AccountOut(**admin_logic.suspend(_store(), caller, path_id(id, "acct")).model_dump()),
         AccountOut,
     )
 
@@ -137,5 +139,7 @@ def revoke_key(key_id: str) -> Response[str]:
     logic.revoke_key(_store(), caller.account_id, path_id(key_id, "key"))
     return Response(204, None, "")
 
+
+app.include_router(admin_routes.router)  # admin account management, the publisher profile (issue 19)
 
 handler = http_entry(app, env, logger)

@@ -2,10 +2,20 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, computed_field
 
-AccountStatus = Literal["active", "suspended"]
+AccountStatus = Literal["active", "pending", "suspended"]
+"""``pending``: signed up and verified, awaiting an operator's approval (issue 19); its key reads ``GET /v1/me`` only."""
 KeyStatus = Literal["active", "revoked"]
+
+
+class PublisherProfile(BaseModel):
+    """A publisher's public profile (issue 19): shown in the catalogue, RSL ``<copyright>`` and statements."""
+
+    display_name: str | None = None
+    website: str | None = None
+    description: str | None = None
+    logo_url: str | None = None
 
 
 class Account(BaseModel):
@@ -15,6 +25,23 @@ class Account(BaseModel):
     roles: list[str]
     status: AccountStatus
     created_at: str
+    # audit (issue 19): the last change by an operator or the account itself, and an optimistic-lock version
+    updated_at: str | None = None
+    updated_by: str | None = None
+    version: int = 0
+    profile: PublisherProfile | None = None
+
+    # The admin list indexes' keys (functions/accounts/dal/index.py) are part of the account's dump, so every writer
+    # that puts an account item (create, sign-up activation, edit) indexes it without knowing the index design.
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def gsi2pk(self) -> str:
+        return "ACCTS"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def gsi2sk(self) -> str:
+        return f"{self.created_at}#{self.id}"
 
 
 class ApiKey(BaseModel):
@@ -25,3 +52,4 @@ class ApiKey(BaseModel):
     status: KeyStatus
     created_at: str
     revoked_at: str | None = None
+    created_by: str | None = None  # the admin who issued it for the account (POST /v1/accounts/{id}/keys)

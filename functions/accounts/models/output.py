@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from functions.accounts.models.admin import ProfileOut
+
 
 class AccountOut(BaseModel):
     id: str
@@ -10,6 +12,7 @@ class AccountOut(BaseModel):
     roles: list[str]
     status: str
     created_at: str
+    profile: ProfileOut | None = None  # a publisher's public profile (issue 19)
 
 
 class CreateAccountResponse(BaseModel):

@@ -43,7 +43,6 @@ from functions.catalog.models.output import (
     PublisherOut,
     offer_out,
 )
-from functions.shared import aws
 from functions.shared.api import json_response, make_resolver, optional_principal, path_id, principal
 from functions.shared.clock import now_iso
 from functions.shared.entry import http_entry
@@ -55,6 +54,7 @@ from functions.shared.urls import base_url
 if TYPE_CHECKING:
     from xml.etree.ElementTree import Element
 
+    from functions.accounts.dal.reader import PublicProfile
     from functions.catalog.dal.reader import OfferRecord
     from functions.catalog.models.domain import Asset
 
@@ -213,8 +213,17 @@ def catalog(
         "max_price_micros": max_price_micros,
     }
     found, nxt = search(_store(), filters, limit, cursor)
+    names = _names([a.publisher_id for a, _ in found] + [o["publisher_id"] for _, offers in found for o in offers])
     items = [
-        CatalogItem.model_validate({**_asset_out(a).model_dump(), "offers": [offer_out(o) for o in offers]})
+        CatalogItem.model_validate(
+            {
+                **_asset_out(a).model_dump(),
+                "publisher_name": names.get(a.publisher_id),
+                "offers": [
+                    offer_out(o).model_copy(update={"publisher_name": names.get(o["publisher_id"])}) for o in offers
+                ],
+            }
+        )
         for a, offers in found
     ]
     return CatalogPage(items=items, next_cursor=nxt)
@@ -260,24 +269,39 @@ def get_collection(id: str) -> CollectionOut:
 
 
 # -------------------------------------------------------------------------------------------- publishers
-def _publisher_name(publisher_id: str) -> str:
+def _publisher(publisher_id: str) -> PublicProfile:
+    from functions.accounts.dal.reader import publisher_profile
+
     table = env().ACCOUNTS_TABLE
-    got = (
-        aws.client("dynamodb").get_item(TableName=table, Key={"pk": {"S": f"ACCT#{publisher_id}"}, "sk": {"S": "ACCT"}})
-        if table
-        else {}
-    )
-    item = got.get("Item")
-    roles = [r["S"] for r in item.get("roles", {}).get("L", [])] if item else []
-    if not item or "publisher" not in roles:
+    found = publisher_profile(table, publisher_id) if table else None
+    if found is None:
         raise NotFound("No such publisher.")
-    return str(item["name"]["S"])
+    return found
+
+
+def _publisher_name(publisher_id: str) -> str:
+    """The name buyers see: the publisher's display name when it set one (issue 19), else its account name."""
+    return _publisher(publisher_id)["name"]
+
+
+def _names(publisher_ids: list[str]) -> dict[str, str]:
+    """Publishers' display names for a page of public results: one batch read of accounts."""
+    from functions.accounts.dal.reader import names_by_id
+
+    table = env().ACCOUNTS_TABLE
+    return names_by_id(table, publisher_ids) if table and publisher_ids else {}
+
+
+def _named(offers: list[OfferOut]) -> list[OfferOut]:
+    names = _names([o.publisher_id for o in offers])
+    return [o.model_copy(update={"publisher_name": names.get(o.publisher_id)}) for o in offers]
 
 
 @app.get("/v1/publishers/<id>", summary="A publisher's public profile", tags=["catalogue"])
 def get_publisher(id: str) -> PublisherOut:
     pid = path_id(id, "acct")
-    name = _publisher_name(pid)
+    profile = _publisher(pid)
+    name = profile["name"]
     store = _store()
     offers = sum(1 for o in store.iter_offers(f"OFFERS#PUB#{pid}", index="gsi2") if o.status == "active")
     rsl_url = f"{base_url()}/v1/publishers/{pid}/rsl.xml"
@@ -288,6 +312,10 @@ def get_publisher(id: str) -> PublisherOut:
         offer_count=offers,
         rsl_url=rsl_url,
         robots_txt=rsl.robots_license_line(rsl_url),
+        display_name=profile["display_name"],
+        website=profile["website"],
+        description=profile["description"],
+        logo_url=profile["logo_url"],
     )
 
 
@@ -334,7 +362,8 @@ def list_offers(
     key, index = (f"OFFERS#PUB#{value}", "gsi2") if kind == "publisher" else (f"OFFERS#{kind}#{value}", "gsi1")
     store = _store()
     found, nxt = store.offers_by(key, index, limit, cursor)
-    return OfferList(items=[offer_out(o) for o in offer_logic.public_offers(store, found, _viewer)], next_cursor=nxt)
+    items = _named([offer_out(o) for o in offer_logic.public_offers(store, found, _viewer)])
+    return OfferList(items=items, next_cursor=nxt)
 
 
 def _viewer() -> Principal | None:
@@ -351,7 +380,7 @@ def get_offer(id: str) -> OfferOut:
     offer = offer_logic.get_offer(store, path_id(id, "off"))
     if not offer_logic.public_offers(store, [offer], _viewer):
         raise NotFound("No such offer.")
-    return offer_out(offer)
+    return _named([offer_out(offer)])[0]
 
 
 @app.delete(

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from functions.catalog.dal.reader import OfferRecord
+    from functions.catalog.models.domain import Offer
 
 
 class AssetOut(BaseModel):
@@ -77,6 +81,7 @@ class OfferOut(BaseModel):
     status: str
     created_at: str
     retired_at: str | None = None
+    publisher_name: str | None = None  # the publisher's display name (issue 19), on public reads
 
 
 class OfferList(BaseModel):
@@ -86,6 +91,7 @@ class OfferList(BaseModel):
 
 class CatalogItem(AssetOut):
     offers: list[OfferOut]
+    publisher_name: str | None = None  # the publisher's display name (issue 19): buyers see who they license from
 
 
 class CatalogPage(BaseModel):
@@ -103,11 +109,16 @@ class CollectionOut(BaseModel):
 
 class PublisherOut(BaseModel):
     id: str
-    name: str
+    name: str  # the display name when the publisher set one, else its account name
     asset_count: int
     offer_count: int
     rsl_url: str
     robots_txt: str
+    # the public profile the publisher edits (PATCH /v1/me; issue 19)
+    display_name: str | None = None
+    website: str | None = None
+    description: str | None = None
+    logo_url: str | None = None
 
 
 class PoolOut(BaseModel):
@@ -129,6 +140,6 @@ class PoolLeaveOut(BaseModel):
     leaves_at: str
 
 
-def offer_out(o: Any) -> OfferOut:
-    data = o if isinstance(o, dict) else o.model_dump()
+def offer_out(o: Offer | OfferRecord) -> OfferOut:
+    data = o.model_dump() if isinstance(o, BaseModel) else o
     return OfferOut.model_validate(data)

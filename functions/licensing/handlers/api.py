@@ -9,7 +9,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
-from functions.accounts.dal.reader import names_by_id
+from functions.accounts.dal.reader import names_by_id, suspended
 from functions.catalog.dal import reader as catalog
 from functions.licensing.dal import queue
 from functions.licensing.dal.store import LicensingStore
@@ -23,7 +23,7 @@ from functions.licensing.models.output import GrantResponse, LicenseList, Licens
 from functions.metering.dal.reader import spent_by_license
 from functions.shared.api import json_response, make_resolver, path_id, principal
 from functions.shared.entry import http_entry
-from functions.shared.errors import NotFound
+from functions.shared.errors import Conflict, NotFound
 from functions.shared.idempotency import HEADER, IdempotencyStore, body_hash, validate_key
 from functions.shared.ids import is_id
 
@@ -96,6 +96,10 @@ def create_license(body: Annotated[CreateLicenseRequest, Body()]) -> Response[st
     try:
         offer = catalog.get_offer(body.offer_id) if is_id(body.offer_id, "off") else None
         offer = logic.check_offer(offer, body.use)
+        if env().ACCOUNTS_TABLE and suspended(env().ACCOUNTS_TABLE, [offer["publisher_id"]]):
+            raise Conflict(
+                "The publisher of this offer is suspended: it grants no new licence.", code="publisher_suspended"
+            )
         lic = logic.build_license(caller.account_id, offer, body.use, body.budget_cap_micros)
         budget = logic.budget_record(env().LICENSING_TABLE, lic)
         lic.certificate, status_item = grant_certificate(lic)

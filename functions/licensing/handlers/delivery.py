@@ -43,7 +43,7 @@ from functions.shared.urls import base_url
 from functions.shared.uses import USES, covers
 
 if TYPE_CHECKING:  # the contracts (docs/data-contracts.md); nothing more is imported on the hot path
-    from functions.catalog.dal.reader import AssetRecord
+    from functions.catalog.dal.reader import AssetRecord, OfferRecord
     from functions.licensing.dal.reader import LicenseRecord
     from functions.metering.contracts import UsageMessage
 
@@ -60,6 +60,7 @@ class DeliveryEnv(BaseEnv):
     CATALOG_TABLE: str
     CONTENT_BUCKET: str
     USAGE_QUEUE_URL: str
+    ACCOUNTS_TABLE: str = ""  # read-only: is an offer's publisher suspended (only when a licence would be granted)
 
 
 def env() -> DeliveryEnv:
@@ -95,8 +96,26 @@ def _crawler_limit(headers: dict[str, str]) -> tuple[str, str, int] | None:
     return None
 
 
+def _without_suspended(offers: list[OfferRecord]) -> list[OfferRecord]:
+    """The offers whose publisher is not suspended (issue 19: a suspended publisher's offers grant no new licence);
+    409 ``publisher_suspended`` when there were offers and every one is a suspended publisher's. One read of the
+    accounts table, only on the way to a 402 or a pay-per-crawl grant, never on a licensed delivery."""
+    table = env().ACCOUNTS_TABLE
+    if not offers or not table:
+        return offers
+    from functions.accounts.dal.reader import suspended
+
+    gone = suspended(table, [o["publisher_id"] for o in offers])
+    live = [o for o in offers if o["publisher_id"] not in gone]
+    if not live:
+        raise Conflict(
+            "The publisher of this content is suspended: its offers grant no new licence.", code="publisher_suspended"
+        )
+    return live
+
+
 def _payment_required(asset: AssetRecord, use: str, detail: str) -> PaymentRequired:
-    offers = [o for o in active_offers_for_asset(asset) if covers(o["uses"], use)]
+    offers = _without_suspended([o for o in active_offers_for_asset(asset) if covers(o["uses"], use)])
     headers = {}
     per_access = [o for o in offers if o["pricing"]["model"] == "per_access"]
     if per_access:
@@ -135,6 +154,7 @@ def _pay_per_crawl(buyer_id: str, asset: AssetRecord, use: str, limit: tuple[str
     ]
     if not offers:
         raise _payment_required(asset, use, "No per-access offer for this use within the price you sent.")
+    offers = _without_suspended(offers)
     offer = min(offers, key=lambda o: (o["pricing"]["amount_micros"], o["created_at"]))
     store = LicensingStore(env().LICENSING_TABLE)
     for _ in range(3):
