@@ -19,7 +19,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 METERING_OUTPUT = "MeteringTableName"  # infra.constants.Outputs.table_name("metering")
 LICENSING_OUTPUT = "LicensingTableName"
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     for n, v in enumerate(report.violations):
         print(f"VIOLATION {v.line()}", file=out)
         if n < args.max_shown:
-            record: Any = fetch(metering, licensing, v.pk, v.sk) if v.pk else None
+            record = fetch(metering, licensing, v.pk, v.sk) if v.pk else None
             print(f"  record {json.dumps(record, sort_keys=True, default=str)}", file=out)
     print(report.summary(), file=out)
     return 1 if report.violations else 0

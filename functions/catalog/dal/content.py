@@ -8,9 +8,13 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from functions.shared import aws
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import GetObjectRequestTypeDef, ListPartsRequestTypeDef
 
 CHUNK = 8 * 1024 * 1024
 RANGE = 16 * 1024 * 1024  # one ranged GET of the verifier's read-ahead
@@ -21,8 +25,8 @@ class ContentStore:
         self.bucket = bucket
 
     @property
-    def _s3(self) -> Any:
-        return aws.client("s3")
+    def _s3(self) -> S3Client:
+        return aws.s3()
 
     def presign_put(self, key: str, media_type: str, sha256_hex: str, expires_s: int) -> tuple[str, dict[str, str]]:
         """A PUT URL whose signature covers the content type and the SHA-256 checksum header, so S3 refuses a
@@ -58,7 +62,7 @@ class ContentStore:
 
     def list_parts(self, key: str, upload_id: str) -> list[tuple[int, str]]:
         out: list[tuple[int, str]] = []
-        args: dict[str, Any] = {"Bucket": self.bucket, "Key": key, "UploadId": upload_id}
+        args: ListPartsRequestTypeDef = {"Bucket": self.bucket, "Key": key, "UploadId": upload_id}
         while True:
             got = self._s3.list_parts(**args)
             out += [(p["PartNumber"], p["ETag"]) for p in got.get("Parts", [])]
@@ -99,7 +103,7 @@ class ContentStore:
         if parallel > 1 and limit is None:
             return self._read_ahead(key, parallel)
         s3 = self._s3
-        args: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        args: GetObjectRequestTypeDef = {"Bucket": self.bucket, "Key": key}
         if limit is not None:
             args["Range"] = f"bytes=0-{max(limit, 1) - 1}"
         try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
-from typing import Any
 
 from functions.catalog.dal.content import ContentStore
 from functions.catalog.dal.store import CatalogStore
@@ -23,6 +22,7 @@ from functions.shared.auth import Principal
 from functions.shared.clock import iso, now, now_iso
 from functions.shared.errors import Conflict, Gone, NotFound, Unprocessable
 from functions.shared.ids import is_id, new_id
+from functions.shared.jsontypes import JSONObject
 
 MAX_PARTS = 10_000
 READ_AHEAD = 4  # the verifier reads 4 ranges at once while it hashes (docs/performance.md)
@@ -61,13 +61,13 @@ def _check_collection(store: CatalogStore, caller: Principal, collection_id: str
 
 def create_asset(
     store: CatalogStore, content: ContentStore, caller: Principal, req: CreateAssetRequest
-) -> tuple[Asset, dict[str, Any]]:
+) -> tuple[Asset, JSONObject]:
     _check_collection(store, caller, req.collection_id)
     asset_id = new_id("ast")
     key = f"assets/{caller.account_id}/{asset_id}"
     created = now()
     multipart = req.upload_method == "MULTIPART" or (req.upload_method is None and req.size_bytes > PUT_MAX_BYTES)
-    upload: dict[str, Any]
+    upload: JSONObject
     if multipart:
         part_size = part_size_for(req.size_bytes)
         count = math.ceil(req.size_bytes / part_size)

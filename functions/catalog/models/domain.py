@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -89,7 +89,7 @@ class Offer(BaseModel):
     publisher_id: str  # the offering account; for a pool offer, the admin who published it
     scope: dict[str, str]  # {"type": "asset"|"collection"|"pool", "id": ...}
     uses: list[str]
-    pricing: dict[str, Any]
+    pricing: dict[str, int | str | None]  # functions.catalog.dal.reader.Pricing, as the request model dumped it
     term_days: int | None = None
     attribution_required: bool = False
     territories: list[str] | None = None

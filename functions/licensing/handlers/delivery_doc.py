@@ -3,15 +3,23 @@ start of the hot path); this resolver exists only so the generated document desc
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 
 from functions.licensing.models.output import ContentOut
 from functions.shared.api import make_resolver
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.openapi.types import (
+        OpenAPIResponseContentModel,
+        OpenAPIResponseContentSchema,
+    )
+
 app = make_resolver()
-_PROBLEM: Any = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+_PROBLEM: dict[str, OpenAPIResponseContentSchema | OpenAPIResponseContentModel] = {
+    "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+}
 
 
 @app.get(

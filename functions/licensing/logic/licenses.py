@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from functions.catalog.dal import reader as catalog
 from functions.licensing.dal import budget, queue
@@ -36,13 +37,11 @@ TERMS_FIELDS = (
 )
 
 
-def _drop_none(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _drop_none(v) for k, v in value.items() if v is not None}
-    return value
+def _drop_none(value: Mapping[str, object]) -> dict[str, object]:
+    return {k: _drop_none(v) if isinstance(v, Mapping) else v for k, v in value.items() if v is not None}
 
 
-def frozen_terms(offer: OfferRecord) -> tuple[dict[str, Any], str]:
+def frozen_terms(offer: OfferRecord) -> tuple[dict[str, object], str]:
     """The offer's terms as frozen into a licence (absent fields omitted), and the SHA-256 of their canonical
     JSON (sorted keys, no spaces): anyone can recompute ``terms_sha256`` from ``license.terms``."""
     terms = _drop_none({"offer_id": offer["id"], **{k: offer.get(k) for k in TERMS_FIELDS}})

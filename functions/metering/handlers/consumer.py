@@ -8,10 +8,12 @@ after ``maxReceiveCount`` receives, lands in the DLQ); the valid records are the
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse, PartialItemFailures
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from functions.licensing.dal.reader import LicenseRecord, get_licenses
@@ -20,17 +22,24 @@ from functions.metering.dal.store import MeteringStore
 from functions.metering.env import env
 from functions.metering.logic.consume import consume
 from functions.metering.logic.pricing import Entry, PoisonMessage, price
+from functions.shared.jsontypes import JSONObject, JSONValue
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger()
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
-def _licences(records: list[dict[str, Any]]) -> dict[str, LicenseRecord]:
+def _licences(records: Sequence[Mapping[str, JSONValue]]) -> dict[str, LicenseRecord]:
     """The licences the batch's messages name, in one read (malformed bodies are left to the record handler)."""
     ids: set[str] = set()
     for r in records:
+        body = r.get("body")
+        if not isinstance(body, str):
+            continue
         try:
-            lic = json.loads(r["body"]).get("license_id")
+            lic = json.loads(body).get("license_id")
         except (ValueError, AttributeError):
             continue
         if isinstance(lic, str):
@@ -38,9 +47,10 @@ def _licences(records: list[dict[str, Any]]) -> dict[str, LicenseRecord]:
     return get_licenses(ids)
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handler(event: JSONObject, context: LambdaContext) -> PartialItemFailureResponse:
     e = env()
-    records = event.get("Records", [])
+    raw = event.get("Records")
+    records = [r for r in raw if isinstance(r, dict)] if isinstance(raw, list) else []
     licences = _licences(records)
 
     def record_handler(record: SQSRecord) -> Entry:
@@ -57,11 +67,11 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     priced = [(rec["messageId"], res) for status, res, rec in results if status == "success"]
     store = MeteringStore(e.METERING_TABLE, e.LICENSING_TABLE)
     outcome = consume(store, priced, (lambda chunk: archive(e.USAGE_BUCKET, chunk)) if e.USAGE_BUCKET else None)
-    response: dict[str, Any] = dict(processor.response())
-    response["batchItemFailures"] = [
-        *response["batchItemFailures"],
-        *({"itemIdentifier": i} for i in outcome.failed_ids),
+    failures: list[PartialItemFailures] = [
+        *processor.response()["batchItemFailures"],
+        *(PartialItemFailures(itemIdentifier=i) for i in outcome.failed_ids),
     ]
+    response: PartialItemFailureResponse = {"batchItemFailures": failures}
     logger.info(
         "metered",
         extra={
