@@ -7,19 +7,29 @@ Listing and searching with filters (status, role) filter each page in memory and
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
 
 from functions.accounts.dal import index
 from functions.accounts.models.domain import Account
 from functions.shared import aws, cursor
 from functions.shared.ddb import from_item, to_item
 from functions.shared.errors import Conflict
+from functions.shared.jsontypes import AttrItem, AttrValue, TransactItem
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import (
+        KeysAndAttributesOutputTypeDef,
+        KeysAndAttributesTypeDef,
+        QueryInputTypeDef,
+    )
 
 MAX_QUERIES = 5
 PAGE = 100
 
 
-def _account(item: dict[str, Any]) -> Account:
+def _account(item: Mapping[str, AttrValue]) -> Account:
     data = from_item(item)
     return Account.model_validate({k: v for k, v in data.items() if k not in ("pk", "sk")})
 
@@ -33,21 +43,21 @@ class AccountAdminStore:
         self.table = table
 
     @property
-    def _ddb(self) -> Any:
-        return aws.client("dynamodb")
+    def _ddb(self) -> DynamoDBClient:
+        return aws.dynamodb()
 
     def _pages(
-        self, index_name: str, partition: str, prefix: str | None, start: dict[str, Any] | None, forward: bool
-    ) -> Any:
+        self, index_name: str, partition: str, prefix: str | None, start: AttrItem | None, forward: bool
+    ) -> Iterator[tuple[list[AttrItem], AttrItem | None]]:
         """Index pages of one partition (``begins_with`` ``prefix`` on the sort key), at most ``MAX_QUERIES``."""
         pk, sk = f"{index_name}pk", f"{index_name}sk"
-        values: dict[str, Any] = {":p": {"S": partition}}
+        values: dict[str, AttrValue] = {":p": {"S": partition}}
         condition = f"{pk} = :p"
         if prefix is not None:
             condition += f" AND begins_with({sk}, :q)"
             values[":q"] = {"S": prefix}
         for _ in range(MAX_QUERIES):
-            args: dict[str, Any] = {
+            args: QueryInputTypeDef = {
                 "TableName": self.table,
                 "IndexName": index_name,
                 "KeyConditionExpression": condition,
@@ -64,7 +74,7 @@ class AccountAdminStore:
                 return
 
     @staticmethod
-    def _key_of(item: dict[str, Any], index_name: str) -> dict[str, Any]:
+    def _key_of(item: Mapping[str, AttrValue], index_name: str) -> AttrItem:
         return {k: item[k] for k in ("pk", "sk", f"{index_name}pk", f"{index_name}sk")}
 
     def list_accounts(
@@ -75,7 +85,7 @@ class AccountAdminStore:
         names = ("pk", "sk", f"{index_name}pk", f"{index_name}sk")
         start = cursor.decode(cursor_token, key_names=names, expect={f"{index_name}pk": partition})
         out: list[Account] = []
-        last: dict[str, Any] | None = None
+        last: AttrItem | None = None
         for items, last in self._pages(index_name, partition, None, start, forward=False):
             for n, item in enumerate(items):
                 account = _account(item)
@@ -95,7 +105,7 @@ class AccountAdminStore:
         names = ("pk", "sk", "gsi2pk", "gsi2sk")
         start = cursor.decode(cursor_token, key_names=names, expect={"gsi2pk": partition})
         out: list[Account] = []
-        last: dict[str, Any] | None = None
+        last: AttrItem | None = None
         for items, last in self._pages(index.SEARCH_INDEX, partition, q, start, forward=True):
             accounts = self._accounts([from_item(i)["account_id"] for i in items])
             for n, item in enumerate(items):
@@ -114,7 +124,7 @@ class AccountAdminStore:
         out: dict[str, Account] = {}
         unique = list(dict.fromkeys(ids))
         for i in range(0, len(unique), 100):
-            request: dict[str, Any] = {
+            request: Mapping[str, KeysAndAttributesTypeDef | KeysAndAttributesOutputTypeDef] = {
                 self.table: {"Keys": [{"pk": {"S": f"ACCT#{a}"}, "sk": {"S": "ACCT"}} for a in unique[i : i + 100]]}
             }
             for _ in range(8):
@@ -133,7 +143,7 @@ class AccountAdminStore:
         address belongs to another account, 409 ``concurrent_update`` when the account changed meanwhile."""
         ddb = self._ddb
         item = {"pk": f"ACCT#{after.id}", "sk": "ACCT", **after.model_dump()}  # with its index keys
-        items: list[dict[str, Any]] = [
+        items: list[TransactItem] = [
             {
                 "Put": {
                     "TableName": self.table,

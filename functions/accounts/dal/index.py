@@ -16,10 +16,10 @@ accounts' tokens spread over many partitions.
 from __future__ import annotations
 
 import unicodedata
-from typing import Any
 
 from functions.accounts.models.domain import Account
 from functions.shared.ddb import to_item
+from functions.shared.jsontypes import AttrItem, TransactItem
 
 LIST_INDEX = "gsi2"
 SEARCH_INDEX = "gsi2"
@@ -58,11 +58,11 @@ def search_partition(token: str) -> str:
     return f"ACCTQ#{token[0]}"
 
 
-def search_key(account_id: str, token: str) -> dict[str, dict[str, str]]:
+def search_key(account_id: str, token: str) -> AttrItem:
     return {"pk": {"S": f"ACCT#{account_id}"}, "sk": {"S": f"Q#{token}"}}
 
 
-def search_put(table: str, account_id: str, token: str) -> dict[str, Any]:
+def search_put(table: str, account_id: str, token: str) -> TransactItem:
     item = {
         "pk": f"ACCT#{account_id}",
         "sk": f"Q#{token}",
@@ -74,11 +74,11 @@ def search_put(table: str, account_id: str, token: str) -> dict[str, Any]:
     return {"Put": {"TableName": table, "Item": to_item(item)}}
 
 
-def search_delete(table: str, account_id: str, token: str) -> dict[str, Any]:
+def search_delete(table: str, account_id: str, token: str) -> TransactItem:
     return {"Delete": {"TableName": table, "Key": search_key(account_id, token)}}
 
 
-def token_changes(table: str, before: Account | None, after: Account) -> list[dict[str, Any]]:
+def token_changes(table: str, before: Account | None, after: Account) -> list[TransactItem]:
     """Transaction items that move an account's search items from ``before``'s tokens to ``after``'s."""
     old = tokens(before) if before is not None else set()
     new = tokens(after)

@@ -5,14 +5,20 @@ name, a publisher's profile, the status; never an e-mail or keys)."""
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, TypedDict
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import KeysAndAttributesOutputTypeDef, KeysAndAttributesTypeDef
+
+    from functions.shared.jsontypes import AttrItem, AttrValue
 
 
-def account_key(account_id: str) -> dict[str, dict[str, str]]:
+def account_key(account_id: str) -> AttrItem:
     return {"pk": {"S": f"ACCT#{account_id}"}, "sk": {"S": "ACCT"}}
 
 
-def _shown_name(item: dict[str, Any]) -> str | None:
+def _shown_name(item: Mapping[str, AttrValue]) -> str | None:
     """A publisher's display name when it set one (issue 19: buyers see who they license from), else its name."""
     shown = item.get("profile", {}).get("M", {}).get("display_name", {}).get("S")
     return shown or (item["name"]["S"] if "name" in item else None)
@@ -31,7 +37,7 @@ def publisher_profile(table: str, account_id: str) -> PublicProfile | None:
     """A publisher's public profile; None for an unknown account or one without the publisher role."""
     from functions.shared import aws
 
-    got = aws.client("dynamodb").get_item(
+    got = aws.dynamodb().get_item(
         TableName=table,
         Key=account_key(account_id),
         ProjectionExpression="#n, #r, #p",
@@ -64,7 +70,7 @@ def names_by_id(table: str, account_ids: list[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     ids = [a for a in dict.fromkeys(account_ids) if a]
     for i in range(0, len(ids), 100):
-        request: dict[str, Any] = {
+        request: Mapping[str, KeysAndAttributesTypeDef | KeysAndAttributesOutputTypeDef] = {
             table: {
                 "Keys": [account_key(a) for a in ids[i : i + 100]],
                 "ProjectionExpression": "pk, #n, #p.display_name",
@@ -72,7 +78,7 @@ def names_by_id(table: str, account_ids: list[str]) -> dict[str, str]:
             }
         }
         for _ in range(8):
-            got = aws.client("dynamodb").batch_get_item(RequestItems=request)
+            got = aws.dynamodb().batch_get_item(RequestItems=request)
             for item in got.get("Responses", {}).get(table, []):
                 shown = _shown_name(item)
                 if shown:
@@ -91,7 +97,7 @@ def suspended(table: str, account_ids: list[str]) -> set[str]:
     out: set[str] = set()
     ids = [a for a in dict.fromkeys(account_ids) if a]
     for i in range(0, len(ids), 100):
-        request: dict[str, Any] = {
+        request: Mapping[str, KeysAndAttributesTypeDef | KeysAndAttributesOutputTypeDef] = {
             table: {
                 "Keys": [account_key(a) for a in ids[i : i + 100]],
                 "ProjectionExpression": "pk, #s",
@@ -100,7 +106,7 @@ def suspended(table: str, account_ids: list[str]) -> set[str]:
             }
         }
         for _ in range(8):
-            got = aws.client("dynamodb").batch_get_item(RequestItems=request)
+            got = aws.dynamodb().batch_get_item(RequestItems=request)
             for item in got.get("Responses", {}).get(table, []):
                 if item.get("status", {}).get("S") == "suspended":
                     out.add(item["pk"]["S"].removeprefix("ACCT#"))

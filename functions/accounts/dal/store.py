@@ -12,12 +12,17 @@ Key records are written in pairs in one transaction, so the lookup record and th
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from functions.accounts.dal.index import token_changes
 from functions.accounts.models.domain import Account, ApiKey
 from functions.shared import aws, cursor
 from functions.shared.ddb import from_item, to_item
+from functions.shared.jsontypes import AttrValue, TransactItem
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import QueryInputTypeDef
 
 
 class AccountStore:
@@ -25,14 +30,14 @@ class AccountStore:
         self.table = table
 
     @property
-    def _ddb(self) -> Any:
-        return aws.client("dynamodb")
+    def _ddb(self) -> DynamoDBClient:
+        return aws.dynamodb()
 
     # --- accounts
     def create_account(self, account: Account, first_key: ApiKey) -> bool:
         """Create account, email claim and first key atomically. False when the email is taken."""
         ddb = self._ddb
-        items = [
+        items: list[TransactItem] = [
             {
                 "Put": {
                     "TableName": self.table,
@@ -83,7 +88,7 @@ class AccountStore:
         """Set the status; ``by``/``at`` record who did it. None when there is no such account, or (with
         ``only_from``) when the account is not in that status."""
         ddb = self._ddb
-        values: dict[str, Any] = {":s": {"S": status}, ":0": {"N": "0"}, ":1": {"N": "1"}}
+        values: dict[str, AttrValue] = {":s": {"S": status}, ":0": {"N": "0"}, ":1": {"N": "1"}}
         # the version moves with every change, so an admin's edit made on a stale read cannot undo a suspension
         update = "SET #s = :s, version = if_not_exists(version, :0) + :1"
         if by is not None and at is not None:
@@ -109,7 +114,7 @@ class AccountStore:
         return Account.model_validate({k: v for k, v in data.items() if k not in ("pk", "sk")})
 
     # --- keys
-    def _key_puts(self, key: ApiKey) -> list[dict[str, Any]]:
+    def _key_puts(self, key: ApiKey) -> list[TransactItem]:
         data = key.model_dump()
         return [
             {
@@ -141,7 +146,7 @@ class AccountStore:
 
     def list_keys(self, account_id: str, limit: int, cursor_token: str | None) -> tuple[list[ApiKey], str | None]:
         pk = f"ACCT#{account_id}"
-        args: dict[str, Any] = {
+        args: QueryInputTypeDef = {
             "TableName": self.table,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :p)",
             "ExpressionAttributeValues": {":pk": {"S": pk}, ":p": {"S": "KEY#"}},
@@ -169,25 +174,27 @@ class AccountStore:
         if "Item" not in got:
             return False
         key_hash = got["Item"]["key_hash"]["S"]
-        update = {
-            "UpdateExpression": "SET #s = :r, revoked_at = if_not_exists(revoked_at, :t)",
-            "ExpressionAttributeNames": {"#s": "status"},
-            "ExpressionAttributeValues": {":r": {"S": "revoked"}, ":t": {"S": revoked_at}},
-        }
+        expr = "SET #s = :r, revoked_at = if_not_exists(revoked_at, :t)"
+        names = {"#s": "status"}
+        values: dict[str, AttrValue] = {":r": {"S": "revoked"}, ":t": {"S": revoked_at}}
         ddb.transact_write_items(
             TransactItems=[
                 {
                     "Update": {
                         "TableName": self.table,
                         "Key": {"pk": {"S": f"KEY#{key_hash}"}, "sk": {"S": "KEY"}},
-                        **update,
+                        "UpdateExpression": expr,
+                        "ExpressionAttributeNames": names,
+                        "ExpressionAttributeValues": values,
                     }
                 },
                 {
                     "Update": {
                         "TableName": self.table,
                         "Key": {"pk": {"S": f"ACCT#{account_id}"}, "sk": {"S": f"KEY#{key_id}"}},
-                        **update,
+                        "UpdateExpression": expr,
+                        "ExpressionAttributeNames": names,
+                        "ExpressionAttributeValues": values,
                     }
                 },
             ]
