@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from infra.definitions import RATE_LIMITS
+
 PRICES_DATE = "2026-11-28"
 PRICES = {  # USD
     "apigw_http_per_million": 1.00,  # HTTP API, first 300 M requests / month
@@ -24,6 +26,17 @@ PLATFORM_LOG_BYTES = 320  # Lambda's own START/END/REPORT lines per invocation (
 XRAY_SAMPLED = 0.05  # default sampling rule: 1 request/s + 5 %; the reservoir is ignored at crawler scale
 CALL_LATENCY_S = 0.006  # typical in-region DynamoDB/SQS/S3 call latency (moto's timings are not AWS's)
 AUTH_MISS_RATE = 0.001  # authoriser cache misses per delivery (60 s cache per key; a crawler reuses its key)
+LIMITER_PRICE_SOURCE = (
+    "https://aws.amazon.com/dynamodb/pricing/on-demand/ (us-east-1, $0.625 per million write request units), "
+    "read 2026-11-29"
+)
+"""The rate limiter's leases (functions.shared.ratelimit): one ``UpdateItem`` of an item under 1 KB (1 write unit)
+per ``RATE_LIMITS.chunk`` requests of a key, plus at most one refused lease per instance and window."""
+
+
+def limiter_writes_per_million(chunk: int = RATE_LIMITS.chunk, measured_per_request: float = 0.0) -> float:
+    """Write units per million requests: one per chunk, or what was measured if more (a window rolled over)."""
+    return 1_000_000 * max(1 / chunk, measured_per_request)
 
 
 def model(delivery: dict[str, Any], consumer: dict[str, Any]) -> dict[str, Any]:
@@ -31,7 +44,11 @@ def model(delivery: dict[str, Any], consumer: dict[str, Any]) -> dict[str, Any]:
     m = 1_000_000
     p = PRICES
     # Lambda time = measured CPU of our code (moto runs in another process) + each AWS call's typical latency
-    wall_s = max(delivery["cpu_ms_median"] / 1000 + delivery["calls_per_delivery"] * CALL_LATENCY_S, 0.001)
+    limiter_per_request = (
+        limiter_writes_per_million(measured_per_request=delivery.get("limiter_calls_per_delivery", 0.0)) / m
+    )
+    calls = delivery["calls_per_delivery"] + limiter_per_request
+    wall_s = max(delivery["cpu_ms_median"] / 1000 + calls * CALL_LATENCY_S, 0.001)
     per_event_busy_s = consumer["consumer_cpu_ms_per_event"] / 1000 + consumer["consumer_calls_per_event"] * (
         CALL_LATENCY_S * 3
     )  # transactions of ~100 items take longer than single calls
@@ -47,6 +64,8 @@ def model(delivery: dict[str, Any], consumer: dict[str, Any]) -> dict[str, Any]:
         "Authoriser (cache misses)": AUTH_MISS_RATE
         * (p["lambda_request_per_million"] + 1.0 * p["ddb_ondemand_rru_per_million"]),
         "DynamoDB reads (delivery)": reads_rru * p["ddb_ondemand_rru_per_million"],
+        f"DynamoDB writes (rate limiter, chunk {RATE_LIMITS.chunk})": limiter_per_request
+        * p["ddb_ondemand_wru_per_million"],
         "SQS usage messages": sqs_requests * p["sqs_standard_per_million"],
         "S3 GET of the content (presigned)": m / 1000 * p["s3_get_per_thousand"],
         "Metering consumer requests": consumer_invocations * p["lambda_request_per_million"],

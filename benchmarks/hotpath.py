@@ -282,6 +282,7 @@ def delivery_profile(h: Harness, s: dict[str, Any], n: int) -> dict[str, Any]:
             assert status == 200
         results[label] = {
             "calls_per_delivery": sum(h.log.calls.values()) / n,
+            "limiter_calls_per_delivery": h.log.limiter_calls / n,
             "kms_calls": sum(v for k, v in h.log.calls.items() if k.startswith("kms.")),
             "ddb_writes": h.log.write_items,
             "cpu_ms_median": statistics.median(cpu) * 1000,

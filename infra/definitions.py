@@ -56,6 +56,9 @@ TABLES: dict[str, TableDef] = {
     "catalog": TableDef("catalog", _gsis(4)),
     "licensing": TableDef("licensing", _gsis(4)),
     "metering": TableDef("metering", _gsis(2)),
+    # per-key and per-IP request counters (functions.shared.ratelimit): one item per subject and window, by TTL;
+    # every function behind a route and the authoriser may only UpdateItem it (RATE_LIMITED_FUNCTIONS)
+    "limits": TableDef("limits"),
 }
 
 
@@ -118,8 +121,9 @@ class FunctionDef:
 
 
 FUNCTIONS: dict[str, FunctionDef] = {
+    # sized from a measured cold start and warm authorisation (docs/performance.md, "Authoriser sizing")
     "authorizer": FunctionDef(
-        "authorizer", "functions.accounts.handlers.authorizer.handler", 5, 256, tables_r=("accounts",)
+        "authorizer", "functions.accounts.handlers.authorizer.handler", 6, 1024, tables_r=("accounts",)
     ),
     "accounts": FunctionDef("accounts", "functions.accounts.handlers.api.handler", tables_rw=("accounts",)),
     "catalog": FunctionDef(
@@ -273,6 +277,35 @@ SCHEDULES: dict[str, tuple[str, str, dict[str, str]]] = {
     # daily, after the monthly jobs' hour: the money invariants (functions.metering.logic.audit)
     "ledger-audit": ("ledger_audit", "cron(30 4 * * ? *)", {"job": "ledger_audit"}),
 }
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """Per-key and per-IP request limits (issue 17; docs/api.md "Rate limits"; docs/decision_log.md 2026-11-29).
+
+    Fixed windows of ``window_s`` seconds; ``per_key`` requests per window for all the keys of one account,
+    ``per_ip`` for requests without a valid key from one source address (public routes, and failed keys at the
+    authoriser); each function instance leases ``chunk`` tokens per DynamoDB write. The stack takes overrides from
+    the ``rate_limits`` context (JSON, e.g. ``-c rate_limits='{"per_key": 2000}'``), ``make run`` from its
+    environment (``RATE_LIMIT_PER_KEY``...). The defaults equal ``functions.shared.ratelimit``'s (a unit test)."""
+
+    window_s: int = 10
+    per_key: int = 1000
+    per_ip: int = 600
+    chunk: int = 50
+
+    def env(self) -> dict[str, str]:
+        return {
+            "RATE_LIMIT_WINDOW_S": str(self.window_s),
+            "RATE_LIMIT_PER_KEY": str(self.per_key),
+            "RATE_LIMIT_PER_IP": str(self.per_ip),
+            "RATE_LIMIT_CHUNK": str(self.chunk),
+        }
+
+
+RATE_LIMITS = RateLimits()
+RATE_LIMITED_FUNCTIONS: tuple[str, ...] = ("authorizer", *dict.fromkeys(r.function for r in ROUTES))
+"""The authoriser (failed keys per IP) and every function behind a route (per account, or per IP without a key)."""
 
 PLATFORM_FEE_BPS = 1000
 """The one published platform fee: 10.00 % of gross, in basis points (see docs/decision_log.md)."""

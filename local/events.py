@@ -93,8 +93,10 @@ def http_event(
     return event
 
 
-def authorizer_event(route_key: str, path: str, headers: dict[str, str]) -> dict[str, Any]:
-    ev = http_event(route_key.split(" ")[0], path, route_key=route_key, headers=headers)
+def authorizer_event(
+    route_key: str, path: str, headers: dict[str, str], *, source_ip: str = "127.0.0.1"
+) -> dict[str, Any]:
+    ev = http_event(route_key.split(" ")[0], path, route_key=route_key, headers=headers, source_ip=source_ip)
     ev["type"] = "REQUEST"
     ev["identitySource"] = [headers.get("authorization", "")]
     return ev

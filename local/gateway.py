@@ -4,8 +4,11 @@ authoriser and handlers as the cloud, in-process.
 Faithful to the cloud where it matters: route matching by the route table of ``infra.definitions`` (the
 stack's routes), the authoriser on ``key`` routes with an optional result cache (``auth_cache_ttl``), one
 invocation at a time per function (like one warm Lambda instance, and Powertools resolvers are not
-thread-safe). One deliberate difference: a ``key`` route without an Authorization header gets a 401
-problem+json here, where API Gateway itself answers ``401 {"message":"Unauthorized"}``.
+thread-safe). Two deliberate differences: a ``key`` route without an Authorization header gets a 401
+problem+json here, where API Gateway itself answers ``401 {"message":"Unauthorized"}``; and the authoriser's deny
+(a key that is not valid) is a 401 problem+json here, where API Gateway answers ``403 {"message":"Forbidden"}``.
+Denies are cached like allows (API Gateway caches both), so with a cache TTL an invalid key reaches the authoriser
+at most once per TTL and a route's function never.
 """
 
 from __future__ import annotations
@@ -49,6 +52,15 @@ def _problem(status: int, title: str, detail: str, code: str) -> GatewayResponse
     return GatewayResponse(status, {"content-type": PROBLEM_JSON}, problem_body(status, title, detail, code).encode())
 
 
+def _denied() -> GatewayResponse:
+    return _problem(
+        401,
+        "Unauthorized",
+        "The API key is missing, not valid, revoked, or its account is suspended.",
+        "unauthorized",
+    )
+
+
 class LocalGateway:
     def __init__(
         self, *, auth_cache_ttl: float = 0.0, static: dict[str, Callable[[str], GatewayResponse | None]] | None = None
@@ -58,7 +70,7 @@ class LocalGateway:
             ((r, _compile(r.path)) for r in ROUTES), key=lambda rp: rp[0].path.count("{")
         )
         self.auth_cache_ttl = auth_cache_ttl
-        self._auth_cache: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._auth_cache: dict[str, tuple[float, dict[str, Any] | None]] = {}  # None: a cached deny
         self._handlers: dict[str, Handler] = {}
         self._locks: dict[str, threading.Lock] = {name: threading.Lock() for name in FUNCTIONS}
         self.static = static or {}
@@ -94,7 +106,9 @@ class LocalGateway:
                 allowed = True
         return (None, {}) if allowed else None  # type: ignore[return-value]
 
-    def _authorize(self, route: Route, path: str, headers: dict[str, str]) -> dict[str, Any] | GatewayResponse:
+    def _authorize(
+        self, route: Route, path: str, headers: dict[str, str], source_ip: str = "127.0.0.1"
+    ) -> dict[str, Any] | GatewayResponse:
         token = headers.get("authorization", "")
         if not token:
             return _problem(
@@ -106,11 +120,9 @@ class LocalGateway:
         now = time.monotonic()
         cached = self._auth_cache.get(token)
         if cached and cached[0] > now:
-            return cached[1]
-        result = self.invoke("authorizer", authorizer_event(route.route_key, path, headers))
-        if not result.get("isAuthorized"):
-            return GatewayResponse(403, {"content-type": "application/json"}, b'{"message":"Forbidden"}')
-        ctx = dict(result.get("context") or {})
+            return cached[1] if cached[1] is not None else _denied()
+        result = self.invoke("authorizer", authorizer_event(route.route_key, path, headers, source_ip=source_ip))
+        ctx = dict(result.get("context") or {}) if result.get("isAuthorized") else None
         if self.auth_cache_ttl > 0:
             if len(self._auth_cache) >= AUTH_CACHE_MAX:  # bounded: expired answers go first, then the oldest
                 live = {k: v for k, v in self._auth_cache.items() if v[0] > now}
@@ -118,7 +130,7 @@ class LocalGateway:
                     live.pop(next(iter(live)))
                 self._auth_cache = live
             self._auth_cache[token] = (now + self.auth_cache_ttl, ctx)
-        return ctx
+        return ctx if ctx is not None else _denied()
 
     def handle(
         self,
@@ -145,7 +157,7 @@ class LocalGateway:
             return _problem(405, "Method not allowed", f"{method} is not allowed on {path}.", "method_not_allowed")
         authorizer: dict[str, Any] | None = None
         if route.auth == "key":
-            got = self._authorize(route, path, headers)
+            got = self._authorize(route, path, headers, source_ip)
             if isinstance(got, GatewayResponse):
                 return got
             authorizer = got

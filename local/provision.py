@@ -5,9 +5,19 @@ handlers need. Used by ``make run`` (moto server) and by the integration tests (
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
-from infra.definitions import BUCKETS, CONTENT_CORS, LOCAL_PREFIX, PLATFORM_FEE_BPS, QUEUES, TABLES, local_name
+from infra.definitions import (
+    BUCKETS,
+    CONTENT_CORS,
+    LOCAL_PREFIX,
+    PLATFORM_FEE_BPS,
+    QUEUES,
+    RATE_LIMITS,
+    TABLES,
+    local_name,
+)
 
 
 def table_spec(logical: str) -> dict[str, Any]:
@@ -48,6 +58,8 @@ def provision(session: Any | None = None, *, public_base_url: str = LOCAL_PUBLIC
         "STAGE": "local",
         "PLATFORM_FEE_BPS": str(PLATFORM_FEE_BPS),
         "PUBLIC_BASE_URL": public_base_url,  # links, certificates' issuer: never from a request's Host header
+        # the stack's rate limits; RATE_LIMIT_* in the environment of `make run` (or of a test) override them
+        **{k: os.environ.get(k, v) for k, v in RATE_LIMITS.env().items()},
     }
 
     existing = set(ddb.list_tables().get("TableNames", []))

@@ -33,11 +33,12 @@ def embedded_aws() -> Iterator[dict[str, str]]:
     """A fresh embedded AWS with the stack's resources provisioned, its names in the environment, the system clock and
     every period open (the per-instance cache of closed periods is process-wide); all undone on exit."""
     from functions.metering.dal.store import CLOSED_PERIODS
-    from functions.shared import clock
+    from functions.shared import clock, ratelimit
 
     with mock_aws():
         shared_aws.reset_clients()
         clear_env_cache()
+        ratelimit.reset()  # this process's leases belong to the previous world's counters
         clock.set_offset(0)
         CLOSED_PERIODS.clear()
         from local.provision import provision

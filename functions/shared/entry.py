@@ -13,6 +13,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 
+from functions.shared import ratelimit
 from functions.shared.errors import BadRequest, Unauthorized, UnsupportedMediaType
 from functions.shared.limits import json_limit_violation
 
@@ -51,6 +52,9 @@ def http_entry(
         if ctx is not None and "account_id" not in ctx:
             # The route has the authoriser and it found no valid key: 401 before any body validation.
             return Unauthorized("The API key is missing, not valid, revoked, or its account is suspended.").result()
+        limited = ratelimit.refused(event)  # per account, or per source IP without a key: 429 + Retry-After
+        if limited is not None:
+            return limited
         if event.get("body") and event.get("isBase64Encoded") and not _utf8(event["body"]):
             return BadRequest("The request body is not UTF-8 JSON.", code="malformed_json").result()
         if event.get("body") and not _json_content_type(event.get("headers") or {}):

@@ -30,7 +30,17 @@ from infra.constants import (
 )
 from infra.constructs.build import LambdaPackages
 from infra.constructs.data import Queues, SigningKey, Storage, Tables, WorkQueue
-from infra.definitions import BUCKETS, FUNCTIONS, PLATFORM_FEE_BPS, QUEUES, FunctionDef
+from infra.definitions import (
+    BUCKETS,
+    FUNCTIONS,
+    PLATFORM_FEE_BPS,
+    QUEUES,
+    RATE_LIMITED_FUNCTIONS,
+    RATE_LIMITS,
+    TABLES,
+    FunctionDef,
+    RateLimits,
+)
 from infra.nag import acknowledge, resource_finding
 
 TABLE_READ_ACTIONS: Final = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query")
@@ -67,6 +77,10 @@ BUDGET_KEY_PREFIX: Final = "BUDGET#*"
 SIGNERS: Final = ("licensing",)
 """The only functions allowed to use the licence-signing key (kms:Sign, kms:GetPublicKey)."""
 SIGNING_ACTIONS: Final = ("kms:Sign", "kms:GetPublicKey")
+RATE_LIMITS_CONTEXT: Final = "rate_limits"
+"""CDK context: JSON overrides of ``infra.definitions.RATE_LIMITS`` (``window_s``, ``per_key``, ``per_ip``, ``chunk``)."""
+LIMITS_ACTIONS: Final = ("dynamodb:UpdateItem",)
+"""The only access to the limits table: the lease is one ``UpdateItem ADD`` (functions.shared.ratelimit)."""
 
 RUNTIME_REASON: Final = (
     "The runtime is pinned to Python 3.12 on purpose (infra.constants.RUNTIME): the layer's wheels are built "
@@ -173,6 +187,13 @@ class Services(Construct):
         self._grant_usage(queues.queues["usage"], storage.usage)
         for name in SIGNERS:
             self.functions[name].allow(SIGNING_ACTIONS, [signing_key.key.key_arn])
+        self.rate_limits = rate_limits(self)
+        for name in RATE_LIMITED_FUNCTIONS:
+            fn = self.functions[name]
+            limits_table = tables.tables["limits"]
+            for key, value in {TABLES["limits"].env_var: limits_table.table_name, **self.rate_limits.env()}.items():
+                fn.function.add_environment(key, value)
+            fn.allow(LIMITS_ACTIONS, [limits_table.table_arn])
         for queue in queues.queues.values():
             self._consume(queue)
 
@@ -237,6 +258,21 @@ class Services(Construct):
         )
 
 
+def rate_limits(scope: Construct) -> RateLimits:
+    """``RATE_LIMITS`` with the ``rate_limits`` context's overrides (a JSON object, or a JSON string from ``-c``)."""
+    import dataclasses
+    import json
+
+    raw = scope.node.try_get_context(RATE_LIMITS_CONTEXT)
+    if not raw:
+        return RATE_LIMITS
+    given = json.loads(raw) if isinstance(raw, str) else dict(raw)
+    unknown = set(given) - {f.name for f in dataclasses.fields(RateLimits)}
+    if unknown or not all(isinstance(v, int) and v >= 1 for v in given.values()):
+        raise ValueError(f"context {RATE_LIMITS_CONTEXT} takes positive integers for window_s, per_key, per_ip, chunk")
+    return dataclasses.replace(RATE_LIMITS, **given)
+
+
 def _tables_of(d: FunctionDef) -> tuple[str, ...]:
     return tuple(dict.fromkeys(d.tables_rw + d.tables_r))
 
@@ -249,7 +285,7 @@ def _assert_known() -> None:
     names = set(FUNCTIONS)
     declared = set(CONTENT_BUCKET_ACCESS) | set(USAGE_QUEUE_SENDERS) | set(USAGE_ARCHIVE_WRITERS) | set(SIGNERS)
     declared |= set(LICENSING_QUEUE_SENDERS)
-    declared |= {q.consumer for q in QUEUES.values()}
+    declared |= {q.consumer for q in QUEUES.values()} | set(RATE_LIMITED_FUNCTIONS)
     unknown = declared - names
     if unknown:
         raise ValueError(f"access tables name unknown functions: {sorted(unknown)}")

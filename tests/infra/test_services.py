@@ -8,7 +8,7 @@ import pytest
 
 from infra.constants import ARCHITECTURE_NAME, LOG_RETENTION, RUNTIME_NAME
 from infra.constructs.services import CONTENT_BUCKET_ACCESS, CONTENT_BUCKET_LISTERS, SIGNERS, USAGE_QUEUE_SENDERS
-from infra.definitions import BUCKETS, FUNCTIONS, PLATFORM_FEE_BPS, QUEUES, TABLES
+from infra.definitions import BUCKETS, FUNCTIONS, PLATFORM_FEE_BPS, QUEUES, RATE_LIMITED_FUNCTIONS, TABLES
 from tests.infra.conftest import (
     Resources,
     actions,
@@ -74,7 +74,7 @@ def test_function_environment(resources: Resources, name: str) -> None:
     env = _fn(resources, name)["Environment"]["Variables"]
 
     # Then each table it uses is named by the table's variable, and no other table is
-    used = set(d.tables_rw) | set(d.tables_r)
+    used = set(d.tables_rw) | set(d.tables_r) | ({"limits"} if name in RATE_LIMITED_FUNCTIONS else set())
     for logical, t in TABLES.items():
         if logical in used:
             table_id, _ = by_definition(resources, "AWS::DynamoDB::Table", "table", logical)
@@ -140,6 +140,8 @@ def test_table_access_is_exactly_what_the_definition_says(resources: Resources, 
             if d.scans:  # the ledger auditor (below)
                 reads |= {"dynamodb:Scan"}
             assert granted == reads
+        elif logical == "limits" and name in RATE_LIMITED_FUNCTIONS:  # the rate limiter's lease, nothing else
+            assert granted == {"dynamodb:UpdateItem"}
         else:
             assert granted == set()
     # And no function may change a table's definition, nor scan, except a scanner (the ledger auditor): Scan alone, on

@@ -23,7 +23,7 @@ from functions.licensing.dal.budget import DynamoBudgetStore, budget_from_item, 
 from functions.licensing.dal.reader import license_from_item, license_from_model, license_key
 from functions.licensing.logic.budget import Holder, acquire
 from functions.licensing.logic.entitlement import access_price, covers_asset, refusal
-from functions.shared import aws, clock
+from functions.shared import aws, clock, ratelimit
 from functions.shared.auth import principal_from_event
 from functions.shared.config import BaseEnv, load_env
 from functions.shared.errors import (
@@ -389,6 +389,9 @@ def _deliver(
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
+        limited = ratelimit.refused(event)  # per account (functions.shared.ratelimit): 429 + Retry-After
+        if limited is not None:
+            return limited
         return deliver(event)
     except ApiError as exc:
         return exc.result()

@@ -630,10 +630,12 @@ def test_uncapped_deliveries_write_nothing_and_capped_ones_write_once_per_lease(
             assert r.status == 200 and r.json["license_id"] == uncapped["id"]
             assert content(buyer, asset["id"], use="ai-train", license_id=flat_capped["id"]).status == 200
             assert content(buyer, asset["id"], use="ai-train").status == 200
+    assert calls.pop("limiter.UpdateItem", 0) <= 2  # the rate limiter's leases (50 requests each), counted apart
     assert [k for k in calls if k.split(".")[1] in writes] == [], calls
     with count_aws_calls() as calls:
         for _ in range(100):
             assert content(buyer, asset["id"], use="search", license_id=capped["id"]).status == 200
+    assert calls.pop("limiter.UpdateItem", 0) <= 3
     assert sum(n for k, n in calls.items() if k.split(".")[1] in writes) <= 2, calls  # one lease of 500 accesses
 
 
