@@ -138,7 +138,6 @@ def test_p1_aws_calls_per_delivery(gw: Any, market: dict[str, Any], named: bool,
         for _ in range(5):
             assert content(buyer, asset["id"], use="ai-input", **params).status == 200
     assert calls.pop("limiter.UpdateItem", 0) <= 1  # at most one lease: a window may start during the five
-    assert calls.pop("limiter.UpdateItem", 0) <= 1  # at most one lease: a window may start during the five
     per_delivery = sum(calls.values()) / 5
     assert per_delivery <= limit, calls
     assert not any(k.startswith("kms.") for k in calls)
