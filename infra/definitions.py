@@ -39,6 +39,8 @@ class TableDef:
     name: str  # logical name; the env var is f"{name.upper()}_TABLE"
     gsis: tuple[Gsi, ...] = ()
     ttl_attribute: str = "ttl"
+    stream: bool = False
+    """A DynamoDB stream (keys only): the licensing table's, read by the outbox relay (issue 17)."""
 
     @property
     def env_var(self) -> str:
@@ -54,7 +56,7 @@ TABLES: dict[str, TableDef] = {
     # accounts: gsi2 = every account and the name/e-mail prefix search (functions/accounts/dal/index.py)
     "accounts": TableDef("accounts", _gsis(2)),
     "catalog": TableDef("catalog", _gsis(4)),
-    "licensing": TableDef("licensing", _gsis(4)),
+    "licensing": TableDef("licensing", _gsis(4), stream=True),
     "metering": TableDef("metering", _gsis(2)),
     # per-key and per-IP request counters (functions.shared.ratelimit): one item per subject and window, by TTL;
     # every function behind a route and the authoriser may only UpdateItem it (RATE_LIMITED_FUNCTIONS)
@@ -139,6 +141,10 @@ FUNCTIONS: dict[str, FunctionDef] = {
         "functions.licensing.handlers.api.handler",
         tables_rw=("licensing",),
         tables_r=("catalog", "accounts", "metering"),
+    ),
+    # the grant-charge outbox relay (issue 17): the licensing table's stream, a sweep schedule, make run's poller
+    "licensing_outbox": FunctionDef(
+        "licensing_outbox", "functions.licensing.handlers.outbox.handler", 60, 256, tables_rw=("licensing",)
     ),
     "licensing_consumer": FunctionDef(
         "licensing_consumer", "functions.licensing.handlers.consumer.handler", 30, tables_rw=("licensing",)
@@ -276,6 +282,8 @@ SCHEDULES: dict[str, tuple[str, str, dict[str, str]]] = {
     "pool-distributions": ("metering_jobs", "cron(0 3 1 * ? *)", {"job": "pool_distributions"}),
     # daily, after the monthly jobs' hour: the money invariants (functions.metering.logic.audit)
     "ledger-audit": ("ledger_audit", "cron(30 4 * * ? *)", {"job": "ledger_audit"}),
+    # the backstop of the outbox's stream relay: charges older than a minute still in the outbox (issue 17)
+    "outbox-sweep": ("licensing_outbox", "rate(15 minutes)", {"job": "relay_outbox"}),
 }
 
 

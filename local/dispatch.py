@@ -68,6 +68,10 @@ def run_job(invoke: Invoke, job: str, **extra: Any) -> Any:
     raise KeyError(f"unknown job {job!r}; known: {sorted(p['job'] for _, _, p in SCHEDULES.values())}")
 
 
+OUTBOX_POLL_S = 5.0
+OUTBOX_POLL_AGE_S = 10.0  # leave a charge this long to the request that granted it
+
+
 class Dispatcher:
     def __init__(self, invoke: Invoke, env: dict[str, str], *, job_interval_s: float = 60.0) -> None:
         self.invoke, self.env, self.job_interval_s = invoke, env, job_interval_s
@@ -91,7 +95,19 @@ class Dispatcher:
             except Exception:
                 log.exception("scheduled job failed")
 
+    def _outbox_loop(self) -> None:
+        """The local stand-in for the licensing table's stream (issue 17): grant charges left in the outbox (their
+        send failed after the grant's transaction) are relayed after OUTBOX_POLL_AGE_S."""
+        while not self._stop.wait(OUTBOX_POLL_S):
+            try:
+                run_job(self.invoke, "relay_outbox", age_s=OUTBOX_POLL_AGE_S)
+            except Exception:
+                log.exception("outbox relay failed")
+
     def start(self) -> None:
+        t = threading.Thread(target=self._outbox_loop, name="outbox-relay", daemon=True)
+        t.start()
+        self._threads.append(t)
         for q in QUEUES:
             t = threading.Thread(target=self._queue_loop, args=(q,), name=f"dispatch-{q}", daemon=True)
             t.start()

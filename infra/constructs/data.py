@@ -75,6 +75,7 @@ class Tables(Construct):
             encryption=dynamodb.TableEncryption.AWS_MANAGED,
             removal_policy=RemovalPolicy.RETAIN,
             deletion_protection=True,  # the ledger and the licences: no API call deletes them by mistake (issue 17)
+            stream=dynamodb.StreamViewType.KEYS_ONLY if d.stream else None,  # the outbox relay re-reads the item
         )
         for gsi in d.gsis:
             table.add_global_secondary_index(

@@ -69,7 +69,10 @@ CONTENT_BUCKET_ACCESS: Final[Mapping[str, tuple[str, ...]]] = {
 # s3:ListBucket on the bucket (not its objects): without it S3 answers a missing object with 403, not 404, and
 # `complete` before the upload, or a verifier racing a deleted object, would be a 500 (issue 17; moto ignores IAM).
 CONTENT_BUCKET_LISTERS: Final = ("catalog", "verifier")
-USAGE_QUEUE_SENDERS: Final = ("delivery", "licensing", "metering", "metering_jobs")  # usage, grant charges, renewals
+USAGE_QUEUE_SENDERS: Final = ("delivery", "licensing", "licensing_outbox", "metering", "metering_jobs")
+"""Usage, grant charges (sent by the grant, or relayed from the outbox), renewals."""
+OUTBOX_RELAY: Final = ("licensing_outbox", "licensing")
+"""The function that relays the outbox, and the table whose stream it reads (only INSERTs of ``pk = OUTBOX``)."""
 USAGE_ARCHIVE_WRITERS: Final = ("metering_consumer",)
 LICENSING_QUEUE_SENDERS: Final = ("metering_jobs",)  # a renewal the budget cap cannot cover lapses the licence
 BUDGET_KEY_PREFIX: Final = "BUDGET#*"
@@ -185,6 +188,7 @@ class Services(Construct):
 
         self._grant_content(storage.content)
         self._grant_usage(queues.queues["usage"], storage.usage)
+        self._relay_outbox()
         for name in SIGNERS:
             self.functions[name].allow(SIGNING_ACTIONS, [signing_key.key.key_arn])
         self.rate_limits = rate_limits(self)
@@ -244,6 +248,26 @@ class Services(Construct):
                 "The metering consumer writes one object per batch under usage/dt=YYYY-MM-DD/ (the Athena "
                 "partition layout); it may only put objects, and only under that prefix.",
             )
+
+    def _relay_outbox(self) -> None:
+        name, table = OUTBOX_RELAY
+        self.functions[name].function.add_event_source(
+            sources.DynamoEventSource(
+                self._tables.tables[table],
+                starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+                batch_size=10,
+                retry_attempts=10,  # then the sweep schedule relays what is left (the item stays in the table)
+                bisect_batch_on_error=True,
+                filters=[
+                    lambda_.FilterCriteria.filter(
+                        {
+                            "eventName": lambda_.FilterRule.is_equal("INSERT"),
+                            "dynamodb": {"Keys": {"pk": {"S": lambda_.FilterRule.is_equal("OUTBOX")}}},
+                        }
+                    )
+                ],
+            )
+        )
 
     def _consume(self, queue: WorkQueue) -> None:
         d = queue.definition

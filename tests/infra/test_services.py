@@ -114,7 +114,9 @@ def test_role_has_no_wildcard_action_and_star_only_for_xray(resources: Resources
         acts = [s["Action"]] if isinstance(s["Action"], str) else s["Action"]
         assert all("*" not in a for a in acts), s
         if s["Resource"] == "*":
-            assert set(acts) <= {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}, s
+            # dynamodb:ListStreams has no resource-level permission; the outbox relay's stream mapping needs it
+            stream = {"dynamodb:ListStreams"} if name == "licensing_outbox" else set()
+            assert set(acts) <= {"xray:PutTraceSegments", "xray:PutTelemetryRecords"} | stream, s
 
 
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
@@ -258,8 +260,9 @@ def test_usage_queue_senders_and_archive_writer(resources: Resources) -> None:
 
 def test_every_function_that_queues_messages_may_send_them() -> None:
     # delivery: one usage message per delivery; licensing: the grant's charge; metering: reported usage;
-    # metering_jobs: subscription renewals. The code paths are covered by the integration tests.
-    assert set(USAGE_QUEUE_SENDERS) == {"delivery", "licensing", "metering", "metering_jobs"}
+    # metering_jobs: subscription renewals; licensing_outbox: grant charges whose send failed (issue 17).
+    # The code paths are covered by the integration tests.
+    assert set(USAGE_QUEUE_SENDERS) == {"delivery", "licensing", "licensing_outbox", "metering", "metering_jobs"}
 
 
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
@@ -281,3 +284,39 @@ def test_only_budget_writers_write_licensing_and_only_budget_records(resources: 
     assert len(writes) == 1, writes
     assert set(actions(writes)) == {"dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"}
     assert writes[0]["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["BUDGET#*"]}}
+
+
+def test_the_outbox_relay_reads_the_licensing_stream_and_may_send_usage(resources: Resources) -> None:
+    """Issue 17, section 6: a grant's charge is written in the grant's transaction (an OUTBOX item); the licensing
+    table's stream, filtered to INSERTs of pk = OUTBOX, invokes the relay, which may send to the usage queue; a
+    schedule sweeps what the stream's retries left."""
+    from infra.constructs.services import OUTBOX_RELAY
+
+    name, table = OUTBOX_RELAY
+    table_id, table_res = by_definition(resources, "AWS::DynamoDB::Table", "table", table)
+    assert table_res["Properties"]["StreamSpecification"] == {"StreamViewType": "KEYS_ONLY"}
+    for other in TABLES:
+        if other != table:
+            _, t = by_definition(resources, "AWS::DynamoDB::Table", "table", other)
+            assert "StreamSpecification" not in t["Properties"], other
+    (esm,) = [
+        v
+        for v in of_type(resources, "AWS::Lambda::EventSourceMapping").values()
+        if v["Properties"]["EventSourceArn"] == {"Fn::GetAtt": [table_id, "StreamArn"]}
+    ]
+    props = esm["Properties"]
+    assert props["FunctionName"] == {"Ref": function_id(resources, name)}
+    import json
+
+    (pattern,) = [json.loads(f["Pattern"]) for f in props["FilterCriteria"]["Filters"]]
+    assert pattern == {"eventName": ["INSERT"], "dynamodb": {"Keys": {"pk": {"S": ["OUTBOX"]}}}}
+    assert props["BisectBatchOnFunctionError"] is True and props["MaximumRetryAttempts"] >= 1
+    assert name in USAGE_QUEUE_SENDERS
+    queue_id, _ = by_definition(resources, "AWS::SQS::Queue", "queue", "usage")
+    sends = [s for s in role_statements(resources, role_id(resources, name)) if "sqs:SendMessage" in actions([s])]
+    assert sends and all(
+        getatt_arn(queue_id) in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]) for s in sends
+    )
+    from infra.definitions import SCHEDULES
+
+    assert [(f, p) for f, _, p in SCHEDULES.values() if f == name] == [(name, {"job": "relay_outbox"})]

@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from functions.accounts.dal.reader import names_by_id, suspended
 from functions.catalog.dal import reader as catalog
-from functions.licensing.dal import queue
+from functions.licensing.dal import outbox, queue
 from functions.licensing.dal.store import LicensingStore
 from functions.licensing.env import env
 from functions.licensing.handlers import certificates as certificate_routes
@@ -26,6 +26,7 @@ from functions.shared.entry import http_entry
 from functions.shared.errors import Conflict, NotFound
 from functions.shared.idempotency import HEADER, IdempotencyStore, body_hash, validate_key
 from functions.shared.ids import is_id
+from functions.shared.jsontypes import TransactItem
 
 logger = Logger()
 app = make_resolver()
@@ -70,6 +71,29 @@ def _send_charge(lic: License) -> None:
         queue.send(env().USAGE_QUEUE_URL, msg)
 
 
+def _outboxed(lic: License) -> list[TransactItem]:
+    """The grant's charge as an outbox item of the grant's own transaction (issue 17: a charge is never lost)."""
+    msg = logic.charge_message(lic)
+    if msg is None:
+        return []
+    return [outbox.put_item(env().LICENSING_TABLE, msg, lic.created_at, msg["charge_id"])]
+
+
+def _send_outboxed_charge(lic: License) -> None:
+    """Send the charge now and empty its outbox item; on failure the relay sends it (the grant still answers 201)."""
+    msg = logic.charge_message(lic)
+    if msg is None:
+        return
+    try:
+        outbox.relay(
+            env().LICENSING_TABLE,
+            env().USAGE_QUEUE_URL,
+            outbox.Pending(outbox.sort_key(lic.created_at, msg["charge_id"]), msg),
+        )
+    except Exception:  # the licence and its outbox item are committed: the relay sends the charge
+        logger.exception("charge left to the outbox relay", extra={"license_id": lic.id})
+
+
 @app.post(
     "/v1/licenses",
     summary="Take a licence on an offer (buyer); returns the signed certificate",
@@ -105,13 +129,13 @@ def create_license(body: Annotated[CreateLicenseRequest, Body()]) -> Response[st
         lic.certificate, status_item = grant_certificate(lic)
         out = GrantResponse(license=_out(lic), certificate=lic.certificate).model_dump()
         extra = [idem.completion_put(caller.account_id, key, bhash, 201, out)] if key else []
-        extra += [*budget, status_item]
+        extra += [*budget, status_item, *_outboxed(lic)]
         _store().grant(lic, max_licenses=offer.get("max_licenses"), extra=extra)
     except BaseException:
         if key:
             idem.release(caller.account_id, key)
         raise
-    _send_charge(lic)
+    _send_outboxed_charge(lic)
     return json_response(out, 201)
 
 
