@@ -78,7 +78,7 @@ def build_license(
         buyer_id=buyer_id,
         publisher_id=offer["publisher_id"],
         offer_id=offer["id"],
-        scope=offer["scope"],
+        scope={"type": offer["scope"]["type"], "id": offer["scope"]["id"]},
         use=use,
         terms=terms,
         terms_sha256=terms_hash,

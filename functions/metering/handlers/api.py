@@ -110,7 +110,7 @@ def report_usage(body: Annotated[ReportUsageRequest, Body()]) -> Response[str]:
         except Exception:
             store.forget_reported(caller.account_id, recorded)  # not queued: not accepted (a retry can send them)
             raise
-        out = ReportUsageResponse(accepted=len(msgs), duplicates=duplicates, rejected=rejected)
+        out = ReportUsageResponse.model_validate({"accepted": len(msgs), "duplicates": duplicates, "rejected": rejected})
         return out.model_dump(), 202
 
     ev = app.current_event

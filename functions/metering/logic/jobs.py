@@ -201,9 +201,7 @@ def distribute(
         booked_period=record["booked_period"],
         created_at=record["created_at"],
         currencies=[
-            CurrencyDistribution(
-                **{k: v for k, v in cur.items() if k != "postings"},
-            )
+            CurrencyDistribution.model_validate({k: v for k, v in cur.items() if k != "postings"})
             for cur in record["currencies"]
         ],
         remainder_rule=pools.REMAINDER_RULE,

@@ -60,7 +60,7 @@ def statement(
     ]
     dists = [
         DistributionLine(
-            pool_id=r["pool_id"],
+            pool_id=r["pool_id"] or "",  # a distribution line always names its pool
             distributed_period=r["distributed_period"],
             currency=r["currency"],
             share_micros=int(r.get("share_micros", 0)),
