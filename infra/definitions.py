@@ -229,6 +229,11 @@ ROUTES: tuple[Route, ...] = (
     _r("POST", "/v1/accounts/{id}/reinstate", "accounts"),
     _r("POST", "/v1/accounts/{id}/keys", "accounts"),
     _r("PATCH", "/v1/me", "accounts"),
+    # self sign-up (issue 19): public, rate-limited by mail quotas in the accounts table
+    _r("POST", "/v1/signup", "accounts", "public"),
+    _r("GET", "/v1/signup/verify", "accounts", "public"),
+    _r("POST", "/v1/signup/verify", "accounts", "public"),
+    _r("POST", "/v1/accounts/{id}/approve", "accounts"),
     _r("GET", "/v1/me", "accounts"),
     _r("POST", "/v1/me/keys", "accounts"),
     _r("GET", "/v1/me/keys", "accounts"),

@@ -41,6 +41,7 @@ def table_spec(logical: str) -> dict[str, Any]:
     return spec
 
 
+LOCAL_MAIL_DOMAIN = "imprimatur.local"
 LOCAL_PUBLIC_BASE_URL = "http://127.0.0.1:8080"
 """``PUBLIC_BASE_URL`` of the in-process gateway (tests); ``make run`` replaces it with its own listening URL."""
 
@@ -123,4 +124,13 @@ def provision(session: Any | None = None, *, public_base_url: str = LOCAL_PUBLIC
         ]["KeyId"]
         kms.create_alias(AliasName=alias, TargetKeyId=key_id)
     env["SIGNING_KEY_ID"] = key_id
+
+    # Sign-up mail (issue 19): SES with a verified sender domain, as the stack has; `make run` switches the accounts
+    # function to its local SMTP server instead (local/mail.py), the integration tests read what moto's SES sent.
+    sesv2: Any = s.client("sesv2")
+    try:
+        sesv2.create_email_identity(EmailIdentity=LOCAL_MAIL_DOMAIN)
+    except sesv2.exceptions.AlreadyExistsException:
+        pass
+    env.update({"MAIL_TRANSPORT": "ses", "MAIL_FROM": f"Imprimatur <no-reply@{LOCAL_MAIL_DOMAIN}>"})
     return env

@@ -76,7 +76,9 @@ def clock_route(method: str, body: bytes | None, state_file: Path | None) -> tup
     return 200, {"now": clock.now_iso(), "offset_seconds": clock.offset_seconds()}
 
 
-def _make_http_handler(gateway: Any, state_file: Path | None = None) -> type[BaseHTTPRequestHandler]:
+def _make_http_handler(
+    gateway: Any, state_file: Path | None = None, inbox: Any | None = None
+) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "imprimatur-local"
@@ -140,6 +142,12 @@ def _make_http_handler(gateway: Any, state_file: Path | None = None) -> type[Bas
 
                     status, out = clock_route(self.command, body, state_file)
                     resp = GatewayResponse(status, {"content-type": "application/json"}, json.dumps(out).encode())
+                elif path == "/local/inbox" and inbox is not None:
+                    from local.gateway import GatewayResponse
+                    from local.mail import inbox_route
+
+                    status, ctype, raw = inbox_route(self.command, query, dict(self.headers.items()), inbox)
+                    resp = GatewayResponse(status, {"content-type": ctype, "cache-control": "no-store"}, raw)
                 else:
                     resp = gateway.handle(
                         self.command,
@@ -224,6 +232,19 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("IMPRIMATUR_PUBLIC_URL"),
         help="the public base URL links and certificates name (default: the listening URL)",
     )
+    p.add_argument(
+        "--smtp-port",
+        type=int,
+        default=int(os.environ.get("IMPRIMATUR_SMTP_PORT", "0")),
+        help="port of the local SMTP server whose mail /local/inbox shows (default: a free port)",
+    )
+    p.add_argument(
+        "--signup-approval",
+        default=os.environ.get("IMPRIMATUR_SIGNUP_APPROVAL", ""),
+        help="roles whose self-signed-up accounts wait for an admin's approval: publisher, buyer or publisher,buyer",
+    )
+    p.add_argument("--signup-mails-per-address", type=int, default=3, help="sign-up mails per address and UTC day")
+    p.add_argument("--signup-mails-per-day", type=int, default=200, help="sign-up mails per UTC day in all")
     args = p.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stdout)
@@ -246,6 +267,20 @@ def main(argv: list[str] | None = None) -> int:
     from local.provision import provision
 
     env = provision()
+    # sign-up mail goes to a real local SMTP server (issue 19); /local/inbox shows what it received
+    from local.mail import LocalMailServer
+
+    mail = LocalMailServer(args.host, args.smtp_port).start()
+    env.update(
+        {
+            "MAIL_TRANSPORT": "smtp",
+            "SMTP_HOST": mail.host,
+            "SMTP_PORT": str(mail.port),
+            "SIGNUP_APPROVAL": args.signup_approval,
+            "SIGNUP_MAILS_PER_ADDRESS_PER_DAY": str(args.signup_mails_per_address),
+            "SIGNUP_MAILS_PER_DAY": str(args.signup_mails_per_day),
+        }
+    )
     os.environ.update(env)
 
     from local.dispatch import Dispatcher
@@ -254,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
 
     gateway = LocalGateway(auth_cache_ttl=args.auth_cache_ttl, static=static_routes())
     httpd = ThreadingHTTPServer(
-        (args.host, args.port), _make_http_handler(gateway, Path(args.state_dir) / "local.json")
+        (args.host, args.port), _make_http_handler(gateway, Path(args.state_dir) / "local.json", mail.inbox)
     )
     httpd.daemon_threads = True
     api_url = f"http://{args.host}:{httpd.server_port}"
@@ -272,6 +307,8 @@ def main(argv: list[str] | None = None) -> int:
         "s3_endpoint": endpoint,
         "admin_api_key": admin_key,
         "region": "us-east-1",
+        "smtp": {"host": mail.host, "port": mail.port},
+        "inbox_url": f"{api_url}/local/inbox",
         "resources": env,
     }
 
@@ -306,6 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     log.info("stopping")
     httpd.shutdown()
     dispatcher.stop()
+    mail.stop()
     moto.stop()
     return 0
 

@@ -16,7 +16,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from functions.shared.auth import Principal, bearer, principal_from_event, require_principal
+from functions.shared.auth import Principal, bearer, principal_from_event, raise_pending, require_principal
 from functions.shared.errors import PROBLEM_JSON, ApiError, NotFound, Unauthorized, problem_body
 
 logger = Logger()
@@ -83,8 +83,8 @@ def make_resolver() -> APIGatewayHttpResolver:
     return app
 
 
-def principal(app: APIGatewayHttpResolver) -> Principal:
-    return require_principal(app.current_event.raw_event)
+def principal(app: APIGatewayHttpResolver, *, allow_pending: bool = False) -> Principal:
+    return require_principal(app.current_event.raw_event, allow_pending=allow_pending)
 
 
 def optional_principal(app: APIGatewayHttpResolver) -> Principal | None:
@@ -92,6 +92,8 @@ def optional_principal(app: APIGatewayHttpResolver) -> Principal | None:
     event = app.current_event.raw_event
     found = principal_from_event(event)
     if found is not None:
+        if found.pending:
+            raise_pending()
         return found
     token = bearer(event.get("headers"))
     if token is None:
@@ -103,6 +105,8 @@ def optional_principal(app: APIGatewayHttpResolver) -> Principal | None:
     p = authenticate(token)
     if p is None:
         raise Unauthorized("The API key is not valid, revoked, or its account is suspended.")
+    if p.pending:
+        raise_pending()
     return p
 
 

@@ -33,6 +33,8 @@ class Principal:
     account_id: str
     roles: frozenset[str]
     key_id: str
+    pending: bool = False
+    """The account awaits an operator's approval (issue 19): its key may read its own account and nothing else."""
 
     def has(self, role: Role) -> bool:
         return role in self.roles
@@ -48,7 +50,10 @@ class Principal:
         return "admin" in self.roles
 
     def to_context(self) -> dict[str, str]:
-        return {"account_id": self.account_id, "roles": ",".join(sorted(self.roles)), "key_id": self.key_id}
+        ctx = {"account_id": self.account_id, "roles": ",".join(sorted(self.roles)), "key_id": self.key_id}
+        if self.pending:
+            ctx["status"] = "pending"
+        return ctx
 
     @classmethod
     def from_context(cls, ctx: dict[str, Any]) -> Principal:
@@ -56,6 +61,7 @@ class Principal:
             account_id=str(ctx["account_id"]),
             roles=frozenset(r for r in str(ctx.get("roles", "")).split(",") if r),
             key_id=str(ctx.get("key_id", "")),
+            pending=ctx.get("status") == "pending",
         )
 
 
@@ -67,8 +73,27 @@ def principal_from_event(event: dict[str, Any]) -> Principal | None:
     return Principal.from_context(ctx)
 
 
-def require_principal(event: dict[str, Any]) -> Principal:
+def require_principal(event: dict[str, Any], *, allow_pending: bool = False) -> Principal:
+    """The caller; 401 without one. A pending (not yet approved) account gets 403 ``account_pending`` unless the
+    route allows it (reading its own account: ``GET /v1/me``)."""
     p = principal_from_event(event)
     if p is None:
         raise Unauthorized("A valid API key is required: send 'Authorization: Bearer <api_key>'.")
+    if p.pending and not allow_pending:
+        raise_pending()
     return p
+
+
+PENDING_ROUTES = frozenset({"GET /v1/me"})
+"""The only routes a pending account's key may call (the HTTP entry refuses the others before reading the body)."""
+
+
+def pending_error() -> Forbidden:
+    return Forbidden(
+        "This account awaits an operator's approval; until then its key can only read the account (GET /v1/me).",
+        code="account_pending",
+    )
+
+
+def raise_pending() -> None:
+    raise pending_error()

@@ -14,7 +14,8 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 
 from functions.shared import ratelimit
-from functions.shared.errors import BadRequest, Unauthorized, UnsupportedMediaType
+from functions.shared.auth import PENDING_ROUTES, pending_error
+from functions.shared.errors import BadRequest, Unauthorized, UnsupportedMediaType, problem_result
 from functions.shared.limits import json_limit_violation
 
 
@@ -52,6 +53,9 @@ def http_entry(
         if ctx is not None and "account_id" not in ctx:
             # The route has the authoriser and it found no valid key: 401 before any body validation.
             return Unauthorized("The API key is missing, not valid, revoked, or its account is suspended.").result()
+        if ctx is not None and ctx.get("status") == "pending" and event.get("routeKey") not in PENDING_ROUTES:
+            # an account awaiting approval reads itself and nothing else (issue 19): 403 before any body validation
+            return problem_result(pending_error())
         limited = ratelimit.refused(event)  # per account, or per source IP without a key: 429 + Retry-After
         if limited is not None:
             return limited

@@ -49,7 +49,7 @@ class Http:
 
 
 @contextmanager
-def running_stack(state_dir: Path, *, seed: bool = True) -> Iterator[dict[str, Any]]:
+def running_stack(state_dir: Path, *, seed: bool = True, args: tuple[str, ...] = ()) -> Iterator[dict[str, Any]]:
     """A local stack started as ``make run`` starts it, on free ports, with its state in ``state_dir``; yields the
     state file's contents (``api_url``, ``admin_api_key``, ``demo``) plus ``log_path`` and ``server_pid``."""
     log_path = state_dir / "server.log"
@@ -70,6 +70,7 @@ def running_stack(state_dir: Path, *, seed: bool = True) -> Iterator[dict[str, A
     ]
     if not seed:
         cmd.append("--no-seed")
+    cmd.extend(args)  # e.g. the sign-up options of local.server
     with open(log_path, "w") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:

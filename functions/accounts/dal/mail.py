@@ -34,9 +34,7 @@ def to_message(mail: Mail, sender: str) -> EmailMessage:
 
 
 def _unavailable() -> Unavailable:
-    return Unavailable(
-        "The verification mail could not be sent just now; try again later.", code="mail_unavailable"
-    )
+    return Unavailable("The verification mail could not be sent just now; try again later.", code="mail_unavailable")
 
 
 class SesSender:

@@ -13,6 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from functions.accounts.dal.store import AccountStore
 from functions.accounts.env import env
 from functions.accounts.handlers import admin as admin_routes
+from functions.accounts.handlers import signup as signup_routes
 from functions.accounts.logic import accounts as logic
 from functions.accounts.logic import admin as admin_logic
 from functions.accounts.models.input import CreateAccountRequest
@@ -31,7 +32,12 @@ from functions.shared.idempotency import HEADER, IdempotencyStore
 VERSION = "1.0.0"
 logger = Logger()
 app = make_resolver()
-OPENAPI_MODELS = (CreateAccountResponse, NewKeyResponse, *admin_routes.OPENAPI_MODELS)
+OPENAPI_MODELS = (
+    CreateAccountResponse,
+    NewKeyResponse,
+    *signup_routes.OPENAPI_MODELS,
+    *admin_routes.OPENAPI_MODELS,
+)
 
 
 def _store() -> AccountStore:
@@ -91,7 +97,7 @@ def suspend_account(id: str) -> AccountOut:
 
 @app.get("/v1/me", summary="The caller's account", tags=["accounts"])
 def me() -> AccountOut:
-    caller = principal(app)
+    caller = principal(app, allow_pending=True)  # a pending account may read itself, and nothing else
     return AccountOut(**logic.get_account(_store(), caller.account_id).model_dump())
 
 
@@ -140,6 +146,7 @@ def revoke_key(key_id: str) -> Response[str]:
     return Response(204, None, "")
 
 
+app.include_router(signup_routes.router)  # self sign-up and approval (issue 19)
 app.include_router(admin_routes.router)  # admin account management, the publisher profile (issue 19)
 
 handler = http_entry(app, env, logger)

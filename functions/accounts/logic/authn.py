@@ -18,6 +18,11 @@ def authenticate(token: str, store: AccountStore | None = None) -> Principal | N
     if key is None or key.status != "active":
         return None
     account = store.get_account(key.account_id)
-    if account is None or account.status != "active":
+    if account is None or account.status not in ("active", "pending"):
         return None
-    return Principal(account_id=account.id, roles=frozenset(account.roles), key_id=key.key_id)
+    return Principal(
+        account_id=account.id,
+        roles=frozenset(account.roles),
+        key_id=key.key_id,
+        pending=account.status == "pending",
+    )

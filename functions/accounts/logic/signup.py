@@ -164,23 +164,15 @@ def activate(store: SignupStorePort, token: str, config: SignupConfig) -> tuple[
 
 
 class ApproveStore(Protocol):
-    def set_status(
-        self,
-        account_id: str,
-        status: str,
-        *,
-        by: str | None = None,
-        at: str | None = None,
-        only_from: str | None = None,
-    ) -> Account | None: ...
+    def approve_pending(self, account_id: str, by: str, at: str) -> Account | None: ...
 
     def get_account(self, account_id: str, *, consistent: bool = False) -> Account | None: ...
 
 
 def approve(store: ApproveStore, admin_id: str, account_id: str) -> Account:
-    """``pending`` → ``active``, recording which admin approved it; 404 for no such account, 409 ``not_pending`` for an
+    """``pending`` -> ``active``, recording which admin approved it; 404 for no such account, 409 ``not_pending`` for an
     account in another status (approval never undoes a suspension)."""
-    account = store.set_status(account_id, "active", by=admin_id, at=clock.now_iso(), only_from="pending")
+    account = store.approve_pending(account_id, admin_id, clock.now_iso())
     if account is not None:
         return account
     current = store.get_account(account_id, consistent=True)

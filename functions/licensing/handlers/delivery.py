@@ -24,7 +24,7 @@ from functions.licensing.dal.reader import license_from_item, license_from_model
 from functions.licensing.logic.budget import Holder, acquire
 from functions.licensing.logic.entitlement import access_price, covers_asset, refusal
 from functions.shared import aws, clock, ratelimit
-from functions.shared.auth import principal_from_event
+from functions.shared.auth import principal_from_event, raise_pending
 from functions.shared.config import BaseEnv, load_env
 from functions.shared.errors import (
     ApiError,
@@ -215,6 +215,8 @@ def deliver(event: dict[str, Any]) -> dict[str, Any]:
     caller = principal_from_event(event)
     if caller is None:
         raise Unauthorized("A valid API key is required.")
+    if caller.pending:
+        raise_pending()
     if "buyer" not in caller.roles:
         raise Forbidden("Fetching content needs the buyer role.", code="insufficient_role")
     asset_id = (event.get("pathParameters") or {}).get("id", "")

@@ -1,0 +1,160 @@
+"""Self sign-up end to end (issue 19), against a local stack of its own started as `make run` starts it, with
+approval required for publishers and buyers and small mail quotas: a publisher and a buyer sign up through the public
+API, read their verification mails from the local inbox (a real SMTP server), fetch the link as a mail scanner would
+(nothing happens), activate with the page's POST, get their keys, are refused while pending, are approved by an admin
+through the API, and then publish and buy. Enumeration (a known and a new address answer alike) and both rate limits
+(per address, per day) are checked on the same server."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.e2e.conftest import Http, running_stack
+from tests.e2e.helpers import publish
+
+PER_ADDRESS = 3
+PER_DAY = 10
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    args = (
+        "--signup-approval",
+        "publisher,buyer",
+        "--signup-mails-per-address",
+        str(PER_ADDRESS),
+        "--signup-mails-per-day",
+        str(PER_DAY),
+    )
+    with running_stack(Path(tmp_path_factory.mktemp("signup-state")), seed=False, args=args) as state:
+        yield state
+
+
+def inbox(base: str, to: str | None = None) -> list[dict[str, Any]]:
+    r = requests.get(f"{base}/local/inbox", params={"format": "json", **({"to": to} if to else {})}, timeout=30)
+    assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+    items: list[dict[str, Any]] = r.json()["items"]
+    return items
+
+
+def link_of(mail: dict[str, Any]) -> str:
+    found = re.search(r"(http\S+/v1/signup/verify\S*#token=[A-Za-z0-9_-]+)", mail["text"])
+    assert found, mail["text"]
+    return found.group(1)
+
+
+def sign_up(http: Http, email: str, role: str, **extra: Any) -> requests.Response:
+    return http.post("/v1/signup", json={"name": f"{role} {email}", "email": email, "roles": [role], **extra})
+
+
+def test_publisher_and_buyer_sign_up_verify_wait_for_approval_then_publish_and_buy(stack: dict[str, Any]) -> None:
+    base = stack["api_url"]
+    http = Http(base)
+    admin = Http(base, stack["admin_api_key"])
+    # Given a publisher and a buyer sign up through the public API (French for the publisher)
+    pub_mail, buyer_mail = "gazette@harbour.example", "lab@ai.example"
+    assert sign_up(http, pub_mail, "publisher", locale="fr", website="https://harbour.example").status_code == 202
+    assert sign_up(http, buyer_mail, "buyer").status_code == 202
+    # When they read their mails in the local inbox (the local SMTP server received them)
+    (pm,) = inbox(base, pub_mail)
+    (bm,) = inbox(base, buyer_mail)
+    assert pm["subject"] == "Confirmez votre compte Imprimatur" and bm["subject"] == "Confirm your Imprimatur account"
+    for m in (pm, bm):
+        assert m["content_type"] == "multipart/alternative" and m["text"] and "<a href=" in m["html"]
+    keys: dict[str, str] = {}
+    accounts: dict[str, dict[str, Any]] = {}
+    for who, mail in (("pub", pm), ("buyer", bm)):
+        link = link_of(mail)
+        token = link.partition("#token=")[2]
+        # And a mail scanner pre-fetches the link (requests drops the fragment, as browsers do), even with the token
+        # moved into the query: the page has a button and activates nothing
+        for url in (link, link.replace("#token=", "&token=")):
+            page = requests.get(url, timeout=30)
+            assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+            assert 'id="activate"' in page.text
+        # Then the POST the page's button makes activates the account, once, and shows the key
+        got = http.post("/v1/signup/verify", json={"token": token})
+        assert got.status_code == 201, got.text
+        keys[who], accounts[who] = got.json()["api_key"], got.json()["account"]
+        assert accounts[who]["status"] == "pending"
+        again = http.post("/v1/signup/verify", json={"token": token})
+        assert again.status_code == 410 and again.json()["code"] == "link_invalid"
+    pub, buyer = http.as_(keys["pub"]), http.as_(keys["buyer"])
+    # While approval is pending, each key reads its own account and nothing else
+    for client, who in ((pub, "pub"), (buyer, "buyer")):
+        me = client.get("/v1/me")
+        assert me.status_code == 200 and me.json()["status"] == "pending" and me.json()["id"] == accounts[who]["id"]
+        assert client.get("/v1/me/keys").json()["code"] == "account_pending"
+    refused = pub.post("/v1/assets", json={"title": "x"})
+    assert refused.status_code == 403 and refused.json()["code"] == "account_pending"
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert buyer.get("/v1/licenses").json()["code"] == "account_pending"
+    # When an admin approves both (through the API: the console's operator screen is issue 19 part B)
+    for who in ("pub", "buyer"):
+        ok = admin.post(f"/v1/accounts/{accounts[who]['id']}/approve")
+        assert ok.status_code == 200 and ok.json()["status"] == "active"
+    # Then the publisher publishes and offers, and the buyer buys and fetches
+    asset = publish(pub, "Harbour wall: the council votes on Tuesday.", title="Harbour wall")
+    offer = pub.post(
+        "/v1/offers",
+        json={
+            "asset_id": asset["id"],
+            "uses": ["ai-input"],
+            "pricing": {"model": "per_access", "amount_micros": 10_000},
+        },
+    )
+    assert offer.status_code == 201, offer.text
+    lic = buyer.post("/v1/licenses", json={"offer_id": offer.json()["id"], "use": "ai-input"})
+    assert lic.status_code == 201, lic.text
+    content = buyer.get(f"/v1/assets/{asset['id']}/content", params={"use": "ai-input"})
+    assert content.status_code == 200, content.text
+
+
+def test_enumeration_and_both_rate_limits(stack: dict[str, Any]) -> None:
+    base = stack["api_url"]
+    http = Http(base)
+    admin = Http(base, stack["admin_api_key"])
+    before = len(inbox(base))
+    # Given an address with an account, and one without
+    known = "known@harbour.example"
+    assert admin.post("/v1/accounts", json={"name": "Known", "email": known, "roles": ["buyer"]}).status_code == 201
+    fresh = "fresh@harbour.example"
+    # When both sign up
+    a, b = sign_up(http, known, "buyer"), sign_up(http, fresh, "buyer")
+    # Then the answers are the same (status and body); only the new address got a link
+    assert a.status_code == b.status_code == 202 and a.content == b.content
+    (to_known,) = inbox(base, known)
+    (to_fresh,) = inbox(base, fresh)
+    assert "#token=" not in to_known["text"] and "already has an account" in to_known["text"]
+    assert "#token=" in to_fresh["text"]
+    # When one address asks again and again: PER_ADDRESS mails, then 429 with Retry-After (known or not alike)
+    for address in (fresh, known):
+        for _ in range(PER_ADDRESS - 1):
+            assert sign_up(http, address, "buyer").status_code == 202
+        limited = sign_up(http, address, "buyer")
+        assert limited.status_code == 429 and limited.json()["code"] == "rate_limited"
+        assert int(limited.headers["retry-after"]) > 0 and limited.headers["content-type"] == "application/problem+json"
+        assert len(inbox(base, address)) == PER_ADDRESS
+    # When the day's cap is reached, every address is refused
+    sent = len(inbox(base))
+    n = 0
+    while sent < PER_DAY:
+        n += 1
+        assert sign_up(http, f"cap{n}@example.org", "buyer").status_code == 202
+        sent += 1
+    capped = sign_up(http, "one-more@example.org", "buyer")
+    assert capped.status_code == 429 and "retry-after" in capped.headers
+    assert len(inbox(base)) == PER_DAY and inbox(base, "one-more@example.org") == []
+    assert before <= PER_DAY
+
+
+def test_the_inbox_page_lists_mail_for_people(stack: dict[str, Any]) -> None:
+    page = requests.get(f"{stack['api_url']}/local/inbox", timeout=30)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "Local inbox" in page.text and "Imprimatur" in page.text
