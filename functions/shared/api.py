@@ -119,7 +119,7 @@ def path_id(value: str, prefix: str) -> str:
     return value
 
 
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response[str]:
+def json_response(body: object, status: int = 200, headers: dict[str, str] | None = None) -> Response[str]:
     return Response(
         status_code=status,
         content_type="application/json",

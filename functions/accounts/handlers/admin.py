@@ -4,7 +4,7 @@ included by the accounts resolver (``functions.accounts.handlers.api``), which o
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -116,7 +116,7 @@ def issue_key(id: str) -> Response[str]:
     account_id = path_id(id, "acct")
     store, _ = _stores()
 
-    def effect() -> tuple[Any, int]:
+    def effect() -> tuple[object, int]:
         key, secret = logic.issue_key(store, caller, account_id)
         return IssuedKeyResponse(key_id=key.key_id, api_key=secret, created_at=key.created_at).model_dump(), 201
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import resources
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
@@ -73,7 +73,7 @@ def openapi() -> Response[str]:
 def create_account(body: Annotated[CreateAccountRequest, Body()]) -> Response[str]:
     caller = principal(app).require("admin")
 
-    def effect() -> tuple[Any, int]:
+    def effect() -> tuple[object, int]:
         account, secret = logic.create_account(_store(), body)
         return CreateAccountResponse(account=AccountOut(**account.model_dump()), api_key=secret).model_dump(), 201
 
@@ -115,7 +115,7 @@ def me() -> AccountOut:
 def create_key() -> Response[str]:
     caller = principal(app)
 
-    def effect() -> tuple[Any, int]:
+    def effect() -> tuple[object, int]:
         key, secret = logic.create_key(_store(), caller.account_id)
         return NewKeyResponse(key_id=key.key_id, api_key=secret, created_at=key.created_at).model_dump(), 201
 
