@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, cast  # Any: the untyped client(service) (see client)
 
 if TYPE_CHECKING:  # the stubs are a dev dependency (boto3-stubs in pyproject's dev extras)
     from mypy_boto3_cloudformation import CloudFormationClient

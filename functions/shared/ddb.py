@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, cast  # Any: from_item's values as stored (see from_item)
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal  # Any: the frozen terms (see License.terms)
 
 from pydantic import BaseModel
 
@@ -14,7 +14,7 @@ class License(BaseModel):
     offer_id: str
     scope: dict[str, str]
     use: str
-    terms: dict[str, Any]  # frozen copy of the offer's terms at grant time
+    terms: dict[str, Any]  # Any: the offer's terms frozen at grant (JSON, hashed; shape: dal.reader.Terms)
     terms_sha256: str
     status: LicenseStatus
     budget_cap_micros: int | None = None
