@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     from functions.accounts.dal.store import AccountStore
     from functions.accounts.logic.accounts import create_account
     from functions.accounts.models.input import CreateAccountRequest
-    from functions.shared.errors import Conflict
+    from functions.shared.faults import StateConflict as Conflict
 
     try:
         account, secret = create_account(

@@ -1,8 +1,9 @@
 """The one way every service builds its HTTP resolver and maps errors to RFC 9457 problems.
 
 - ``make_resolver()`` returns a Powertools ``APIGatewayHttpResolver`` with validation on and one
-  exception handler per error family: typed ``ApiError`` subclasses, request validation (422, or 400 for
-  malformed JSON), and a last-resort 500 that logs the exception and leaks nothing.
+  exception handler per error family: domain faults (``functions.shared.faults``, mapped to a status by the one
+  table in ``functions.shared.errors``), request validation (422, or 400 for malformed JSON), and a last-resort
+  500 that logs the exception and answers only a request id.
 - ``principal(app)`` gives the caller established by the authoriser; ``optional_principal(app)``
   authenticates a presented key on the few ``optional`` routes.
 """
@@ -10,14 +11,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from functions.shared.auth import Principal, bearer, principal_from_event, raise_pending, require_principal
-from functions.shared.errors import PROBLEM_JSON, ApiError, NotFound, Unauthorized, problem_body
+from functions.shared.errors import PROBLEM_JSON, NotFound, Unauthorized, headers_of, problem_body, status_of
+from functions.shared.faults import Fault
 
 logger = Logger()
 
@@ -57,11 +61,12 @@ def _field_errors(errors: list[Any]) -> list[dict[str, Any]]:
 def make_resolver() -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(enable_validation=True)
 
-    @app.exception_handler(ApiError)
-    def _api_error(exc: ApiError) -> Response[str]:
-        if exc.status >= 500:
-            logger.exception("api error", extra={"code": exc.code})
-        return problem(exc.status, exc.title, exc.detail, exc.code, extra=exc.extra, headers=exc.headers)
+    @app.exception_handler(Fault)
+    def _fault(exc: Fault) -> Response[str]:
+        status, title = status_of(exc)
+        if status >= 500:
+            logger.exception("fault", extra={"code": exc.code})
+        return problem(status, title, exc.detail, exc.code, extra=exc.extra, headers=headers_of(exc))
 
     @app.exception_handler(RequestValidationError)
     def _validation(exc: RequestValidationError) -> Response[str]:
@@ -76,6 +81,19 @@ def make_resolver() -> APIGatewayHttpResolver:
             extra={"errors": _field_errors(errors)},
         )
 
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response[str]:
+        # the last resort: log everything, answer nothing but a request id to quote to the operator
+        request_id = _request_id(app)
+        logger.exception("unexpected error", extra={"request_id": request_id})
+        return problem(
+            500,
+            "Internal error",
+            f"Something went wrong on our side. Quote request id {request_id} to the operator.",
+            "internal_error",
+            extra={"request_id": request_id},
+        )
+
     @app.not_found
     def _not_found(_: Exception) -> Response[str]:
         return problem(404, "Not found", "No such route.", "route_not_found")
@@ -83,12 +101,25 @@ def make_resolver() -> APIGatewayHttpResolver:
     return app
 
 
-def principal(app: APIGatewayHttpResolver, *, allow_pending: bool = False) -> Principal:
+def _request_id(app: APIGatewayHttpResolver) -> str:
+    try:
+        ctx = app.current_event.raw_event.get("requestContext") or {}
+        rid = ctx.get("requestId") or getattr(app.lambda_context, "aws_request_id", None)
+    except Exception:
+        rid = None
+    return str(rid or "unknown")
+
+
+def principal(app: BaseRouter, *, allow_pending: bool = False) -> Principal:
     return require_principal(app.current_event.raw_event, allow_pending=allow_pending)
 
 
-def optional_principal(app: APIGatewayHttpResolver) -> Principal | None:
-    """On an ``optional`` route: None without a key; the caller for a valid key; 401 for a bad one."""
+def optional_principal(
+    app: BaseRouter, authenticate: Callable[[str], Principal | None]
+) -> Principal | None:
+    """On an ``optional`` route: None without a key; the caller for a valid key; 401 for a bad one.
+
+    ``authenticate`` is the accounts service's key check, passed in by the route (shared code knows no service)."""
     event = app.current_event.raw_event
     found = principal_from_event(event)
     if found is not None:
@@ -100,8 +131,6 @@ def optional_principal(app: APIGatewayHttpResolver) -> Principal | None:
         if (event.get("headers") or {}).get("authorization"):
             raise Unauthorized("The Authorization header must be 'Bearer <api_key>'.")
         return None
-    from functions.accounts.logic.authn import authenticate  # deferred: only optional routes need it
-
     p = authenticate(token)
     if p is None:
         raise Unauthorized("The API key is not valid, revoked, or its account is suspended.")

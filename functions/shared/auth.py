@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from functions.shared.errors import Forbidden, Unauthorized
+from functions.shared.faults import NotAllowed, Unauthenticated
 
 Role = Literal["publisher", "buyer", "admin"]
 ROLES: tuple[Role, ...] = ("publisher", "buyer", "admin")
@@ -42,7 +42,7 @@ class Principal:
     def require(self, *roles: Role) -> Principal:
         """Raise 403 unless the caller holds at least one of ``roles``."""
         if not any(r in self.roles for r in roles):
-            raise Forbidden(f"This call needs the {' or '.join(roles)} role.", code="insufficient_role")
+            raise NotAllowed(f"This call needs the {' or '.join(roles)} role.", code="insufficient_role")
         return self
 
     @property
@@ -78,7 +78,7 @@ def require_principal(event: dict[str, Any], *, allow_pending: bool = False) -> 
     route allows it (reading its own account: ``GET /v1/me``)."""
     p = principal_from_event(event)
     if p is None:
-        raise Unauthorized("A valid API key is required: send 'Authorization: Bearer <api_key>'.")
+        raise Unauthenticated("A valid API key is required: send 'Authorization: Bearer <api_key>'.")
     if p.pending and not allow_pending:
         raise_pending()
     return p
@@ -88,8 +88,8 @@ PENDING_ROUTES = frozenset({"GET /v1/me"})
 """The only routes a pending account's key may call (the HTTP entry refuses the others before reading the body)."""
 
 
-def pending_error() -> Forbidden:
-    return Forbidden(
+def pending_error() -> NotAllowed:
+    return NotAllowed(
         "This account awaits an operator's approval; until then its key can only read the account (GET /v1/me).",
         code="account_pending",
     )

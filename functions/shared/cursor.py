@@ -12,7 +12,7 @@ import binascii
 import json
 from collections.abc import Mapping
 
-from functions.shared.errors import BadRequest
+from functions.shared.faults import InvalidInput
 from functions.shared.jsontypes import AttrItem, AttrValue
 
 
@@ -33,14 +33,14 @@ def decode(cursor: str | None, *, key_names: tuple[str, ...], expect: dict[str, 
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         plain = json.loads(raw)
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise BadRequest("The cursor is not valid.", code="invalid_cursor") from None
+        raise InvalidInput("The cursor is not valid.", code="invalid_cursor") from None
     if (
         not isinstance(plain, dict)
         or set(plain) != set(key_names)
         or not all(isinstance(v, str) and 0 < len(v) <= 1024 for v in plain.values())
     ):
-        raise BadRequest("The cursor is not valid.", code="invalid_cursor")
+        raise InvalidInput("The cursor is not valid.", code="invalid_cursor")
     for name, value in (expect or {}).items():
         if plain.get(name) != value:
-            raise BadRequest("The cursor does not belong to this query.", code="invalid_cursor")
+            raise InvalidInput("The cursor does not belong to this query.", code="invalid_cursor")
     return {k: {"S": v} for k, v in plain.items()}

@@ -24,7 +24,7 @@ from pydantic import BaseModel
 
 from functions.shared import aws
 from functions.shared.ddb import from_item, to_item
-from functions.shared.errors import BadRequest, Conflict, Unprocessable
+from functions.shared.faults import InvalidInput, RuleViolated, StateConflict
 from functions.shared.jsontypes import TransactItem
 
 WINDOW_S = 24 * 3600
@@ -52,8 +52,26 @@ def validate_key(key: str | None) -> str | None:
     if key is None:
         return None
     if not 1 <= len(key) <= 255 or not key.isprintable():
-        raise BadRequest("Idempotency-Key must be 1 to 255 printable characters.", code="invalid_idempotency_key")
+        raise InvalidInput("Idempotency-Key must be 1 to 255 printable characters.", code="invalid_idempotency_key")
     return key
+
+
+@dataclass
+class Claim:
+    """An Idempotency-Key claimed for one request (or no key: ``completion`` is then empty)."""
+
+    store: IdempotencyStore
+    scope: str
+    key: str | None
+    bhash: str
+    joined: bool = False
+
+    def completion(self, status: int, body: object) -> list[TransactItem]:
+        """The item that records the answer, for the route's own transaction (none without a key)."""
+        if self.key is None:
+            return []
+        self.joined = True
+        return [self.store.completion_put(self.scope, self.key, self.bhash, status, body)]
 
 
 class IdempotencyStore:
@@ -96,13 +114,13 @@ class IdempotencyStore:
         if not existing:  # expired and deleted in between: try once more
             return self.begin(scope, key, bhash)
         if existing["body_hash"] != bhash:
-            raise Unprocessable(
+            raise RuleViolated(
                 "This Idempotency-Key was used with a different request body.", code="idempotency_key_reused"
             )
         if existing["state"] == "completed":
             return Stored(int(existing["status"]), json.loads(existing["response"]))
         if existing["started_at"] + LOCK_TIMEOUT_S > now:
-            raise Conflict("A request with this Idempotency-Key is still in progress.", code="idempotency_in_progress")
+            raise StateConflict("A request with this Idempotency-Key is still in progress.", code="idempotency_in_progress")
         try:  # stale lock from a crashed invocation: take it over
             ddb.update_item(
                 TableName=self.table,
@@ -117,7 +135,7 @@ class IdempotencyStore:
                 },
             )
         except ddb.exceptions.ConditionalCheckFailedException:
-            raise Conflict(
+            raise StateConflict(
                 "A request with this Idempotency-Key is still in progress.", code="idempotency_in_progress"
             ) from None
         return None
@@ -166,25 +184,44 @@ class IdempotencyStore:
         scope: str,
         key: str | None,
         raw_body: str | bytes | None,
-        effect: Callable[[], tuple[object, int]],
-    ) -> tuple[object, int]:
+        effect: Callable[[], tuple[Any, int]],  # Any: the route's JSON body, stored and replayed as is
+    ) -> tuple[Any, int]:  # Any: see ``effect``
         """Run ``effect`` at most once per (scope, key, body); replay its stored answer afterwards.
 
         Errors raised by ``effect`` release the claim (nothing was done, the client may retry).
         """
+        return self.run_in_transaction(scope, key, raw_body, lambda _claim: effect())
+
+    def run_in_transaction(
+        self,
+        scope: str,
+        key: str | None,
+        raw_body: str | bytes | None,
+        effect: Callable[[Claim], tuple[Any, int]],  # Any: the route's JSON body, stored and replayed as is
+        *,
+        on_replay: Callable[[Stored], None] | None = None,
+    ) -> tuple[Any, int]:  # Any: see ``effect``
+        """The one idempotent-route wrapper. ``effect`` gets the ``Claim``; a route whose effect is one DynamoDB
+        transaction puts ``claim.completion(status, body)`` into it, so the effect and the stored answer commit
+        together (a crash between them cannot leave an effect whose retry would repeat it). A route that does not
+        join is completed right after its effect. ``on_replay`` runs for a replayed answer (e.g. re-sending a
+        message the first attempt may have lost). Errors raised by ``effect`` release the claim."""
         key = validate_key(key)
+        claim = Claim(self, scope, key, body_hash(raw_body) if key is not None else "")
         if key is None:
-            return effect()
-        bhash = body_hash(raw_body)
-        stored = self.begin(scope, key, bhash)
+            return effect(claim)
+        stored = self.begin(scope, key, claim.bhash)
         if stored is not None:
+            if on_replay is not None:
+                on_replay(stored)
             return stored.body, stored.status
         try:
-            body, status = effect()
+            body, status = effect(claim)
         except BaseException:
             self.release(scope, key)
             raise
-        self.complete(scope, key, bhash, status, body)
+        if not claim.joined:
+            self.complete(scope, key, claim.bhash, status, body)
         return body, status
 
     def run_model(

@@ -9,7 +9,7 @@ from functions.accounts.models.domain import Account, ApiKey
 from functions.accounts.models.input import CreateAccountRequest
 from functions.shared.auth import KEY_PREFIX, hash_key
 from functions.shared.clock import now_iso
-from functions.shared.errors import Conflict, NotFound
+from functions.shared.faults import Missing, StateConflict
 from functions.shared.ids import new_id
 
 MAX_ACTIVE_KEYS = 10
@@ -39,21 +39,21 @@ def create_account(store: AccountStore, req: CreateAccountRequest) -> tuple[Acco
     )
     key, secret = _new_key(account.id)
     if not store.create_account(account, key):
-        raise Conflict("An account with this email already exists.", code="email_taken")
+        raise StateConflict("An account with this email already exists.", code="email_taken")
     return account, secret
 
 
 def get_account(store: AccountStore, account_id: str) -> Account:
     account = store.get_account(account_id, consistent=True)
     if account is None:
-        raise NotFound("No such account.")
+        raise Missing("No such account.")
     return account
 
 
 def create_key(store: AccountStore, account_id: str) -> tuple[ApiKey, str]:
     active, _ = store.list_keys(account_id, 100, None)
     if sum(1 for k in active if k.status == "active") >= MAX_ACTIVE_KEYS:
-        raise Conflict(
+        raise StateConflict(
             f"An account may hold at most {MAX_ACTIVE_KEYS} active keys; revoke one first.", code="too_many_keys"
         )
     key, secret = _new_key(account_id)
@@ -63,11 +63,11 @@ def create_key(store: AccountStore, account_id: str) -> tuple[ApiKey, str]:
 
 def revoke_key(store: AccountStore, account_id: str, key_id: str) -> None:
     if not store.revoke_key(account_id, key_id, now_iso()):
-        raise NotFound(f"No key {key_id!r} on this account.")
+        raise Missing(f"No key {key_id!r} on this account.")
 
 
 def suspend(store: AccountStore, account_id: str) -> Account:
     account = store.set_status(account_id, "suspended")
     if account is None:
-        raise NotFound("No such account.")
+        raise Missing("No such account.")
     return account

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from functions.shared import aws
+from functions.shared.faults import RuleViolated
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -53,12 +54,22 @@ class ContentStore:
         )
 
     def complete_multipart(self, key: str, upload_id: str, parts: list[tuple[int, str]]) -> None:
-        self._s3.complete_multipart_upload(
-            Bucket=self.bucket,
-            Key=key,
-            UploadId=upload_id,
-            MultipartUpload={"Parts": [{"PartNumber": n, "ETag": etag} for n, etag in sorted(parts)]},
-        )
+        """Assemble the parts. S3's refusals that the uploader caused (a wrong etag, a part too small, an unknown
+        upload) become ``RuleViolated`` ``invalid_parts``; anything else is unexpected and raised as is."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self._s3.complete_multipart_upload(
+                Bucket=self.bucket,
+                Key=key,
+                UploadId=upload_id,
+                MultipartUpload={"Parts": [{"PartNumber": n, "ETag": etag} for n, etag in sorted(parts)]},
+            )
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in ("InvalidPart", "InvalidPartOrder", "NoSuchUpload", "EntityTooSmall"):
+                raise RuleViolated(f"S3 refused to complete the upload ({code}).", code="invalid_parts") from None
+            raise
 
     def list_parts(self, key: str, upload_id: str) -> list[tuple[int, str]]:
         out: list[tuple[int, str]] = []

@@ -20,7 +20,7 @@ from functions.catalog.models.domain import (
 from functions.catalog.models.input import CompleteRequest, CreateAssetRequest, UpdateAssetRequest
 from functions.shared.auth import Principal
 from functions.shared.clock import iso, now, now_iso
-from functions.shared.errors import Conflict, Gone, NotFound, Unprocessable
+from functions.shared.faults import Missing, RuleViolated, StateConflict, Withdrawn
 from functions.shared.ids import is_id, new_id
 from functions.shared.jsontypes import JSONObject
 
@@ -37,17 +37,17 @@ def part_size_for(size: int) -> int:
 def _visible(asset: Asset | None, caller: Principal | None) -> Asset:
     """The asset if the caller may see it: anyone for available, the owner (or an admin) for any status."""
     if asset is None:
-        raise NotFound("No such asset.")
+        raise Missing("No such asset.")
     if asset.status == "available":
         return asset
     if caller is not None and (caller.account_id == asset.publisher_id or caller.is_admin):
         return asset
-    raise NotFound("No such asset.")
+    raise Missing("No such asset.")
 
 
 def _owned(asset: Asset | None, caller: Principal) -> Asset:
     if asset is None or asset.publisher_id != caller.account_id:
-        raise NotFound("No such asset.")
+        raise Missing("No such asset.")
     return asset
 
 
@@ -56,7 +56,7 @@ def _check_collection(store: CatalogStore, caller: Principal, collection_id: str
         return
     col = store.get_collection(collection_id) if is_id(collection_id, "col") else None
     if col is None or col.publisher_id != caller.account_id:
-        raise Unprocessable("collection_id is not one of your collections.", code="unknown_collection")
+        raise RuleViolated("collection_id is not one of your collections.", code="unknown_collection")
 
 
 def create_asset(
@@ -122,13 +122,13 @@ def get_asset(store: CatalogStore, asset_id: str, caller: Principal | None) -> A
 def update_asset(store: CatalogStore, caller: Principal, asset_id: str, req: UpdateAssetRequest) -> Asset:
     asset = _owned(store.get_asset(asset_id), caller)
     if asset.status == "withdrawn":
-        raise Gone("This asset was withdrawn.", code="asset_withdrawn")
+        raise Withdrawn("This asset was withdrawn.", code="asset_withdrawn")
     changes = req.model_dump(exclude_unset=True)
     if "collection_id" in changes:
         _check_collection(store, caller, changes["collection_id"])
     updated = asset.model_copy(update={**changes, "updated_at": now_iso()})
     if not store.save_asset(updated, expect_status=asset.status):
-        raise Conflict("The asset changed while it was being updated; retry.", code="concurrent_update")
+        raise StateConflict("The asset changed while it was being updated; retry.", code="concurrent_update")
     return updated
 
 
@@ -164,16 +164,10 @@ def complete_upload(
         )
         expected = asset.upload.part_count or 0
         if sorted(n for n, _ in parts) != list(range(1, expected + 1)):
-            raise Unprocessable(
+            raise RuleViolated(
                 f"All {expected} parts must be uploaded and listed before completing.", code="incomplete_upload"
             )
-        try:
-            content.complete_multipart(asset.s3_key, asset.upload.upload_id, parts)
-        except Exception as exc:  # botocore ClientError: bad etag, unknown upload
-            code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
-            if code in ("InvalidPart", "InvalidPartOrder", "NoSuchUpload", "EntityTooSmall"):
-                raise Unprocessable(f"S3 refused to complete the upload ({code}).", code="invalid_parts") from None
-            raise
+        content.complete_multipart(asset.s3_key, asset.upload.upload_id, parts)  # invalid parts: RuleViolated
     return verify_asset(store, content, asset.id, in_api=True) or asset
 
 

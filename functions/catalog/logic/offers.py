@@ -9,7 +9,7 @@ from functions.catalog.models.domain import Offer
 from functions.catalog.models.input import CreateOfferRequest
 from functions.shared.auth import Principal
 from functions.shared.clock import now_iso
-from functions.shared.errors import Conflict, Forbidden, NotFound, Unprocessable
+from functions.shared.faults import Missing, NotAllowed, RuleViolated, StateConflict
 from functions.shared.ids import is_id, new_id
 
 
@@ -17,22 +17,22 @@ def create_offer(store: CatalogStore, caller: Principal, req: CreateOfferRequest
     if req.pool_id is not None:
         caller.require("admin")
         if not is_id(req.pool_id, "pool") or store.get_pool(req.pool_id) is None:
-            raise Unprocessable("pool_id names no pool.", code="unknown_pool")
+            raise RuleViolated("pool_id names no pool.", code="unknown_pool")
         scope = {"type": "pool", "id": req.pool_id}
     else:
         caller.require("publisher")
         if req.asset_id is not None:
             asset = store.get_asset(req.asset_id) if is_id(req.asset_id, "ast") else None
             if asset is None or asset.publisher_id != caller.account_id:
-                raise Unprocessable("asset_id is not one of your assets.", code="unknown_asset")
+                raise RuleViolated("asset_id is not one of your assets.", code="unknown_asset")
             if asset.status in ("withdrawn", "rejected"):
-                raise Conflict(f"The asset is {asset.status}; it cannot be offered.", code=f"asset_{asset.status}")
+                raise StateConflict(f"The asset is {asset.status}; it cannot be offered.", code=f"asset_{asset.status}")
             scope = {"type": "asset", "id": asset.id}
         else:
             assert req.collection_id is not None
             col = store.get_collection(req.collection_id) if is_id(req.collection_id, "col") else None
             if col is None or col.publisher_id != caller.account_id:
-                raise Unprocessable("collection_id is not one of your collections.", code="unknown_collection")
+                raise RuleViolated("collection_id is not one of your collections.", code="unknown_collection")
             scope = {"type": "collection", "id": col.id}
     offer = Offer(
         id=new_id("off"),
@@ -55,7 +55,7 @@ def create_offer(store: CatalogStore, caller: Principal, req: CreateOfferRequest
 def get_offer(store: CatalogStore, offer_id: str) -> Offer:
     offer = store.get_offer(offer_id)
     if offer is None:
-        raise NotFound("No such offer.")
+        raise Missing("No such offer.")
     return offer
 
 
@@ -82,9 +82,9 @@ def public_offers(store: CatalogStore, offers: list[Offer], viewer: Callable[[],
 def retire_offer(store: CatalogStore, caller: Principal, offer_id: str) -> Offer:
     offer = store.get_offer(offer_id)
     if offer is None or (offer.publisher_id != caller.account_id and not caller.is_admin):
-        raise NotFound("No such offer.")
+        raise Missing("No such offer.")
     if offer.scope["type"] == "pool" and not caller.is_admin:
-        raise Forbidden("Only an admin retires a pool offer.", code="insufficient_role")
+        raise NotAllowed("Only an admin retires a pool offer.", code="insufficient_role")
     if offer.status == "retired":
         return offer
     retired = store.retire_offer(offer_id, now_iso())

@@ -12,7 +12,7 @@ from functions.catalog.models.input import CreatePoolRequest, PoolMembersRequest
 from functions.shared import clock
 from functions.shared.auth import Principal
 from functions.shared.clock import iso, now_iso
-from functions.shared.errors import Conflict, NotFound, Unprocessable
+from functions.shared.faults import Missing, RuleViolated, StateConflict
 from functions.shared.ids import is_id, new_id
 
 
@@ -38,7 +38,7 @@ def create_pool(store: CatalogStore, caller: Principal, req: CreatePoolRequest) 
 def get_pool(store: CatalogStore, pool_id: str) -> tuple[Pool, int]:
     pool = store.get_pool(pool_id)
     if pool is None:
-        raise NotFound("No such pool.")
+        raise Missing("No such pool.")
     now = now_iso()
     members = [m for m in store.pool_members(pool_id) if not (leaves := m["leaves_at"]) or leaves > now]
     return pool, len(members)
@@ -47,20 +47,20 @@ def get_pool(store: CatalogStore, pool_id: str) -> tuple[Pool, int]:
 def add_members(store: CatalogStore, caller: Principal, pool_id: str, req: PoolMembersRequest) -> list[str]:
     caller.require("publisher")
     if store.get_pool(pool_id) is None:
-        raise NotFound("No such pool.")
+        raise Missing("No such pool.")
     asset_ids = list(req.asset_ids or [])
     for col_id in req.collection_ids or []:
         col = store.get_collection(col_id) if is_id(col_id, "col") else None
         if col is None or col.publisher_id != caller.account_id:
-            raise Unprocessable(f"{col_id} is not one of your collections.", code="unknown_collection")
+            raise RuleViolated(f"{col_id} is not one of your collections.", code="unknown_collection")
         asset_ids += store.collection_asset_ids(col_id)
     assets = store.batch_get_assets([a for a in asset_ids if is_id(a, "ast")])
     for a in dict.fromkeys(asset_ids):
         asset = assets.get(a)
         if asset is None or asset.publisher_id != caller.account_id:
-            raise Unprocessable(f"{a} is not one of your assets.", code="unknown_asset")
+            raise RuleViolated(f"{a} is not one of your assets.", code="unknown_asset")
         if asset.status in ("withdrawn", "rejected"):
-            raise Conflict(f"{a} is {asset.status} and cannot join a pool.", code=f"asset_{asset.status}")
+            raise StateConflict(f"{a} is {asset.status} and cannot join a pool.", code=f"asset_{asset.status}")
     joined: list[str] = []
     now = now_iso()
     for a in dict.fromkeys(asset_ids):
@@ -75,7 +75,7 @@ def _join(store: CatalogStore, asset: Asset, pool_id: str, now: str) -> None:
     leaves = {k: v for k, v in asset.pool_leaves.items() if k != pool_id}
     updated = asset.model_copy(update={"pool_ids": pools, "pool_leaves": leaves, "updated_at": now})
     if not store.save_asset(updated, expect_status=asset.status):
-        raise Conflict("The asset changed while joining the pool; retry.", code="concurrent_update")
+        raise StateConflict("The asset changed while joining the pool; retry.", code="concurrent_update")
     store.put_member(pool_id, {"asset_id": asset.id, "publisher_id": asset.publisher_id, "joined_at": now})
 
 
@@ -83,7 +83,7 @@ def remove_member(store: CatalogStore, caller: Principal, pool_id: str, asset_id
     """Opt an asset out from the next period. Returns when the opt-out takes effect."""
     asset = store.get_asset(asset_id)
     if asset is None or asset.publisher_id != caller.account_id or pool_id not in asset.pool_ids:
-        raise NotFound("That asset is not a member of this pool.")
+        raise Missing("That asset is not a member of this pool.")
     leaves_at = asset.pool_leaves.get(pool_id) or next_period_start()
     updated = asset.model_copy(
         update={"pool_leaves": {**asset.pool_leaves, pool_id: leaves_at}, "updated_at": now_iso()}

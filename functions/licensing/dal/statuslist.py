@@ -32,7 +32,7 @@ from functions.shared.jsontypes import AttrItem, TransactItem
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import QueryInputTypeDef
-from functions.shared.errors import Conflict
+from functions.shared.faults import StateConflict
 
 PAGE_SIZE = 2**14
 _ALLOC: AttrItem = {"pk": {"S": "STATUSLIST"}, "sk": {"S": "ALLOC"}}
@@ -125,7 +125,7 @@ class StatusLists:
                 if winner is not None:
                     return winner
             if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
-                raise Conflict("The licence is no longer active.", code="license_not_active") from None
+                raise StateConflict("The licence is no longer active.", code="license_not_active") from None
             raise
         return ref
 

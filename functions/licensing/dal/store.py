@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING, Literal
 
 from functions.licensing.dal import budget
 from functions.licensing.models.domain import License
+from functions.licensing.models.exceptions import PayPerCrawlRace
 from functions.shared import aws, cursor
 from functions.shared.ddb import from_item, to_item
-from functions.shared.errors import Conflict
+from functions.shared.faults import StateConflict
 from functions.shared.jsontypes import AttrValue, PutAction, Record, TransactItem, UpdateAction
 
 if TYPE_CHECKING:
@@ -111,9 +112,9 @@ class LicensingStore:
         except ddb.exceptions.TransactionCanceledException as exc:
             reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
             if reasons and reasons[0] == "ConditionalCheckFailed":
-                raise Conflict("This offer has reached its max_licenses.", code="max_licenses_reached") from None
+                raise StateConflict("This offer has reached its max_licenses.", code="max_licenses_reached") from None
             if ppc_key and len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed":
-                raise Conflict("A pay-per-crawl licence for this offer was just created.", code="ppc_race") from None
+                raise PayPerCrawlRace("A pay-per-crawl licence for this offer was just created.") from None
             raise
 
     def get(self, license_id: str, *, consistent: bool = False) -> License | None:

@@ -24,13 +24,13 @@ from functions.metering.dal.reader import spent_by_license
 from functions.shared.api import json_response, make_resolver, path_id, principal
 from functions.shared.entry import http_entry
 from functions.shared.errors import Conflict, NotFound
-from functions.shared.idempotency import HEADER, IdempotencyStore, body_hash, validate_key
+from functions.shared.idempotency import HEADER, Claim, IdempotencyStore, Stored
 from functions.shared.ids import is_id
 from functions.shared.jsontypes import TransactItem
+from functions.shared.responses import answer
 
 logger = Logger()
 app = make_resolver()
-OPENAPI_MODELS = (GrantResponse, *certificate_routes.OPENAPI_MODELS)
 
 
 def _store() -> LicensingStore:
@@ -98,26 +98,14 @@ def _send_outboxed_charge(lic: License) -> None:
     "/v1/licenses",
     summary="Take a licence on an offer (buyer); returns the signed certificate",
     tags=["licences"],
-    responses={
-        201: {
-            "description": "Granted",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/GrantResponse"}}},
-        }
-    },
+    responses={201: answer(GrantResponse, "Granted")},
 )
 def create_license(body: Annotated[CreateLicenseRequest, Body()]) -> Response[str]:
     caller = principal(app).require("buyer")
     ev = app.current_event
-    key = validate_key(ev.headers.get(HEADER))
-    idem = IdempotencyStore(env().LICENSING_TABLE)
-    bhash = body_hash(ev.body)
-    if key:
-        stored = idem.begin(caller.account_id, key, bhash)
-        if stored is not None:
-            if stored.status == 201:  # re-send the grant's charge: metering de-duplicates it by charge_id
-                _send_charge(License.model_validate({**stored.body["license"], "certificate": ""}))
-            return json_response(stored.body, stored.status)
-    try:
+    granted: list[License] = []
+
+    def grant(claim: Claim) -> tuple[dict[str, object], int]:
         offer = catalog.get_offer(body.offer_id) if is_id(body.offer_id, "off") else None
         offer = logic.check_offer(offer, body.use)
         if env().ACCOUNTS_TABLE and suspended(env().ACCOUNTS_TABLE, [offer["publisher_id"]]):
@@ -128,15 +116,22 @@ def create_license(body: Annotated[CreateLicenseRequest, Body()]) -> Response[st
         budget = logic.budget_record(env().LICENSING_TABLE, lic)
         lic.certificate, status_item = grant_certificate(lic)
         out = GrantResponse(license=_out(lic), certificate=lic.certificate).model_dump()
-        extra = [idem.completion_put(caller.account_id, key, bhash, 201, out)] if key else []
-        extra += [*budget, status_item, *_outboxed(lic)]
+        # the stored answer joins the grant's own transaction: a retry after a crash replays, never grants twice
+        extra = [*claim.completion(201, out), *budget, status_item, *_outboxed(lic)]
         _store().grant(lic, max_licenses=offer.get("max_licenses"), extra=extra)
-    except BaseException:
-        if key:
-            idem.release(caller.account_id, key)
-        raise
-    _send_outboxed_charge(lic)
-    return json_response(out, 201)
+        granted.append(lic)
+        return out, 201
+
+    def replayed(stored: Stored) -> None:
+        if stored.status == 201:  # re-send the grant's charge: metering de-duplicates it by charge_id
+            _send_charge(License.model_validate({**stored.body["license"], "certificate": ""}))
+
+    out, status = IdempotencyStore(env().LICENSING_TABLE).run_in_transaction(
+        caller.account_id, ev.headers.get(HEADER), ev.body, grant, on_replay=replayed
+    )
+    for lic in granted:
+        _send_outboxed_charge(lic)
+    return json_response(out, status)
 
 
 @app.get("/v1/licenses", summary="The caller's licences, as buyer or as publisher", tags=["licences"])

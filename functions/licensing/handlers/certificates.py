@@ -26,11 +26,11 @@ from functions.shared.api import path_id
 from functions.shared.auth import require_principal
 from functions.shared.errors import NotFound
 from functions.shared.jsontypes import TransactItem
+from functions.shared.responses import answer
 from functions.shared.urls import base_url
 
 logger = Logger()
 router = Router()
-OPENAPI_MODELS = (Jwks,)
 
 
 def _signer() -> Signer:
@@ -102,9 +102,7 @@ def get_status_list(n: str) -> Response[str]:
     "/.well-known/jwks.json",
     summary="Public keys that verify licence certificates and status lists (retired keys until their certificates end)",
     tags=["licences"],
-    responses={
-        200: {"description": "JWKS", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Jwks"}}}}
-    },
+    responses={200: answer(Jwks, "JWKS")},
 )
 def jwks() -> Response[str]:
     e = env()

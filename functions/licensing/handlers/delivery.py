@@ -23,11 +23,11 @@ from functions.licensing.dal.budget import DynamoBudgetStore, budget_from_item, 
 from functions.licensing.dal.reader import license_from_item, license_from_model, license_key
 from functions.licensing.logic.budget import Holder, acquire
 from functions.licensing.logic.entitlement import access_price, covers_asset, refusal
+from functions.licensing.models.exceptions import PayPerCrawlRace
 from functions.shared import aws, clock, ratelimit
 from functions.shared.auth import principal_from_event, raise_pending
 from functions.shared.config import BaseEnv, load_env
 from functions.shared.errors import (
-    ApiError,
     BadRequest,
     Conflict,
     Forbidden,
@@ -36,7 +36,9 @@ from functions.shared.errors import (
     PaymentRequired,
     Unauthorized,
     Unprocessable,
+    problem_result,
 )
+from functions.shared.faults import Fault
 from functions.shared.ids import is_id, new_id
 from functions.shared.money import format_price_header, parse_price_header
 from functions.shared.urls import base_url
@@ -183,9 +185,8 @@ def _pay_per_crawl(buyer_id: str, asset: AssetRecord, use: str, limit: tuple[str
                 ppc_replaces=replaces,
             )
             return license_from_model(lic)
-        except ApiError as exc:
-            if exc.code != "ppc_race":
-                raise
+        except PayPerCrawlRace:
+            pass  # read again: the other request's licence is the one to use
     raise Conflict("Pay-per-crawl licences for this offer are being created concurrently; retry.", code="ppc_race")
 
 
@@ -395,8 +396,17 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if limited is not None:
             return limited
         return deliver(event)
-    except ApiError as exc:
-        return exc.result()
+    except Fault as exc:
+        return problem_result(exc)
+    except Exception:  # the last resort: logged in full, answered with a request id only
+        request_id = str((event.get("requestContext") or {}).get("requestId") or getattr(context, "aws_request_id", ""))
+        log.exception(json.dumps({"msg": "unexpected error", "request_id": request_id}))
+        return problem_result(
+            Fault(
+                f"Something went wrong on our side. Quote request id {request_id} to the operator.",
+                extra={"request_id": request_id},
+            )
+        )
 
 
 def openapi_app() -> Any:

@@ -22,7 +22,7 @@ from functions.licensing.logic.statuslist import status_claim
 from functions.licensing.models.domain import License
 from functions.licensing.models.keys import RetiredKey
 from functions.shared.clock import parse_iso
-from functions.shared.errors import Conflict
+from functions.shared.faults import StateConflict
 
 LIFETIME = timedelta(days=7)
 REUSE_MIN_REMAINING = timedelta(days=6)
@@ -44,7 +44,7 @@ def is_active(lic: License, at: datetime) -> bool:
 def require_active(lic: License, at: datetime) -> None:
     if not is_active(lic, at):
         state = lic.status if lic.status != "active" else "expired"
-        raise Conflict(f"The licence is {state}: only an active licence has a certificate.", code="license_not_active")
+        raise StateConflict(f"The licence is {state}: only an active licence has a certificate.", code="license_not_active")
 
 
 def expiry(lic: License, issued_at: datetime) -> datetime:

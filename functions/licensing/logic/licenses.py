@@ -16,7 +16,7 @@ from functions.licensing.logic.budget import LEASE_TTL_S, reclaim
 from functions.licensing.models.domain import License
 from functions.shared.auth import Principal
 from functions.shared.clock import iso, now, parse_iso
-from functions.shared.errors import Conflict, NotFound, Unprocessable
+from functions.shared.faults import Missing, RuleViolated, StateConflict
 from functions.shared.ids import is_id, new_id
 from functions.shared.jsontypes import TransactItem
 from functions.shared.uses import covers
@@ -50,19 +50,19 @@ def frozen_terms(offer: OfferRecord) -> tuple[dict[str, object], str]:
 
 def check_offer(offer: OfferRecord | None, use: str) -> OfferRecord:
     if offer is None:
-        raise NotFound("No such offer.")
+        raise Missing("No such offer.")
     if offer["status"] != "active":
-        raise Conflict("This offer is retired.", code="offer_retired")
+        raise StateConflict("This offer is retired.", code="offer_retired")
     if not covers(offer["uses"], use):
-        raise Unprocessable(
+        raise RuleViolated(
             f"The offer does not grant the use {use!r}; it grants {', '.join(offer['uses'])}.", code="use_not_granted"
         )
     if offer["scope"]["type"] == "asset":
         asset = catalog.get_asset(offer["scope"]["id"])
         if asset is None or asset["status"] == "withdrawn":
-            raise Conflict("The offered asset was withdrawn.", code="asset_withdrawn")
+            raise StateConflict("The offered asset was withdrawn.", code="asset_withdrawn")
         if asset["status"] != "available":
-            raise Conflict("The offered asset is not available.", code="asset_unavailable")
+            raise StateConflict("The offered asset is not available.", code="asset_unavailable")
     return offer
 
 
@@ -121,21 +121,21 @@ def charge_message(lic: License, period: int = 0) -> ChargeMessage | None:
 def for_party(store: LicensingStore, caller: Principal, license_id: str) -> License:
     lic = store.get(license_id, consistent=True) if is_id(license_id, "lic") else None
     if lic is None or caller.account_id not in (lic.buyer_id, lic.publisher_id):
-        raise NotFound("No such licence.")
+        raise Missing("No such licence.")
     return lic
 
 
 def cancel(store: LicensingStore, caller: Principal, license_id: str) -> License:
     lic = for_party(store, caller, license_id)
     if lic.buyer_id != caller.account_id:
-        raise NotFound("No such licence.")  # the publisher revokes; only the buyer cancels
+        raise Missing("No such licence.")  # the publisher revokes; only the buyer cancels
     return _end(store, lic, "cancelled", None)
 
 
 def revoke(store: LicensingStore, caller: Principal, license_id: str, reason: str) -> License:
     lic = for_party(store, caller, license_id)
     if lic.publisher_id != caller.account_id:
-        raise NotFound("No such licence.")
+        raise Missing("No such licence.")
     return _end(store, lic, "revoked", reason)
 
 
@@ -147,14 +147,14 @@ def _end(store: LicensingStore, lic: License, status: str, reason: str | None) -
         mark_invalid(store.table, lic.id)
         return lic
     if lic.status != "active":
-        raise Conflict(f"The licence is already {lic.status}.", code=f"license_{lic.status}")
+        raise StateConflict(f"The licence is already {lic.status}.", code=f"license_{lic.status}")
     ended = store.end(lic.id, status, iso(now()), reason, buyer_id=lic.buyer_id)
     if ended is None:  # ended concurrently: the same way is still a success
         again = store.get(lic.id, consistent=True)
         if again is not None and again.status == status:
             mark_invalid(store.table, lic.id)
             return again
-        raise Conflict("The licence is no longer active.", code="license_not_active")
+        raise StateConflict("The licence is no longer active.", code="license_not_active")
     mark_invalid(store.table, lic.id)
     return ended
 
@@ -169,7 +169,7 @@ def budget_record(table: str, lic: License) -> list[TransactItem]:
     pricing = lic.terms["pricing"]
     upfront = int(pricing.get("amount_micros") or 0) if pricing["model"] in ("flat", "subscription") else 0
     if upfront > cap:
-        raise Unprocessable(
+        raise RuleViolated(
             f"The offer costs {upfront} micros up front, above the budget cap of {cap}.", code="budget_below_price"
         )
     charge = charge_message(lic)
@@ -189,11 +189,11 @@ def set_cap(store: LicensingStore, lic: License, new_cap: int, spent: int, usage
     (``budget_reserved``, retry after the lease TTL); raising the cap of a licence lapsed by it reactivates it."""
     old = lic.budget_cap_micros
     if old is None:
-        raise Unprocessable("This licence has no budget cap; a cap is set when the licence is taken.", code="uncapped")
+        raise RuleViolated("This licence has no budget cap; a cap is set when the licence is taken.", code="uncapped")
     if lic.status not in ("active", "lapsed"):
-        raise Conflict(f"The licence is {lic.status}.", code=f"license_{lic.status}")
+        raise StateConflict(f"The licence is {lic.status}.", code=f"license_{lic.status}")
     if new_cap < spent:
-        raise Unprocessable(
+        raise RuleViolated(
             f"The cap cannot go below what has been charged ({spent} micros).",
             code="cap_below_spent",
             extra={"spent_micros": spent},
@@ -213,19 +213,21 @@ def set_cap(store: LicensingStore, lic: License, new_cap: int, spent: int, usage
         charge=(charge["charge_id"], int(charge["amount_micros"])) if charge else None,
     )
     if result == "insufficient":
-        raise Unprocessable(
+        raise RuleViolated(
             f"To reactivate this licence the cap must also cover the running period "
             f"({charge['amount_micros'] if charge else 0} micros).",
             code="budget_below_price",
         )
     if result == "reserved":
-        raise Conflict(
+        raise StateConflict(
             "Part of the budget is held by deliveries in flight; lower the cap again in a minute.",
             code="budget_reserved",
-            headers={"Retry-After": str(LEASE_TTL_S)},
+            retry_after_s=LEASE_TTL_S,
         )
     if result == "changed":
-        raise Conflict("The licence changed while its cap was being set; read it and retry.", code="license_changed")
+        raise StateConflict(
+            "The licence changed while its cap was being set; read it and retry.", code="license_changed"
+        )
     assert isinstance(result, License)
     if reactivate:
         mark_valid(store.table, lic.id)

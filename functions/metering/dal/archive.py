@@ -8,7 +8,7 @@ import hashlib
 import json
 from collections import defaultdict
 
-from functions.metering.logic.pricing import Entry
+from functions.metering.models.entry import Entry
 from functions.shared import aws
 from functions.shared.typeddict import TypedDict
 

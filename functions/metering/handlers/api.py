@@ -37,17 +37,15 @@ from functions.shared.entry import http_entry
 from functions.shared.errors import Forbidden, NotFound, Unprocessable
 from functions.shared.idempotency import HEADER, IdempotencyStore
 from functions.shared.money import CURRENCIES
+from functions.shared.responses import answer
 
 logger = Logger()
 app = make_resolver()
-OPENAPI_MODELS = (ReportUsageResponse, Distribution, Statement, PeriodClose)
 DateQ = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}", max_length=40)]
 IdQ = Annotated[str | None, Query(max_length=64)]
 # An account whose books are read: an account id, a pool id or "platform" (it reaches a response header and a file
 # name: nothing else may pass, issue 17).
-AccountQ = Annotated[
-    str | None, Query(pattern=r"^(platform|(acct|pool)_[0-9a-hjkmnp-tv-z]{26})$", max_length=64)
-]
+AccountQ = Annotated[str | None, Query(pattern=r"^(platform|(acct|pool)_[0-9a-hjkmnp-tv-z]{26})$", max_length=64)]
 
 
 def _store() -> MeteringStore:
@@ -58,12 +56,7 @@ def _store() -> MeteringStore:
     "/v1/usage",
     summary="Report usage against your licences (buyer; up to 500 events)",
     tags=["metering"],
-    responses={
-        202: {
-            "description": "Accepted for metering",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ReportUsageResponse"}}},
-        }
-    },
+    responses={202: answer(ReportUsageResponse, "Accepted for metering")},
 )
 def report_usage(body: Annotated[ReportUsageRequest, Body()]) -> Response[str]:
     caller = principal(app).require("buyer")
@@ -110,7 +103,9 @@ def report_usage(body: Annotated[ReportUsageRequest, Body()]) -> Response[str]:
         except Exception:
             store.forget_reported(caller.account_id, recorded)  # not queued: not accepted (a retry can send them)
             raise
-        out = ReportUsageResponse.model_validate({"accepted": len(msgs), "duplicates": duplicates, "rejected": rejected})
+        out = ReportUsageResponse.model_validate(
+            {"accepted": len(msgs), "duplicates": duplicates, "rejected": rejected}
+        )
         return out.model_dump(), 202
 
     ev = app.current_event
@@ -195,7 +190,7 @@ def get_balance(
         200: {
             "description": "The statement",
             "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/Statement"}},
+                "application/json": {"model": Statement},
                 "text/csv": {"schema": {"type": "string"}},
             },
         }
@@ -220,12 +215,7 @@ def get_statement(period: str, account_id: AccountQ = None) -> Response[str]:
     "/v1/pools/<id>/distributions",
     summary="Split a pool's net revenue of a period between its members (admin)",
     tags=["pools"],
-    responses={
-        201: {
-            "description": "Distributed",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Distribution"}}},
-        }
-    },
+    responses={201: answer(Distribution, "Distributed")},
 )
 def create_distribution(id: str, body: Annotated[DistributionRequest, Body()]) -> Response[str]:
     caller = principal(app).require("admin")
@@ -249,12 +239,7 @@ def create_distribution(id: str, body: Annotated[DistributionRequest, Body()]) -
     "/v1/periods/<period>/close",
     summary="Close a past period for good: its statements never change again (admin)",
     tags=["metering"],
-    responses={
-        200: {
-            "description": "Closed (again: closing a closed period answers the same)",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PeriodClose"}}},
-        }
-    },
+    responses={200: answer(PeriodClose, "Closed (again: closing a closed period answers the same)")},
 )
 def close_period(period: str) -> Response[str]:
     caller = principal(app).require("admin")

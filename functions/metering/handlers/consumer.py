@@ -21,7 +21,8 @@ from functions.metering.dal.archive import archive
 from functions.metering.dal.store import MeteringStore
 from functions.metering.env import env
 from functions.metering.logic.consume import consume
-from functions.metering.logic.pricing import Entry, PoisonMessage, price
+from functions.metering.logic.pricing import PoisonMessage, price
+from functions.metering.models.entry import Entry
 from functions.shared.jsontypes import JSONObject, JSONValue
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from functions.metering.dal.store import MeteringStore
-from functions.metering.logic.pricing import Entry
+from functions.metering.models.entry import Entry
 
 log = logging.getLogger("imprimatur.metering")
 

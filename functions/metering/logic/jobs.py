@@ -17,7 +17,7 @@ from functions.metering.logic.reads import statement, statement_hash
 from functions.metering.models.output import CurrencyDistribution, Distribution, PeriodClose, Statement
 from functions.metering.models.records import CarryRecord, CurrencyRecord, DistributionRecord, StatementClose
 from functions.shared.clock import iso, now, now_iso, parse_iso
-from functions.shared.errors import Conflict, Unprocessable
+from functions.shared.faults import RuleViolated, StateConflict
 from functions.shared.ids import new_id
 
 if TYPE_CHECKING:
@@ -113,7 +113,7 @@ def close_period(store: MeteringStore, period: str, fee_bps: int, by: str | None
     ``sha256`` of its body. Idempotent: a second run (or one completing a crashed run) changes nothing already
     frozen."""
     if not closable(period, now().timestamp()):
-        raise Unprocessable(
+        raise RuleViolated(
             f"{period} has not ended (a period can be closed from {CLOSE_MARGIN_S // 60} minutes after its end).",
             code="period_not_ended",
         )
@@ -145,7 +145,7 @@ def distribute(
     """Distribute a closed period's pool revenue (``logic.pools``), booked in the running period. Once per pool and
     period: a second call returns the same distribution (and completes its booking if a run crashed)."""
     if store.period(period) is None:
-        raise Conflict(f"{period} is not closed: close it first (POST /v1/periods/{period}/close).", code="period_open")
+        raise StateConflict(f"{period} is not closed: close it first (POST /v1/periods/{period}/close).", code="period_open")
     record = store.distribution(pool_id, period)
     for _ in range(10):
         if record is not None:
@@ -193,7 +193,7 @@ def distribute(
         else:
             record = store.distribution(pool_id, period)  # None: another period's distribution moved the carries
     if record is None:
-        raise Conflict("The pool's carried revenue kept changing; retry.", code="concurrent_update")
+        raise StateConflict("The pool's carried revenue kept changing; retry.", code="concurrent_update")
     store.apply_distribution(record)
     return Distribution(
         pool_id=pool_id,

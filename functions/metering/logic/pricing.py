@@ -9,11 +9,11 @@ account (``pool_…``), which the monthly distribution passes on to its members.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, cast
 
 from functions.metering.contracts import ChargeMessage, UsageMessage, UsageQueueMessage
 from functions.metering.dal.keys import charge_key, event_key
+from functions.metering.models.entry import PLATFORM, Entry
 from functions.metering.models.records import Posting
 from functions.shared import money
 from functions.shared.typeddict import missing
@@ -21,49 +21,9 @@ from functions.shared.typeddict import missing
 if TYPE_CHECKING:
     from functions.licensing.dal.reader import LicenseRecord
 
-PLATFORM = "platform"
-
 
 class PoisonMessage(ValueError):
     """A message that can never be processed (malformed, unknown licence): it goes to the DLQ after retries."""
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One de-duplicated effect: a metered use and/or a charge, with its ledger postings."""
-
-    dedup_key: str
-    kind: str  # usage | charge
-    buyer_id: str
-    publisher_id: str  # the account credited: the publisher, or the pool for a pool licence
-    asset_publisher_id: str | None  # whose asset was used (usage reads)
-    license_id: str
-    asset_id: str | None
-    pool_id: str | None
-    use: str
-    units: int
-    accesses: int
-    occurred_at: str
-    currency: str
-    gross: int
-    fee: int
-    net: int
-    fee_bps: int
-    source: str
-    event_id: str
-    postings: list[Posting] = field(default_factory=list)
-    lease_id: str | None = None  # the budget lease a capped delivery was reserved in (functions.licensing.logic.budget)
-    written_off: bool = False  # metered after its lease was released, and the cap could not cover it: booked at zero
-    booked: str | None = None  # the open period it is booked in when its own period was closed (API v1.1)
-
-    @property
-    def day(self) -> str:
-        return self.occurred_at[:10]
-
-    @property
-    def period(self) -> str:
-        """The period the entry is booked in: its own (``occurred_at``), unless that one was closed."""
-        return self.booked or self.occurred_at[:7]
 
 
 def parse(raw: Mapping[str, object]) -> UsageQueueMessage:
@@ -149,14 +109,3 @@ def price(raw: Mapping[str, object], lic: LicenseRecord | None, fee_bps: int) ->
         postings=postings,
         lease_id=lease_id,
     )
-
-
-def rebooked(e: Entry, period: str) -> Entry:
-    """The entry booked in ``period`` (the open one) because its own period is closed; it keeps its ``occurred_at``."""
-    return replace(e, booked=period)
-
-
-def written_off(e: Entry) -> Entry:
-    """The entry booked at zero: a delivery metered after its lease was released that the cap can no longer cover
-    (API v1.1: the sum charged on a licence never exceeds its cap)."""
-    return replace(e, gross=0, fee=0, net=0, postings=[], written_off=True)

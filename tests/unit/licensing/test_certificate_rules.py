@@ -13,7 +13,8 @@ import pytest
 from functions.licensing.logic import certificates
 from functions.licensing.models.domain import License
 from functions.licensing.models.keys import RetiredKey
-from functions.shared.errors import Conflict
+from functions.shared.errors import status_of
+from functions.shared.faults import StateConflict as Conflict
 from functions.shared.urls import base_url
 
 AT = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -47,7 +48,7 @@ def _license(**over: Any) -> License:
 def test_a_licence_that_is_not_active_gets_no_certificate(status: str) -> None:
     with pytest.raises(Conflict) as err:
         certificates.require_active(_license(status=status), AT)
-    assert err.value.code == "license_not_active" and err.value.status == 409
+    assert err.value.code == "license_not_active" and status_of(err.value) == (409, "Conflict")
 
 
 def test_an_active_licence_past_its_end_counts_as_not_active() -> None:

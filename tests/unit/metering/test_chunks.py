@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from functions.metering.dal.store import MAX_TX_ITEMS, MeteringStore, aggregate
-from functions.metering.logic.pricing import Entry
+from functions.metering.models.entry import Entry
 
 
 def _entry(

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from functions.shared import cursor, ids
-from functions.shared.errors import BadRequest
+from functions.shared.faults import InvalidInput
 
 
 def test_ids_are_prefixed_unique_and_time_ordered() -> None:
@@ -42,5 +42,5 @@ def test_cursor_round_trip() -> None:
     ],
 )
 def test_tampered_cursor_is_bad_request(token: str) -> None:
-    with pytest.raises(BadRequest):
+    with pytest.raises(InvalidInput):
         cursor.decode(token, key_names=("pk", "sk"), expect={"pk": "ACCT#a"})
