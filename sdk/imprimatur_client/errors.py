@@ -276,6 +276,10 @@ def from_response(status: int, body: Any, headers: dict[str, str], request_id: s
     data = body if isinstance(body, dict) else {}
     code = str(data.get("code") or "error")
     cls = _BY_STATUS.get(status, ServerError if status >= 500 else ImprimaturError)
+    if status == 403 and "code" not in data and data.get("message") == "Forbidden":
+        # API Gateway's own answer when the authoriser denies a key (a deny is cached, so a bad key never reaches
+        # a function twice in a minute): the key is the problem, as with our 401 (docs/api.md)
+        cls, code = Unauthorized, "unauthorized"
     by_code = BY_CODE.get(code)
     if by_code is not None and by_code.status == status:
         cls = by_code

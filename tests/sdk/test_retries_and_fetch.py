@@ -286,3 +286,14 @@ def test_amounts_are_shown_exactly_with_their_currency() -> None:
     assert money.show(-10_000, "EUR") == "EUR -0.01"
     assert money.show(1_234_500_000, "USD") == "USD 1,234.50"
     assert money.header("0.02") == "USD 0.020000"
+
+
+def test_api_gateways_bare_403_for_a_denied_key_is_an_authentication_error() -> None:
+    """In the cloud the authoriser denies a bad key and API Gateway answers 403 {"message":"Forbidden"} itself
+    (issue 17, section 2); the SDK reports it as the key's problem, like the local 401 problem."""
+    from imprimatur_client.errors import Forbidden, Unauthorized, from_response
+
+    denied = from_response(403, {"message": "Forbidden"}, {})
+    assert type(denied) is Unauthorized and denied.code == "unauthorized"
+    ours = from_response(403, {"code": "insufficient_role", "detail": "needs admin", "status": 403}, {})
+    assert type(ours) is Forbidden and ours.code == "insufficient_role"
