@@ -16,7 +16,7 @@ JSON = st.recursive(
 )
 
 
-@settings(max_examples=examples(100, 800), deadline=None)
+@settings(max_examples=examples(60, 800), deadline=None)
 @given(JSON)
 def test_matches_the_rfc8785_package(value: object) -> None:
     assert canonical(value).encode("utf-8") == rfc8785.dumps(value)

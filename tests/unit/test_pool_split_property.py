@@ -102,7 +102,7 @@ ASSETS = st.sampled_from(["ast_a", "ast_b", "ast_c", "ast_d"])
 CURRENCIES = st.sampled_from(["USD", "EUR"])
 
 
-@settings(max_examples=examples(150, 1500), deadline=None)
+@settings(max_examples=examples(80, 1500), deadline=None)
 @given(
     revenue=st.lists(
         st.builds(Revenue, LICS, CURRENCIES, st.integers(0, 10**9), st.integers(0, 10**9)),

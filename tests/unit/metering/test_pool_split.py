@@ -119,7 +119,7 @@ LICS = st.sampled_from(["lic_1", "lic_2", "lic_3"])
 ASSETS = st.sampled_from(["ast_a", "ast_b", "ast_c", "ast_d"])
 
 
-@settings(max_examples=examples(100, 600), deadline=None)
+@settings(max_examples=examples(60, 600), deadline=None)
 @given(
     revenue=st.lists(
         st.builds(Revenue, LICS, st.sampled_from(["USD", "EUR"]), st.integers(0, 10**9), st.integers(0, 10**9)),

@@ -41,13 +41,13 @@ def _outcome(fn: Any, value: Any) -> Any:
         return ("error", type(e))
 
 
-@settings(max_examples=examples(100, 800), deadline=None)
+@settings(max_examples=examples(60, 800), deadline=None)
 @given(values)
 def test_to_value_is_boto3s_serializer(value: Any) -> None:
     assert _outcome(to_value, value) == _outcome(lambda v: TypeSerializer().serialize(_clean(v)), value)
 
 
-@settings(max_examples=examples(50, 400), deadline=None)
+@settings(max_examples=examples(30, 400), deadline=None)
 @given(st.dictionaries(st.text(max_size=5), values, max_size=6))
 def test_to_item_is_boto3s_serializer(data: dict[str, Any]) -> None:
     ser = TypeSerializer()

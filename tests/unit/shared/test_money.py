@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from functions.shared import money
+from tests.unit.depth import examples
 
 
 @given(st.integers(min_value=0, max_value=10**15), st.integers(min_value=0, max_value=10_000))
@@ -18,6 +19,7 @@ def test_fee_split_rounds_fee_down() -> None:
     assert money.fee_split(10_001, 1000) == (1000, 9001)
 
 
+@settings(max_examples=examples(40, 400), deadline=None)
 @given(
     st.dictionaries(st.text(min_size=1, max_size=5), st.integers(min_value=0, max_value=10**6), max_size=20),
     st.integers(min_value=0, max_value=10**12),
