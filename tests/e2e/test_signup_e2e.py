@@ -2,7 +2,7 @@
 approval required for publishers and buyers and small mail quotas: a publisher and a buyer sign up through the public
 API, read their verification mails from the local inbox (a real SMTP server), fetch the link as a mail scanner would
 (nothing happens), activate with the page's POST, get their keys, are refused while pending, are approved by an admin
-through the API, and then publish and buy. Enumeration (a known and a new address answer alike) and both rate limits
+through the API, and then publish and buy; another publisher is approved by an operator in the console (Playwright). Enumeration (a known and a new address answer alike) and both rate limits
 (per address, per day) are checked on the same server."""
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ from typing import Any
 import pytest
 import requests
 
+from tests.e2e import test_console_e2e as console
 from tests.e2e.conftest import Http, running_stack
 from tests.e2e.helpers import publish
 
+browser = console.browser  # the console tests' browser fixture (skipped without Chromium)
 PER_ADDRESS = 3
 PER_DAY = 10
 
@@ -95,7 +97,7 @@ def test_publisher_and_buyer_sign_up_verify_wait_for_approval_then_publish_and_b
     assert refused.status_code == 403 and refused.json()["code"] == "account_pending"
     assert refused.headers["content-type"] == "application/problem+json"
     assert buyer.get("/v1/licenses").json()["code"] == "account_pending"
-    # When an admin approves both (through the API: the console's operator screen is issue 19 part B)
+    # When an admin approves both (through the API here; through the console below)
     for who in ("pub", "buyer"):
         ok = admin.post(f"/v1/accounts/{accounts[who]['id']}/approve")
         assert ok.status_code == 200 and ok.json()["status"] == "active"
@@ -114,6 +116,37 @@ def test_publisher_and_buyer_sign_up_verify_wait_for_approval_then_publish_and_b
     assert lic.status_code == 201, lic.text
     content = buyer.get(f"/v1/assets/{asset['id']}/content", params={"use": "ai-input"})
     assert content.status_code == 200, content.text
+
+
+def test_an_operator_approves_a_signed_up_publisher_in_the_console(stack: dict[str, Any], browser: Any) -> None:
+    """The Playwright half of 'approved by an admin through the console' (the operator screen is issue 19 part B)."""
+    base = stack["api_url"]
+    http = Http(base)
+    # Given a publisher that signed up and activated its account, pending approval
+    assert sign_up(http, "quay@harbour.example", "publisher", website="https://quay.example").status_code == 202
+    token = link_of(inbox(base, "quay@harbour.example")[0]).partition("#token=")[2]
+    got = http.post("/v1/signup/verify", json={"token": token}).json()
+    account, pub = got["account"], http.as_(got["api_key"])
+    assert account["status"] == "pending"
+    # When the operator lists the accounts pending approval in the console and approves it
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        console.sign_in(page, stack, stack["admin_api_key"])
+        page.get_by_role("button", name="Accounts", exact=True).click()
+        page.locator("#accounts-form select[name=status]").select_option("pending")
+        page.get_by_label("Name or e-mail starts with").fill("quay@harbour.example")
+        page.get_by_role("button", name="Search", exact=True).last.click()
+        row = page.locator(f"#accounts-table tr[data-account='{account['id']}'][data-status='pending']")
+        row.wait_for()
+        row.get_by_role("button", name=f"Approve {account['name']}").click()
+        page.get_by_text(f"{account['name']}: approved").wait_for()
+    finally:
+        context.close()
+    # Then its key works for publishing
+    assert pub.get("/v1/me").json()["status"] == "active"
+    assert pub.get("/v1/assets").status_code == 200
 
 
 def test_enumeration_and_both_rate_limits(stack: dict[str, Any]) -> None:
