@@ -59,11 +59,12 @@ def get(table: str, sk: str) -> Pending | None:
 
 
 def pending(table: str, created_before: str, limit: int = 100) -> list[Pending]:
-    """Charges still in the outbox that were written before ``created_before`` (oldest first)."""
+    """Charges still in the outbox written at or before ``created_before`` (to the second; oldest first)."""
     got = aws.client("dynamodb").query(
         TableName=table,
         KeyConditionExpression="pk = :p AND sk < :before",
-        ExpressionAttributeValues={":p": {"S": OUTBOX_PK}, ":before": {"S": created_before}},
+        # "~" sorts after every character of a charge id: an item of the very second is included
+        ExpressionAttributeValues={":p": {"S": OUTBOX_PK}, ":before": {"S": f"{created_before}#~"}},
         ConsistentRead=True,
         Limit=limit,
     )
