@@ -14,7 +14,7 @@ from functions.accounts.dal import index
 from functions.accounts.models.domain import Account
 from functions.shared import aws, cursor
 from functions.shared.ddb import from_item, to_item
-from functions.shared.errors import Conflict
+from functions.shared.faults import StateConflict
 from functions.shared.jsontypes import AttrItem, AttrValue, TransactItem
 
 if TYPE_CHECKING:
@@ -181,7 +181,7 @@ class AccountAdminStore:
         except ddb.exceptions.TransactionCanceledException as exc:
             reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
             if email_changed and len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
-                raise Conflict("Another account uses this e-mail address.", code="email_taken") from None
+                raise StateConflict("Another account uses this e-mail address.", code="email_taken") from None
             if "ConditionalCheckFailed" in reasons:
-                raise Conflict("The account changed meanwhile; read it again.", code="concurrent_update") from None
+                raise StateConflict("The account changed meanwhile; read it again.", code="concurrent_update") from None
             raise

@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal
 
-from functions.accounts.dal.index import token_changes
 from functions.accounts.dal.store import AccountStore
 from functions.accounts.models.domain import Account, ApiKey
 from functions.accounts.models.signup import Verification
@@ -75,22 +74,7 @@ class SignupStore(AccountStore):
                     "ExpressionAttributeValues": {":now": {"S": now_iso}},
                 }
             },
-            {
-                "Put": {
-                    "TableName": self.table,
-                    "Item": to_item({"pk": f"ACCT#{account.id}", "sk": "ACCT", **account.model_dump(), **extra}),
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            },
-            {
-                "Put": {
-                    "TableName": self.table,
-                    "Item": to_item({"pk": f"EMAIL#{account.email.lower()}", "sk": "EMAIL", "account_id": account.id}),
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            },
-            *self._key_puts(first_key),
-            *token_changes(self.table, None, account),  # the admin search index, as AccountStore.create_account
+            *self.new_account_items(account, first_key, extra),  # as AccountStore.create_account
         ]
         try:
             ddb.transact_write_items(TransactItems=items)

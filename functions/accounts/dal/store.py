@@ -12,6 +12,7 @@ Key records are written in pairs in one transaction, so the lookup record and th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from functions.accounts.dal.index import token_changes
@@ -34,14 +35,19 @@ class AccountStore:
         return aws.dynamodb()
 
     # --- accounts
-    def create_account(self, account: Account, first_key: ApiKey) -> bool:
-        """Create account, email claim and first key atomically. False when the email is taken."""
-        ddb = self._ddb
-        items: list[TransactItem] = [
+    def new_account_items(
+        self, account: Account, first_key: ApiKey, extra: Mapping[str, object] | None = None
+    ) -> list[TransactItem]:
+        """The items that create an account, in this order: the account (``extra`` attributes added), its e-mail
+        claim, its first key, and its entries in the admin search index (``functions.accounts.dal.index``). Each
+        create is conditional, so a taken e-mail cancels the transaction at item 1."""
+        return [
             {
                 "Put": {
                     "TableName": self.table,
-                    "Item": to_item({"pk": f"ACCT#{account.id}", "sk": "ACCT", **account.model_dump()}),
+                    "Item": to_item(
+                        {"pk": f"ACCT#{account.id}", "sk": "ACCT", **account.model_dump(), **(extra or {})}
+                    ),
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
             },
@@ -53,8 +59,13 @@ class AccountStore:
                 }
             },
             *self._key_puts(first_key),
-            *token_changes(self.table, None, account),  # the admin search index (functions.accounts.dal.index)
+            *token_changes(self.table, None, account),
         ]
+
+    def create_account(self, account: Account, first_key: ApiKey) -> bool:
+        """Create account, email claim and first key atomically. False when the email is taken."""
+        ddb = self._ddb
+        items = self.new_account_items(account, first_key)
         try:
             ddb.transact_write_items(TransactItems=items)
         except ddb.exceptions.TransactionCanceledException as exc:

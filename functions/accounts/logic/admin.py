@@ -11,7 +11,7 @@ from functions.accounts.models.admin import ProfileUpdate, UpdateAccountRequest
 from functions.accounts.models.domain import Account, ApiKey, PublisherProfile
 from functions.shared.auth import Principal
 from functions.shared.clock import now_iso
-from functions.shared.errors import Conflict, NotFound, Unprocessable
+from functions.shared.faults import Missing, RuleViolated, StateConflict
 
 MAX_Q = 100
 
@@ -22,7 +22,7 @@ def list_accounts(
     if q is not None:
         needle = normalise(q)
         if not needle:
-            raise Unprocessable("q must contain at least one character.", code="invalid_query")
+            raise RuleViolated("q must contain at least one character.", code="invalid_query")
         return store.search(needle[:MAX_Q], status=status, role=role, limit=limit, cursor_token=cursor)
     return store.list_accounts(status=status, role=role, limit=limit, cursor_token=cursor)
 
@@ -30,7 +30,7 @@ def list_accounts(
 def get(store: AccountStore, account_id: str) -> Account:
     account = store.get_account(account_id, consistent=True)
     if account is None:
-        raise NotFound("No such account.")
+        raise Missing("No such account.")
     return account
 
 
@@ -47,13 +47,13 @@ def update(
     """An operator's edit of name, e-mail, roles and profile (fields left out are kept)."""
     changes = req.model_fields_set
     if not changes:
-        raise Unprocessable("Send at least one of name, email, roles, profile.", code="nothing_to_change")
+        raise RuleViolated("Send at least one of name, email, roles, profile.", code="nothing_to_change")
     for field in ("name", "email", "roles"):
         if field in changes and getattr(req, field) is None:
-            raise Unprocessable(f"{field} cannot be null.", code="validation_failed")
+            raise RuleViolated(f"{field} cannot be null.", code="validation_failed")
     before = get(store, account_id)
     if account_id == caller.account_id and req.roles is not None and "admin" not in req.roles:
-        raise Conflict("An operator cannot remove their own admin role.", code="cannot_demote_self")
+        raise StateConflict("An operator cannot remove their own admin role.", code="cannot_demote_self")
     data = before.model_dump()
     if req.name is not None:
         data["name"] = req.name
@@ -86,7 +86,7 @@ def _transition(store: AccountStore, caller: Principal, account_id: str, to: str
     account = store.set_status(account_id, to, by=caller.account_id, at=now_iso(), only_from=only_from)
     if account is None:
         current = get(store, account_id)  # 404 for an unknown account
-        raise Conflict(
+        raise StateConflict(
             f"The account is {current.status}, not {only_from}.",
             code=f"not_{only_from}",
             extra={"status": current.status},
@@ -96,10 +96,10 @@ def _transition(store: AccountStore, caller: Principal, account_id: str, to: str
 
 def suspend(store: AccountStore, caller: Principal, account_id: str) -> Account:
     if account_id == caller.account_id:
-        raise Conflict("An operator cannot suspend their own account.", code="cannot_suspend_self")
+        raise StateConflict("An operator cannot suspend their own account.", code="cannot_suspend_self")
     account = store.set_status(account_id, "suspended", by=caller.account_id, at=now_iso())
     if account is None:
-        raise NotFound("No such account.")
+        raise Missing("No such account.")
     return account
 
 
@@ -113,7 +113,7 @@ def issue_key(store: AccountStore, caller: Principal, account_id: str) -> tuple[
     get(store, account_id)
     keys, _ = store.list_keys(account_id, 100, None)
     if sum(1 for k in keys if k.status == "active") >= MAX_ACTIVE_KEYS:
-        raise Conflict(
+        raise StateConflict(
             f"An account may hold at most {MAX_ACTIVE_KEYS} active keys; it must revoke one first.",
             code="too_many_keys",
         )

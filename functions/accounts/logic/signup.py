@@ -26,7 +26,7 @@ from functions.accounts.logic.mail import Locale, Mail, already_registered_mail,
 from functions.accounts.models.domain import Account, ApiKey
 from functions.accounts.models.signup import SignupRequest, Verification
 from functions.shared import clock
-from functions.shared.errors import Conflict, Gone, NotFound, TooManyRequests
+from functions.shared.faults import Missing, RateLimited, StateConflict, Withdrawn
 from functions.shared.ids import new_id
 
 LINK_HOURS = 24
@@ -94,10 +94,10 @@ def take_mail_quota(counters: Counters, email: str, now: datetime, config: Signu
     elif not counters.increment_below(f"signup#all#{day}", config.per_day, ttl):
         refused = "This marketplace has sent all the sign-up mails it sends in a day."
     if refused:
-        raise TooManyRequests(
+        raise RateLimited(
             f"{refused} Try again after midnight UTC.",
             code="rate_limited",
-            headers={"Retry-After": str(retry_after_seconds(now))},
+            retry_after_s=retry_after_seconds(now),
         )
 
 
@@ -127,8 +127,8 @@ def signup(store: SignupStorePort, mailer: MailPort, req: SignupRequest, locale:
     )
 
 
-def _link_invalid() -> Gone:
-    return Gone(
+def _link_invalid() -> Withdrawn:
+    return Withdrawn(
         "This link is not valid: it was already used, it expired, or it was mistyped. Sign up again to get a new one.",
         code="link_invalid",
     )
@@ -159,7 +159,7 @@ def activate(store: SignupStorePort, token: str, config: SignupConfig) -> tuple[
     if outcome == "link_invalid":
         raise _link_invalid()
     if outcome == "email_taken":
-        raise Conflict("This address already has an account.", code="email_taken")
+        raise StateConflict("This address already has an account.", code="email_taken")
     return account, secret
 
 
@@ -177,7 +177,7 @@ def approve(store: ApproveStore, admin_id: str, account_id: str) -> Account:
         return account
     current = store.get_account(account_id, consistent=True)
     if current is None:
-        raise NotFound("No such account.")
-    raise Conflict(
+        raise Missing("No such account.")
+    raise StateConflict(
         f"The account is {current.status}, not pending.", code="not_pending", extra={"status": current.status}
     )

@@ -191,7 +191,7 @@ def test_edit_conflicts_and_bad_input(admin: Any, people: dict[str, Any]) -> Non
 def test_an_edit_on_a_stale_read_cannot_undo_a_suspension(aws: dict[str, str], people: dict[str, Any]) -> None:
     from functions.accounts.dal.admin import AccountAdminStore
     from functions.accounts.dal.store import AccountStore
-    from functions.shared.errors import Conflict
+    from functions.shared.faults import StateConflict as Conflict
 
     table = aws["ACCOUNTS_TABLE"]
     store, admin_store = AccountStore(table), AccountAdminStore(table)

@@ -15,7 +15,7 @@ from functions.accounts.dal.mail import to_message
 from functions.accounts.logic import signup
 from functions.accounts.logic.mail import already_registered_mail, choose_locale, verification_mail
 from functions.accounts.models.signup import SignupRequest
-from functions.shared.errors import TooManyRequests
+from functions.shared.faults import RateLimited
 
 
 class FakeCounters:
@@ -61,10 +61,10 @@ def test_an_address_gets_at_most_its_daily_mails_then_429_with_retry_after() -> 
     # When
     for _ in range(3):
         signup.take_mail_quota(counters, "Ann@Example.org", NOON, CONFIG)
-    with pytest.raises(TooManyRequests) as refused:
+    with pytest.raises(RateLimited) as refused:
         signup.take_mail_quota(counters, "ann@example.org", NOON, CONFIG)  # the same address in another case
     # Then
-    assert refused.value.code == "rate_limited" and refused.value.headers["Retry-After"] == str(12 * 3600)
+    assert refused.value.code == "rate_limited" and refused.value.retry_after_s == 12 * 3600
     assert counters.values["signup#all#2026-11-29"] == 3  # the refused mail used none of the day's quota
     assert all("ann" not in k.lower() for k in counters.values)  # addresses are counted by hash
     assert set(counters.ttls.values()) == {int(datetime(2026, 12, 1, tzinfo=UTC).timestamp())}  # a day after it ends
@@ -74,7 +74,7 @@ def test_the_global_cap_refuses_every_address_and_a_new_day_starts_afresh() -> N
     counters = FakeCounters()
     for i in range(5):
         signup.take_mail_quota(counters, f"u{i}@example.org", NOON, CONFIG)
-    with pytest.raises(TooManyRequests):
+    with pytest.raises(RateLimited):
         signup.take_mail_quota(counters, "new@example.org", NOON, CONFIG)
     signup.take_mail_quota(counters, "new@example.org", datetime(2026, 11, 30, 0, 0, 1, tzinfo=UTC), CONFIG)
 
