@@ -11,8 +11,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -22,6 +21,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from functions.shared.auth import Principal, bearer, principal_from_event, raise_pending, require_principal
 from functions.shared.errors import PROBLEM_JSON, NotFound, Unauthorized, headers_of, problem_body, status_of
 from functions.shared.faults import Fault
+from functions.shared.jsontypes import LambdaEvent
 
 logger = Logger()
 
@@ -32,7 +32,7 @@ def problem(
     detail: str,
     code: str,
     *,
-    extra: dict[str, Any] | None = None,
+    extra: LambdaEvent | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response[str]:
     return Response(
@@ -43,14 +43,16 @@ def problem(
     )
 
 
-def _field_errors(errors: list[Any]) -> list[dict[str, Any]]:
-    out = []
+def _field_errors(errors: Sequence[Mapping[str, object]]) -> list[dict[str, str | None]]:
+    out: list[dict[str, str | None]] = []
     for err in errors:
-        loc = [str(p) for p in err.get("loc", ()) if p not in ("body",)]
+        raw_loc = err.get("loc")
+        loc_parts = [str(p) for p in raw_loc] if isinstance(raw_loc, (list, tuple)) else []
+        loc = [p for p in loc_parts if p != "body"]
         out.append(
             {
                 "field": ".".join(loc) or None,
-                "location": str(err.get("loc", ("body",))[0]) if err.get("loc") else "body",
+                "location": loc_parts[0] if loc_parts else "body",
                 "message": str(err.get("msg", "invalid value")),
                 "type": str(err.get("type", "value_error")),
             }
@@ -114,9 +116,7 @@ def principal(app: BaseRouter, *, allow_pending: bool = False) -> Principal:
     return require_principal(app.current_event.raw_event, allow_pending=allow_pending)
 
 
-def optional_principal(
-    app: BaseRouter, authenticate: Callable[[str], Principal | None]
-) -> Principal | None:
+def optional_principal(app: BaseRouter, authenticate: Callable[[str], Principal | None]) -> Principal | None:
     """On an ``optional`` route: None without a key; the caller for a valid key; 401 for a bad one.
 
     ``authenticate`` is the accounts service's key check, passed in by the route (shared code knows no service)."""

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from functions.shared.faults import NotAllowed, Unauthenticated
+from functions.shared.jsontypes import LambdaEvent
 
 Role = Literal["publisher", "buyer", "admin"]
 ROLES: tuple[Role, ...] = ("publisher", "buyer", "admin")
@@ -56,7 +57,7 @@ class Principal:
         return ctx
 
     @classmethod
-    def from_context(cls, ctx: dict[str, Any]) -> Principal:
+    def from_context(cls, ctx: LambdaEvent) -> Principal:
         return cls(
             account_id=str(ctx["account_id"]),
             roles=frozenset(r for r in str(ctx.get("roles", "")).split(",") if r),
@@ -65,7 +66,7 @@ class Principal:
         )
 
 
-def principal_from_event(event: dict[str, Any]) -> Principal | None:
+def principal_from_event(event: LambdaEvent) -> Principal | None:
     """The caller named by the gateway authoriser's context, or None on an unauthenticated route."""
     ctx = ((event.get("requestContext") or {}).get("authorizer") or {}).get("lambda")
     if not ctx or "account_id" not in ctx:
@@ -73,7 +74,7 @@ def principal_from_event(event: dict[str, Any]) -> Principal | None:
     return Principal.from_context(ctx)
 
 
-def require_principal(event: dict[str, Any], *, allow_pending: bool = False) -> Principal:
+def require_principal(event: LambdaEvent, *, allow_pending: bool = False) -> Principal:
     """The caller; 401 without one. A pending (not yet approved) account gets 403 ``account_pending`` unless the
     route allows it (reading its own account: ``GET /v1/me``)."""
     p = principal_from_event(event)

@@ -8,14 +8,16 @@ Powertools' Tracer alone costs ~310 ms of cold start here (docs/decision_log.md)
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.shared import ratelimit
 from functions.shared.auth import PENDING_ROUTES, pending_error
 from functions.shared.errors import BadRequest, Unauthorized, UnsupportedMediaType, problem_result
+from functions.shared.jsontypes import LambdaEvent
 from functions.shared.limits import json_limit_violation
 
 
@@ -30,7 +32,7 @@ def _utf8(b64: str) -> bool:
     return True
 
 
-def _text(event: dict[str, Any]) -> str:
+def _text(event: LambdaEvent) -> str:
     import base64
 
     body = str(event["body"])
@@ -44,10 +46,10 @@ def _json_content_type(headers: dict[str, str]) -> bool:
 
 
 def http_entry(
-    app: Any, env_loader: Callable[[], Any], logger: Logger
-) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    app: APIGatewayHttpResolver, env_loader: Callable[[], object], logger: Logger
+) -> Callable[[LambdaEvent, LambdaContext], LambdaEvent]:
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
-    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    def handler(event: LambdaEvent, context: LambdaContext) -> LambdaEvent:
         env_loader()  # validated once per cold start (cached), fails loudly on a broken deployment
         ctx = ((event.get("requestContext") or {}).get("authorizer") or {}).get("lambda")
         if ctx is not None and "account_id" not in ctx:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+
 from functions.shared.faults import (
     Fault,
     InvalidInput,

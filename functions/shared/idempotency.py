@@ -18,7 +18,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar  # Any: the stored JSON body of a route (see Stored.body)
 
 from pydantic import BaseModel
 
@@ -120,7 +120,9 @@ class IdempotencyStore:
         if existing["state"] == "completed":
             return Stored(int(existing["status"]), json.loads(existing["response"]))
         if existing["started_at"] + LOCK_TIMEOUT_S > now:
-            raise StateConflict("A request with this Idempotency-Key is still in progress.", code="idempotency_in_progress")
+            raise StateConflict(
+                "A request with this Idempotency-Key is still in progress.", code="idempotency_in_progress"
+            )
         try:  # stale lock from a crashed invocation: take it over
             ddb.update_item(
                 TableName=self.table,

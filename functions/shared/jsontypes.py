@@ -11,7 +11,7 @@ low-level client.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias  # Any: LambdaEvent below, the one untyped edge
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -38,6 +38,10 @@ CheckAction: TypeAlias = "ConditionCheckTypeDef"
 
 Record: TypeAlias = "dict[str, object]"
 
+LambdaEvent: TypeAlias = "dict[str, Any]"  # Any: an event or proxy result at a Lambda's edge, read field by field
+"""A Lambda event (API Gateway HTTP API v2, SQS, a stream) or a proxy result, at the edge of a handler only: the
+handler reads the few fields it needs and validates them (pydantic, ``functions.shared.limits``) before any logic."""
+
 __all__ = [
     "AttrItem",
     "AttrValue",
@@ -45,6 +49,7 @@ __all__ = [
     "JSONObject",
     "JSONScalar",
     "JSONValue",
+    "LambdaEvent",
     "PutAction",
     "Record",
     "TransactItem",

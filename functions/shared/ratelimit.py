@@ -30,11 +30,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from pydantic import Field
 
 from functions.shared.config import BaseEnv, load_env
+from functions.shared.jsontypes import LambdaEvent
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +199,7 @@ def reset() -> None:
         _limiter = None
 
 
-def subject_of(event: dict[str, Any]) -> tuple[str, int]:
+def subject_of(event: LambdaEvent) -> tuple[str, int]:
     """The subject of an HTTP API event and its limit: the caller's account, or else the source IP."""
     e = env()
     request = event.get("requestContext") or {}
@@ -208,11 +209,11 @@ def subject_of(event: dict[str, Any]) -> tuple[str, int]:
     return f"ip#{source_ip(event)}", e.RATE_LIMIT_PER_IP
 
 
-def source_ip(event: dict[str, Any]) -> str:
+def source_ip(event: LambdaEvent) -> str:
     return str(((event.get("requestContext") or {}).get("http") or {}).get("sourceIp") or "unknown")
 
 
-def check(event: dict[str, Any]) -> Decision | None:
+def check(event: LambdaEvent) -> Decision | None:
     """Spend one token for this request; a refusal, or None when it may go on (or nothing is limited)."""
     lim = limiter()
     if lim is None:
@@ -223,7 +224,7 @@ def check(event: dict[str, Any]) -> Decision | None:
     return None if decision.allowed else decision
 
 
-def refused(event: dict[str, Any]) -> dict[str, Any] | None:
+def refused(event: LambdaEvent) -> LambdaEvent | None:
     """The ``429`` problem+json (with ``Retry-After``) for a request over its limit, or None to go on."""
     decision = check(event)
     if decision is None:

@@ -18,16 +18,17 @@ timed invocation (docs/performance.md, "Authoriser sizing").
 
 from __future__ import annotations
 
-from typing import Any
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.accounts.logic.authn import authenticate
 from functions.shared import ratelimit
 from functions.shared.auth import bearer
+from functions.shared.jsontypes import LambdaEvent
 
-DENY: dict[str, Any] = {"isAuthorized": False}
+DENY: LambdaEvent = {"isAuthorized": False}
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handler(event: LambdaEvent, context: LambdaContext) -> LambdaEvent:
     subject = f"badkey#{ratelimit.source_ip(event)}"
     lim = ratelimit.limiter()
     limits = ratelimit.env()

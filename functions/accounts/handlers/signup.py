@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from functions.accounts.env import env
 from functions.accounts.logic import signup as logic
@@ -30,12 +31,15 @@ from functions.shared.auth import require_principal
 from functions.shared.idempotency import HEADER, IdempotencyStore
 from functions.shared.urls import base_url
 
+if TYPE_CHECKING:
+    from functions.accounts.dal.signup import SignupStore
+
 router = Router()
 OPENAPI_MODELS = (SignupAccepted,)
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def _store() -> Any:
+def _store() -> SignupStore:
     from functions.accounts.dal.signup import SignupStore
 
     return SignupStore(env().ACCOUNTS_TABLE)
@@ -56,7 +60,7 @@ def _unavailable(exc: Unavailable) -> Response[str]:
     return problem(503, "Service unavailable", exc.detail, exc.code, headers={"Retry-After": "300"})
 
 
-def _problem(description: str) -> Any:
+def _problem(description: str) -> OpenAPIResponse:
     return {
         "description": description,
         "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},

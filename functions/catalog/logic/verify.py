@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from functions.shared.limits import json_limit_violation
 
 _SNIFF = 64 * 1024
+UPLOAD_JSON_DEPTH = 512  # a data file may nest deeper than an API body (64), not without bound
 SNIFF_BYTES = _SNIFF
 SMALL_JSON_BYTES = 1024 * 1024  # JSON up to this size must parse
-UPLOAD_JSON_DEPTH = 512  # a data file may nest deeper than an API body (64), not without bound
 _TEXT = {
     "text/plain",
     "text/html",

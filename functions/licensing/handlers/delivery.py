@@ -16,7 +16,9 @@ import logging
 import os
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.catalog.dal.reader import active_offers_for_asset, asset_from_item, asset_key
 from functions.licensing.dal.budget import DynamoBudgetStore, budget_from_item, budget_key
@@ -40,11 +42,15 @@ from functions.shared.errors import (
 )
 from functions.shared.faults import Fault
 from functions.shared.ids import is_id, new_id
+from functions.shared.jsontypes import LambdaEvent
 from functions.shared.money import format_price_header, parse_price_header
 from functions.shared.urls import base_url
 from functions.shared.uses import USES, covers
 
-if TYPE_CHECKING:  # the contracts (docs/data-contracts.md); nothing more is imported on the hot path
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+
+    # the contracts (docs/data-contracts.md); nothing more is imported on the hot path
     from functions.catalog.dal.reader import AssetRecord, OfferRecord
     from functions.licensing.dal.reader import LicenseRecord
     from functions.metering.contracts import UsageMessage
@@ -73,10 +79,10 @@ def _now() -> str:
     return clock.now_iso()
 
 
-def _batch_get(keys: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+def _batch_get(keys: dict[str, list[LambdaEvent]]) -> dict[str, list[LambdaEvent]]:
     ddb = aws.client("dynamodb")
     request = {t: {"Keys": k} for t, k in keys.items() if k}
-    out: dict[str, list[dict[str, Any]]] = {t: [] for t in keys}
+    out: dict[str, list[LambdaEvent]] = {t: [] for t in keys}
     for _ in range(5):
         got = ddb.batch_get_item(RequestItems=request)
         for table, items in got.get("Responses", {}).items():
@@ -190,7 +196,7 @@ def _pay_per_crawl(buyer_id: str, asset: AssetRecord, use: str, limit: tuple[str
     raise Conflict("Pay-per-crawl licences for this offer are being created concurrently; retry.", code="ppc_race")
 
 
-def _budget_refusal(lic: LicenseRecord, budget_item: dict[str, Any] | None) -> tuple[str | None, str | None]:
+def _budget_refusal(lic: LicenseRecord, budget_item: LambdaEvent | None) -> tuple[str | None, str | None]:
     """``(None, lease id or None)`` when a delivery may charge this licence; ``("budget_exhausted", None)`` when its
     cap cannot cover the price. Takes (or spends) a lease on a capped, priced licence; uncapped licences write
     nothing (and have no lease)."""
@@ -211,7 +217,7 @@ def _budget_refusal(lic: LicenseRecord, budget_item: dict[str, Any] | None) -> t
     return None, lease.lease_id
 
 
-def deliver(event: dict[str, Any]) -> dict[str, Any]:
+def deliver(event: LambdaEvent) -> LambdaEvent:
     e = env()
     caller = principal_from_event(event)
     if caller is None:
@@ -337,7 +343,7 @@ def _licenses_of(table: str, index_key: str) -> list[LicenseRecord]:
 
 def _deliver(
     e: DeliveryEnv,
-    event: dict[str, Any],
+    event: LambdaEvent,
     buyer_id: str,
     asset: AssetRecord,
     lic: LicenseRecord,
@@ -345,7 +351,7 @@ def _deliver(
     use: str,
     limit: tuple[str, str, int] | None,
     now: str,
-) -> dict[str, Any]:
+) -> LambdaEvent:
     params = {"Bucket": e.CONTENT_BUCKET, "Key": asset["s3_key"], "ResponseContentType": asset["media_type"]}
     version = asset.get("content_version")
     if version:
@@ -390,7 +396,7 @@ def _deliver(
     return {"statusCode": 200, "headers": headers, "body": json.dumps(body, separators=(",", ":"))}
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handler(event: LambdaEvent, context: LambdaContext) -> LambdaEvent:
     try:
         limited = ratelimit.refused(event)  # per account (functions.shared.ratelimit): 429 + Retry-After
         if limited is not None:
@@ -409,7 +415,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         )
 
 
-def openapi_app() -> Any:
+def openapi_app() -> APIGatewayHttpResolver:
     from functions.licensing.handlers.delivery_doc import app
 
     return app

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
-from typing import Any
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.licensing.dal import outbox
 from functions.shared import clock
 from functions.shared.config import BaseEnv, load_env
+from functions.shared.jsontypes import LambdaEvent
 
 logger = Logger()
 
@@ -34,7 +35,7 @@ SWEEP_AGE_S = 60  # the sweep leaves younger items to the request's own send and
 STREAM_GRACE_S = 2.0  # a stream record this young waits for the request's own send and delete
 
 
-def relay_stream(records: list[dict[str, Any]]) -> int:
+def relay_stream(records: list[LambdaEvent]) -> int:
     sent = 0
     for record in records:
         keys = record.get("dynamodb", {}).get("Keys", {})
@@ -60,7 +61,7 @@ def sweep(age_s: float = SWEEP_AGE_S) -> int:
 
 
 @logger.inject_lambda_context(clear_state=True)
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handler(event: LambdaEvent, context: LambdaContext) -> LambdaEvent:
     records = event.get("Records")
     sent = relay_stream(records) if records is not None else sweep(float(event.get("age_s", SWEEP_AGE_S)))
     if sent:

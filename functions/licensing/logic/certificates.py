@@ -44,7 +44,9 @@ def is_active(lic: License, at: datetime) -> bool:
 def require_active(lic: License, at: datetime) -> None:
     if not is_active(lic, at):
         state = lic.status if lic.status != "active" else "expired"
-        raise StateConflict(f"The licence is {state}: only an active licence has a certificate.", code="license_not_active")
+        raise StateConflict(
+            f"The licence is {state}: only an active licence has a certificate.", code="license_not_active"
+        )
 
 
 def expiry(lic: License, issued_at: datetime) -> datetime:

@@ -145,7 +145,9 @@ def distribute(
     """Distribute a closed period's pool revenue (``logic.pools``), booked in the running period. Once per pool and
     period: a second call returns the same distribution (and completes its booking if a run crashed)."""
     if store.period(period) is None:
-        raise StateConflict(f"{period} is not closed: close it first (POST /v1/periods/{period}/close).", code="period_open")
+        raise StateConflict(
+            f"{period} is not closed: close it first (POST /v1/periods/{period}/close).", code="period_open"
+        )
     record = store.distribution(pool_id, period)
     for _ in range(10):
         if record is not None:

@@ -12,6 +12,7 @@ import pytest
 
 from functions.shared import clock
 from infra.definitions import QUEUES
+from local.dispatch import drain
 from local.events import sqs_event
 
 
@@ -303,3 +304,146 @@ def test_rsl_documents(aws: dict[str, str], make_account: Any) -> None:
         assert content is not None and content.get("url", "").endswith(f"/v1/assets/{asset['id']}/content")
         assert content.find("r:license/r:payment", ns).get("type") == "crawl"  # type: ignore[union-attr]
         assert content.find("r:copyright", ns).text == "Daily Planet"  # type: ignore[union-attr]
+
+
+def _multipart(api: Any, aws: dict[str, str], data: bytes) -> dict[str, Any]:
+    """Declare a multipart upload of ``data`` (one part) and send the part; returns the created asset."""
+    r = api.post("/v1/assets", asset_body(data, upload_method="MULTIPART"))
+    assert r.status == 201, r.body
+    asset, up = r.json["asset"], r.json["upload"]
+    boto3.client("s3").upload_part(
+        Bucket=aws["CONTENT_BUCKET"],
+        Key=f"assets/{asset['publisher_id']}/{asset['id']}",
+        UploadId=up["upload_id"],
+        PartNumber=1,
+        Body=data,
+    )
+    return dict(asset)
+
+
+def test_a_large_object_is_verified_asynchronously_202_then_available(
+    aws: dict[str, str], gw: Any, publisher: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 17: `complete` does not hash an object above SYNC_VERIFY_MAX_BYTES inside the API function."""
+    from functions.catalog.logic import assets
+
+    monkeypatch.setattr(assets, "SYNC_VERIFY_MAX_BYTES", 16)  # "large" for the test: anything above 16 bytes
+    client, _ = publisher
+    data = b"A long report on sea levels, in many chapters."
+    asset = _multipart(client, aws, data)
+    # When the upload is completed
+    done = client.post(f"/v1/assets/{asset['id']}/complete")
+    # Then 202: the asset is verifying, with where to poll and when
+    assert done.status == 202, done.body
+    assert done.json["status"] == "verifying"
+    assert done.headers["location"] == f"/v1/assets/{asset['id']}" and int(done.headers["retry-after"]) > 0
+    assert client.get(f"/v1/assets/{asset['id']}").json["status"] == "verifying"
+    assert client.as_(None).get(f"/v1/assets/{asset['id']}").status == 404  # not public while verifying
+    # And completing again changes nothing (no second hash, same answer)
+    again = client.post(f"/v1/assets/{asset['id']}/complete")
+    assert again.status == 202 and again.json["status"] == "verifying"
+    # When the verifier consumes the S3 event of the completed object
+    drain(gw.invoke, aws, queues=("uploads",))
+    # Then the asset is available, and the verified version is recorded
+    got = client.get(f"/v1/assets/{asset['id']}")
+    assert got.status == 200 and got.json["status"] == "available", got.body
+    from functions.catalog.dal.store import CatalogStore
+
+    stored = CatalogStore(aws["CATALOG_TABLE"]).get_asset(asset["id"])
+    assert stored is not None and stored.content_version
+    head = boto3.client("s3").head_object(Bucket=aws["CONTENT_BUCKET"], Key=stored.s3_key)
+    assert stored.content_version == head["VersionId"]
+
+
+def test_a_large_tampered_object_is_rejected_by_the_verifier(
+    aws: dict[str, str], gw: Any, publisher: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from functions.catalog.logic import assets
+
+    monkeypatch.setattr(assets, "SYNC_VERIFY_MAX_BYTES", 16)
+    client, _ = publisher
+    declared = b"The declared bytes, long enough."
+    r = client.post("/v1/assets", asset_body(declared, upload_method="MULTIPART"))
+    asset, up = r.json["asset"], r.json["upload"]
+    boto3.client("s3").upload_part(
+        Bucket=aws["CONTENT_BUCKET"],
+        Key=f"assets/{asset['publisher_id']}/{asset['id']}",
+        UploadId=up["upload_id"],
+        PartNumber=1,
+        Body=b"Other bytes of the same length!!",
+    )
+    assert client.post(f"/v1/assets/{asset['id']}/complete").status == 202
+    drain(gw.invoke, aws, queues=("uploads",))
+    got = client.get(f"/v1/assets/{asset['id']}").json
+    assert got["status"] == "rejected" and "SHA-256" in got["status_reason"]
+
+
+def test_a_put_checked_by_s3_is_not_hashed_again_whatever_its_size(
+    aws: dict[str, str], publisher: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A single PUT signed with x-amz-checksum-sha256: S3 checked the SHA-256 on upload (HeadObject ChecksumMode), so
+    `complete` answers 200 at once, above the synchronous limit too, reading only the first bytes.
+    moto neither checks nor returns the checksum, so HeadObject's answer is completed as S3 gives it (the parsing of
+    S3's answer is tested in tests/unit/catalog/test_content_store.py)."""
+    import base64
+    import dataclasses
+
+    from functions.catalog.dal.content import ContentStore
+    from functions.catalog.logic import assets
+
+    monkeypatch.setattr(assets, "SYNC_VERIFY_MAX_BYTES", 16)
+    real_head = ContentStore.head
+
+    def head_as_s3(self: ContentStore, key: str) -> Any:
+        got = real_head(self, key)
+        return got and dataclasses.replace(got, sha256=hashlib.sha256(data).hexdigest())
+
+    monkeypatch.setattr(ContentStore, "head", head_as_s3)
+
+    def no_full_hash(*_: Any, **__: Any) -> Any:
+        raise AssertionError("the whole object was hashed again")
+
+    monkeypatch.setattr(assets, "verify", no_full_hash)
+    client, _ = publisher
+    data = b"A report uploaded with one presigned PUT."
+    r = client.post("/v1/assets", asset_body(data))
+    asset = r.json["asset"]
+    boto3.client("s3").put_object(
+        Bucket=aws["CONTENT_BUCKET"],
+        Key=f"assets/{asset['publisher_id']}/{asset['id']}",
+        Body=data,
+        ChecksumSHA256=base64.b64encode(hashlib.sha256(data).digest()).decode(),
+    )
+    done = client.post(f"/v1/assets/{asset['id']}/complete")
+    assert done.status == 200 and done.json["status"] == "available", done.body
+
+
+def test_the_verifier_finishes_an_asset_that_complete_moved_to_verifying_meanwhile(
+    aws: dict[str, str], publisher: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The S3 event can reach the verifier before `complete` marks the asset verifying: the verifier's result must
+    still land (else the asset would stay verifying for ever)."""
+    from functions.catalog.dal.content import ContentStore
+    from functions.catalog.dal.store import CatalogStore
+    from functions.catalog.logic import assets
+
+    client, _ = publisher
+    data = b"Raced between complete and the verifier."
+    asset = _multipart(client, aws, data)
+    store, content = CatalogStore(aws["CATALOG_TABLE"]), ContentStore(aws["CONTENT_BUCKET"])
+    a = store.get_asset(asset["id"])
+    assert a is not None and a.upload.upload_id
+    content.complete_multipart(a.s3_key, a.upload.upload_id, content.list_parts(a.s3_key, a.upload.upload_id))
+    real_verify = assets.verify
+
+    def verify_while_complete_marks_verifying(*args: Any, **kwargs: Any) -> Any:
+        current = store.get_asset(asset["id"])
+        assert current is not None
+        store.save_asset(current.model_copy(update={"status": "verifying"}), expect_status="pending_upload")
+        return real_verify(*args, **kwargs)
+
+    monkeypatch.setattr(assets, "verify", verify_while_complete_marks_verifying)
+    result = assets.verify_asset(store, content, asset["id"])
+    assert result is not None and result.status == "available"
+    final = store.get_asset(asset["id"])
+    assert final is not None and final.status == "available"
