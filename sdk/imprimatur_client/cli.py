@@ -443,7 +443,9 @@ def publish(
 
 @asset_app.command("list")
 def asset_list(
-    status: Annotated[str | None, typer.Option(help="pending_upload, verifying, available, rejected, withdrawn")] = None,
+    status: Annotated[
+        str | None, typer.Option(help="pending_upload, verifying, available, rejected, withdrawn")
+    ] = None,
     json_output: JsonOpt = False,
 ) -> None:
     """Your own assets, in every status (publisher)."""
@@ -1247,7 +1249,9 @@ def _account_lines(a: dict[str, Any]) -> list[str]:
 
 @account_app.command("list")
 def accounts_list(
-    q: Annotated[str | None, typer.Argument(help="prefix of a name (from any word on), an e-mail or a display name")] = None,
+    q: Annotated[
+        str | None, typer.Argument(help="prefix of a name (from any word on), an e-mail or a display name")
+    ] = None,
     status: Annotated[str | None, typer.Option(help="active, pending or suspended")] = None,
     role: Annotated[str | None, typer.Option(help="publisher, buyer or admin")] = None,
     limit: Annotated[int, typer.Option(help="show at most this many")] = 50,

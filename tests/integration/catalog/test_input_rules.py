@@ -109,7 +109,8 @@ def test_offers_of_an_asset_that_is_not_available_are_not_public(
     offers = {}
     for name, asset in (("pending", pending), ("rejected", rejected), ("available", available)):
         r = owner.post(
-            "/v1/offers", {"asset_id": asset["id"], "uses": ["ai-train"], "pricing": {"model": "flat", "amount_micros": 5}}
+            "/v1/offers",
+            {"asset_id": asset["id"], "uses": ["ai-train"], "pricing": {"model": "flat", "amount_micros": 5}},
         )
         if r.status == 409:  # a rejected asset cannot be offered at all
             continue
