@@ -19,22 +19,33 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from moto import mock_aws
 
 from functions.shared import aws as shared_aws
 from functions.shared.config import clear_env_cache
-from local.embedded_aws import install as install_embedded_aws
 
-install_embedded_aws()  # the same embedded DynamoDB and SQS as `make run` (local/embedded_aws.py)
+_EMBEDDED: list[bool] = []
+
+
+def _install_embedded_aws() -> None:
+    """Once per process, on the first world: the same embedded DynamoDB and SQS as `make run`
+    (local/embedded_aws.py). Deferred so that the unit tier, which never builds a world, never imports moto."""
+    if not _EMBEDDED:
+        from local.embedded_aws import install
+
+        install()
+        _EMBEDDED.append(True)
 
 
 @contextlib.contextmanager
 def embedded_aws() -> Iterator[dict[str, str]]:
     """A fresh embedded AWS with the stack's resources provisioned, its names in the environment, the system clock and
     every period open (the per-instance cache of closed periods is process-wide); all undone on exit."""
+    from moto import mock_aws
+
     from functions.metering.dal.store import CLOSED_PERIODS
     from functions.shared import clock, ratelimit
 
+    _install_embedded_aws()
     with mock_aws():
         shared_aws.reset_clients()
         clear_env_cache()

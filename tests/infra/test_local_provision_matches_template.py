@@ -18,6 +18,9 @@ from tests.infra.conftest import Resources, by_definition
 
 @pytest.fixture(scope="module")
 def local() -> Iterator[dict[str, Any]]:
+    from tests.fixtures import _install_embedded_aws
+
+    _install_embedded_aws()  # provision as `make run` does: on the embedded DynamoDB and SQS
     with mock_aws():
         from local.provision import provision
 

@@ -2,7 +2,8 @@
 
 Each actor (delivery instances, the metering consumer, a clock, a dead holder) is a thread whose every store call is
 a scheduling point; the scheduler lets exactly one actor run from one point to the next, choosing by a seeded random
-schedule, so every run is reproducible from its seed and hundreds of interleavings are explored per test. The store
+schedule, so every run is reproducible from its seed and hundreds of interleavings are explored per test (90 in all by
+default, 350 with IMPRIMATUR_DEEP=1, which `make test` sets: tests/unit/depth.py). The store
 is an in-memory model of ``functions.licensing.dal.budget.DynamoBudgetStore`` (each method one atomic conditional
 write, as in DynamoDB; tests/integration/licensing/test_budget_store.py checks the DynamoDB store against the same
 expectations). Invariants checked after every step:
@@ -24,6 +25,7 @@ from itertools import count
 import pytest
 
 from functions.licensing.logic import budget as b
+from tests.unit.depth import examples
 
 
 # ----------------------------------------------------------------------------- an in-memory store, atomic per call
@@ -260,7 +262,7 @@ def quiesce(m: Model, store: MemoryStore, clock: Clock) -> None:
     assert m.reserved == m.charged, f"reserved {m.reserved} != charged {m.charged}: budget lost"
 
 
-@pytest.mark.parametrize("seed", range(150))
+@pytest.mark.parametrize("seed", range(examples(40, 150)))
 def test_parallel_deliveries_never_exceed_the_cap(seed: int) -> None:
     # Given a cap of 7 accesses and three delivery instances that want 5 each (v1 let 4 parallel deliveries through a
     # cap of one), a consumer metering concurrently, and a clock
@@ -283,7 +285,7 @@ def test_parallel_deliveries_never_exceed_the_cap(seed: int) -> None:
     assert m.charged + m.written_off == delivered * price
 
 
-@pytest.mark.parametrize("seed", range(100))
+@pytest.mark.parametrize("seed", range(examples(25, 100)))
 def test_a_dead_holders_budget_returns_within_the_lease_ttl(seed: int) -> None:
     # Given a holder that takes a lease, delivers twice and dies, while another instance keeps delivering
     price = 1_000
@@ -317,7 +319,7 @@ def test_a_dead_holders_budget_returns_within_the_lease_ttl(seed: int) -> None:
     assert m.charged + m.written_off == delivered * price <= 10 * price
 
 
-@pytest.mark.parametrize("seed", range(100))
+@pytest.mark.parametrize("seed", range(examples(25, 100)))
 def test_late_metering_after_release_is_reserved_or_written_off_never_over_the_cap(seed: int) -> None:
     # Given deliveries whose messages are metered only after their lease expired and was reclaimed by another instance
     price = 1_000
