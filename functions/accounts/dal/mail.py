@@ -19,7 +19,7 @@ class MailSender(Protocol):
     def send(self, mail: Mail) -> None: ...
 
 
-def to_message(mail: Mail, sender: str) -> EmailMessage:
+def to_message(mail: Mail, sender: str) -> EmailMessage[str, str]:
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = mail.to

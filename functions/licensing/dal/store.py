@@ -47,7 +47,7 @@ def license_item(lic: License) -> Record:
         "gsi2sk": f"{lic.created_at}#{lic.id}",
     }
     item["gsi3pk"], item["gsi3sk"] = f"{'ACTIVE' if lic.status == 'active' else 'ENDED'}#{lic.buyer_id}", lic.id
-    if lic.status == "active" and lic.terms["pricing"]["model"] == "subscription":
+    if lic.status == "active" and lic.pricing["model"] == "subscription":
         item["gsi4pk"], item["gsi4sk"] = "SUBS", lic.id
     return item
 
@@ -192,7 +192,7 @@ class LicensingStore:
                     ":rf": {"N": str(renew_from or 0)},
                 }
             )
-            if lic.terms["pricing"]["model"] == "subscription":
+            if lic.pricing["model"] == "subscription":
                 expr += ", gsi4pk = :subs, gsi4sk = :id"
                 values.update({":subs": {"S": "SUBS"}, ":id": {"S": lic.id}})
             expr += " REMOVE lapsed_at"

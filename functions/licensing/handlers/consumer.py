@@ -50,7 +50,7 @@ def _still_due(table: str, lic: License, charge_id: str) -> bool:
     period = charge_id.rsplit(":", 1)[-1]
     if period.isdigit() and int(period) < lic.renew_from:
         return False
-    amount = int(lic.terms["pricing"].get("amount_micros") or 0)
+    amount = int(lic.pricing.get("amount_micros") or 0)
     return DynamoBudgetStore(table).reserve(lic.id, amount, charge_id) == "insufficient"
 
 

@@ -95,7 +95,7 @@ def build_license(
 def charge_message(lic: License, period: int = 0) -> ChargeMessage | None:
     """The charge a grant books: the price of a flat licence, or the first period of a subscription (``period``: the
     running period of a subscription reactivated after it lapsed, booked at that period's start)."""
-    pricing = lic.terms["pricing"]
+    pricing = lic.pricing
     if pricing["model"] not in ("flat", "subscription") or not pricing.get("amount_micros"):
         return None
     charge_id = f"grant:{lic.id}" if pricing["model"] == "flat" else f"sub:{lic.id}:{period}"
@@ -166,7 +166,7 @@ def budget_record(table: str, lic: License) -> list[TransactItem]:
     cap = lic.budget_cap_micros
     if cap is None:
         return []
-    pricing = lic.terms["pricing"]
+    pricing = lic.pricing
     upfront = int(pricing.get("amount_micros") or 0) if pricing["model"] in ("flat", "subscription") else 0
     if upfront > cap:
         raise RuleViolated(
@@ -178,7 +178,7 @@ def budget_record(table: str, lic: License) -> list[TransactItem]:
 
 def current_period(lic: License, at: datetime) -> int:
     """Index of the subscription period running at ``at`` (0 before the first ends)."""
-    days = int(lic.terms["pricing"].get("period_days") or 0)
+    days = int(lic.pricing.get("period_days") or 0)
     if days <= 0:
         return 0
     return max(0, int((at - parse_iso(lic.starts_at)).total_seconds() // (days * 86400)))

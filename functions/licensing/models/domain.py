@@ -1,8 +1,11 @@
 from __future__ import annotations
 
-from typing import Any, Literal  # Any: the frozen terms (see License.terms)
+from typing import TYPE_CHECKING, Literal, cast
 
 from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from functions.catalog.dal.reader import Pricing
 
 LicenseStatus = Literal["active", "cancelled", "revoked", "lapsed"]
 
@@ -14,7 +17,7 @@ class License(BaseModel):
     offer_id: str
     scope: dict[str, str]
     use: str
-    terms: dict[str, Any]  # Any: the offer's terms frozen at grant (JSON, hashed; shape: dal.reader.Terms)
+    terms: dict[str, object]  # the offer's terms frozen at grant (JSON, hashed; shape: dal.reader.Terms)
     terms_sha256: str
     status: LicenseStatus
     budget_cap_micros: int | None = None
@@ -28,3 +31,8 @@ class License(BaseModel):
     renew_from: int = 0  # first subscription period to charge (a licence reactivated after lapsing skips the gap)
     pay_per_crawl: bool = False
     certificate: str
+
+    @property
+    def pricing(self) -> Pricing:
+        """The frozen terms' price: stored JSON in the offer's ``Pricing`` shape (``licenses.frozen_terms``)."""
+        return cast("Pricing", self.terms["pricing"])

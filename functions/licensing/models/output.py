@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Any  # Any: the frozen terms (see LicenseOut.terms)
-
 from pydantic import BaseModel
 
 
@@ -16,7 +14,7 @@ class LicenseOut(BaseModel):
     offer_id: str
     scope: dict[str, str]
     use: str
-    terms: dict[str, Any]  # Any: the offer's terms frozen at grant (JSON, hashed; shape: dal.reader.Terms)
+    terms: dict[str, object]  # the offer's terms frozen at grant (JSON, hashed; shape: dal.reader.Terms)
     terms_sha256: str
     status: str
     budget_cap_micros: int | None = None
