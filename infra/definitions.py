@@ -159,7 +159,7 @@ FUNCTIONS: dict[str, FunctionDef] = {
         "metering",
         "functions.metering.handlers.api.handler",
         tables_rw=("metering",),
-        tables_r=("licensing", "catalog"),
+        tables_r=("licensing", "catalog", "accounts"),
         budget_writer=True,
     ),
     "metering_consumer": FunctionDef(
@@ -177,7 +177,7 @@ FUNCTIONS: dict[str, FunctionDef] = {
         300,
         1024,
         tables_rw=("metering",),
-        tables_r=("licensing", "catalog"),
+        tables_r=("licensing", "catalog", "accounts"),
         budget_writer=True,
     ),
     # the ledger auditor (issue 14): reads both money tables whole, writes nothing; a metric and an alarm report it

@@ -7,6 +7,7 @@ class MeteringEnv(BaseEnv):
     METERING_TABLE: str
     LICENSING_TABLE: str
     CATALOG_TABLE: str
+    ACCOUNTS_TABLE: str = ""  # read-only: the names on statements
     USAGE_QUEUE_URL: str = ""
     LICENSING_QUEUE_URL: str = ""  # lapse messages (renewal job)
     USAGE_BUCKET: str = ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Annotated, Literal
 
@@ -19,7 +20,7 @@ from functions.metering.dal.store import MeteringStore, Reported
 from functions.metering.env import env
 from functions.metering.handlers.jobs import pool_members_at_end, send_messages
 from functions.metering.logic import jobs
-from functions.metering.logic.reads import group_usage, statement_csv
+from functions.metering.logic.reads import group_usage, public_body, statement_csv
 from functions.metering.logic.reporting import charge_of, message, triage
 from functions.metering.models.input import PERIOD, DistributionRequest, ReportUsageRequest
 from functions.metering.models.output import (
@@ -30,6 +31,7 @@ from functions.metering.models.output import (
     Statement,
     UsageReport,
 )
+from functions.metering.models.records import PartyRecord, StatementRow
 from functions.shared.api import json_response, make_resolver, path_id, principal
 from functions.shared.auth import Principal
 from functions.shared.clock import iso, now
@@ -50,6 +52,13 @@ AccountQ = Annotated[str | None, Query(pattern=r"^(platform|(acct|pool)_[0-9a-hj
 
 def _store() -> MeteringStore:
     return MeteringStore(env().METERING_TABLE, env().LICENSING_TABLE)
+
+
+def _parties(account_id: str, rows: Sequence[StatementRow]) -> list[PartyRecord]:
+    """The names on a statement (its account, each licence's buyer and publisher)."""
+    from functions.metering.dal.parties import parties
+
+    return parties(env().ACCOUNTS_TABLE, account_id, rows)
 
 
 @app.post(
@@ -199,7 +208,7 @@ def get_balance(
 def get_statement(period: str, account_id: AccountQ = None) -> Response[str]:
     _check_period(period)
     account = _account(principal(app), account_id)
-    st = jobs.read_statement(_store(), account, period, env().PLATFORM_FEE_BPS)
+    st = jobs.read_statement(_store(), account, period, env().PLATFORM_FEE_BPS, _parties)
     accept = app.current_event.headers.get("accept", "")
     if "text/csv" in accept:
         return Response(
@@ -208,7 +217,7 @@ def get_statement(period: str, account_id: AccountQ = None) -> Response[str]:
             statement_csv(st),
             headers={"Content-Disposition": f'attachment; filename="statement-{account}-{period}.csv"'},
         )
-    return Response(200, "application/json", st.model_dump_json())
+    return json_response(public_body(st))
 
 
 @app.post(
@@ -246,7 +255,9 @@ def close_period(period: str) -> Response[str]:
     _check_period(period)
 
     def effect() -> tuple[object, int]:
-        return jobs.close_period(_store(), period, env().PLATFORM_FEE_BPS, caller.account_id).model_dump(), 200
+        return jobs.close_period(
+            _store(), period, env().PLATFORM_FEE_BPS, caller.account_id, _parties
+        ).model_dump(), 200
 
     ev = app.current_event
     out, status = IdempotencyStore(env().METERING_TABLE).run(

@@ -70,7 +70,11 @@ def handler(
         )
         result: JSONObject = {"job": job, "charges_queued": sent}
     elif job == "monthly_close":
-        closed = jobs.close_period(store, period, e.PLATFORM_FEE_BPS, "scheduler")
+        from functions.metering.dal.parties import parties
+
+        closed = jobs.close_period(
+            store, period, e.PLATFORM_FEE_BPS, "scheduler", lambda a, rows: parties(e.ACCOUNTS_TABLE, a, rows)
+        )
         result = {"job": job, "period": period, "statements_closed": closed.statements}
     elif job == "pool_distributions":
         if store.period(period) is None:  # the monthly close has not run (or failed): nothing may be distributed yet

@@ -3,7 +3,7 @@ the scheduler may run it twice (bounded retries), and a crashed run is completed
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -15,7 +15,14 @@ from functions.metering.dal.store import CLOSE_MARGIN_S, MeteringStore, closable
 from functions.metering.logic import pools
 from functions.metering.logic.reads import statement, statement_hash
 from functions.metering.models.output import CurrencyDistribution, Distribution, PeriodClose, Statement
-from functions.metering.models.records import CarryRecord, CurrencyRecord, DistributionRecord, StatementClose
+from functions.metering.models.records import (
+    CarryRecord,
+    CurrencyRecord,
+    DistributionRecord,
+    PartyRecord,
+    StatementClose,
+    StatementRow,
+)
 from functions.shared.clock import iso, now, now_iso, parse_iso
 from functions.shared.faults import RuleViolated, StateConflict
 from functions.shared.ids import new_id
@@ -108,10 +115,16 @@ def renew(
     return len(to_send)
 
 
-def close_period(store: MeteringStore, period: str, fee_bps: int, by: str | None = None) -> PeriodClose:
-    """Close ``period`` for good (API v1.1), then freeze each of its statements: a ``stm_`` id, ``closed_at`` and the
-    ``sha256`` of its body. Idempotent: a second run (or one completing a crashed run) changes nothing already
-    frozen."""
+Parties = Callable[[str, Sequence[StatementRow]], list[PartyRecord]]
+"""The accounts a statement involves, with their names (``functions.metering.dal.parties.parties``)."""
+
+
+def close_period(
+    store: MeteringStore, period: str, fee_bps: int, by: str | None = None, parties: Parties | None = None
+) -> PeriodClose:
+    """Close ``period`` for good (API v1.1), then freeze each of its statements: a ``stm_`` id, ``closed_at``, the
+    names of the accounts it involves (``parties``, when given) and the ``sha256`` of its body. Idempotent: a second
+    run (or one completing a crashed run) changes nothing already frozen."""
     if not closable(period, now().timestamp()):
         raise RuleViolated(
             f"{period} has not ended (a period can be closed from {CLOSE_MARGIN_S // 60} minutes after its end).",
@@ -122,18 +135,27 @@ def close_period(store: MeteringStore, period: str, fee_bps: int, by: str | None
     for account in accounts:
         if store.statement_close(account, period) is not None:
             continue
+        rows = store.statement_rows(account, period)
         frozen: StatementClose = {"id": new_id("stm"), "closed_at": closed_at, "fee_rate_bps": fee_bps}
-        st = statement(account, period, store.statement_rows(account, period), frozen, fee_bps)
+        if parties is not None:
+            frozen["parties"] = parties(account, rows)
+        st = statement(account, period, rows, frozen, fee_bps)
         store.save_statement_close(account, period, {**frozen, "sha256": statement_hash(st)})
     return PeriodClose(period=period, status="closed", closed_at=closed_at, statements=len(accounts))
 
 
-def read_statement(store: MeteringStore, account_id: str, period: str, fee_bps: int) -> Statement:
+def read_statement(
+    store: MeteringStore, account_id: str, period: str, fee_bps: int, parties: Parties | None = None
+) -> Statement:
+    """A statement as the API answers it: frozen when its period is closed; while open, with the names ``parties``
+    reads now (none without it)."""
     closed = store.period(period)
     frozen: StatementClose | None = None
     if closed is not None:
         frozen = {"closed_at": closed["closed_at"], **(store.statement_close(account_id, period) or {})}
-    st = statement(account_id, period, store.statement_rows(account_id, period), frozen, fee_bps)
+    rows = store.statement_rows(account_id, period)
+    live = parties(account_id, rows) if parties is not None and frozen is None else None
+    st = statement(account_id, period, rows, frozen, fee_bps, live)
     if frozen is not None and not st.sha256:  # no activity in the period (nothing was frozen): still final
         st = st.model_copy(update={"sha256": statement_hash(st)})
     return st

@@ -7,8 +7,8 @@ import io
 from collections import defaultdict
 from collections.abc import Sequence
 
-from functions.metering.models.output import DistributionLine, Statement, StatementLine, Totals, UsageItem
-from functions.metering.models.records import StatementClose, StatementRow, UsageRow
+from functions.metering.models.output import DistributionLine, Party, Statement, StatementLine, Totals, UsageItem
+from functions.metering.models.records import PartyRecord, StatementClose, StatementRow, UsageRow
 from functions.shared import jcs
 
 GROUP_FIELDS = {
@@ -38,10 +38,17 @@ def group_usage(
 
 
 def statement(
-    account_id: str, period: str, rows: Sequence[StatementRow], closed: StatementClose | None, fee_bps: int
+    account_id: str,
+    period: str,
+    rows: Sequence[StatementRow],
+    closed: StatementClose | None,
+    fee_bps: int,
+    parties: Sequence[PartyRecord] | None = None,
 ) -> Statement:
     """The statement of a period from its lines. ``closed``: the period's close (``closed_at``) merged with the
-    statement's close record (``id``, ``sha256``, ``fee_rate_bps`` frozen at close), or None while it is open."""
+    statement's close record (``id``, ``sha256``, ``fee_rate_bps`` and ``parties`` frozen at close), or None while
+    it is open. ``parties``: the names read now, used only while the statement is open (a closed one keeps its
+    own)."""
     lines = [
         StatementLine(
             license_id=r["license_id"],
@@ -96,13 +103,29 @@ def statement(
         lines=lines,
         distributions=dists,
         totals=totals,
+        parties=_parties(closed["parties"] if closed is not None and "parties" in closed else None)
+        if closed is not None
+        else _parties(parties),
     )
+
+
+def _parties(found: Sequence[PartyRecord] | None) -> list[Party] | None:
+    if found is None:
+        return None
+    return [Party(account_id=p["account_id"], name=p["name"]) for p in sorted(found, key=lambda p: p["account_id"])]
 
 
 def statement_hash(st: Statement) -> str:
     """API v1.1: the SHA-256 (hex) of the RFC 8785 (JCS) serialisation of the statement body without its ``sha256``
     and ``closed_at`` members."""
-    return jcs.sha256_hex(st.model_dump(mode="json", exclude={"sha256", "closed_at"}))
+    return jcs.sha256_hex(public_body(st, exclude={"sha256", "closed_at"}))
+
+
+def public_body(st: Statement, exclude: set[str] | None = None) -> dict[str, object]:
+    """The statement as the API answers it: ``parties`` left out where none were recorded (a statement closed before
+    names were kept), so that its hash, computed then, still matches its body."""
+    drop = set(exclude or ()) | ({"parties"} if st.parties is None else set())
+    return st.model_dump(mode="json", exclude=drop)
 
 
 def statement_csv(st: Statement) -> str:

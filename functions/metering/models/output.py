@@ -74,6 +74,14 @@ class Totals(BaseModel):
     distributions_micros: int  # distributions booked in this statement's own period
 
 
+class Party(BaseModel):
+    """An account a statement involves (its own, and each licence's buyer and publisher), by the name buyers and
+    publishers see (a publisher's display name when it set one)."""
+
+    account_id: str
+    name: str
+
+
 class Statement(BaseModel):
     id: str | None = None
     account_id: str
@@ -85,6 +93,9 @@ class Statement(BaseModel):
     lines: list[StatementLine]
     distributions: list[DistributionLine]
     totals: list[Totals]
+    # who is involved, by name: frozen at close (so covered by sha256 like the money), read live while open; null
+    # only on a statement closed before names were recorded (its hash was computed without them)
+    parties: list[Party] | None = None
 
 
 class MemberShare(BaseModel):

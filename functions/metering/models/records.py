@@ -63,6 +63,13 @@ class PeriodRecord(TypedDict, total=False):
     closed_by: str | None
 
 
+class PartyRecord(TypedDict):
+    """An account a statement involves, with its name (``functions.metering.models.output.Party``)."""
+
+    account_id: str
+    name: str
+
+
 class StatementClose(TypedDict, total=False):
     """A statement frozen at its period's close (``STMTCLOSE#<account>#<period>``), or, merged with the period's
     record, what ``functions.metering.logic.reads.statement`` takes as ``closed``."""
@@ -73,6 +80,7 @@ class StatementClose(TypedDict, total=False):
     fee_rate_bps: int
     account_id: str
     period: str
+    parties: list[PartyRecord]  # the names at close (absent on statements closed before names were recorded)
 
 
 class PoolRevenueRow(TypedDict, total=False):

@@ -178,3 +178,32 @@ def test_pool_revenue_follows_use_and_unused_flat_revenue_is_carried(
     assert {m["asset_id"]: m["share_micros"] for m in usd2["members"]} == {c["asset"]["id"]: 900_000}
     assert admin.get("/v1/balance", params={"account_id": pool["id"]}).json["balance_micros"] == 0
     assert c["client"].get("/v1/balance").json["balance_micros"] == 900_000
+
+
+def test_a_statement_names_its_parties_frozen_at_close(
+    aws: dict[str, str], gw: Any, admin: Any, market: dict[str, Any]
+) -> None:
+    """Issue 19: buyers see who they license from, on their statements too. While the period is open the names are
+    read live; the close freezes them with the money, so the hash covers them and a later rename changes nothing."""
+    buyer, pub = market["buyer"], market["pub"]
+    buyer_id, pub_id = market["buyer_acct"]["id"], market["pub_acct"]["id"]
+    assert buyer.post("/v1/licenses", {"offer_id": market["flat"]["id"], "use": "ai-train"}).status == 201
+    drain(gw.invoke, aws)
+    period = now_iso()[:7]
+    open_st = buyer.get(f"/v1/statements/{period}").json
+    names = {p["account_id"]: p["name"] for p in open_st["parties"]}
+    assert names[pub_id] == "Harbour Gazette" and set(names) == {buyer_id, pub_id}
+    # A display name, set while the period is open, is what the statement shows
+    assert pub.patch("/v1/me", {"profile": {"display_name": "The Harbour Gazette"}}).status == 200
+    open_st = buyer.get(f"/v1/statements/{period}").json
+    assert {p["account_id"]: p["name"] for p in open_st["parties"]}[pub_id] == "The Harbour Gazette"
+
+    clock.set_offset(MONTH)
+    assert admin.post(f"/v1/periods/{period}/close").status == 200
+    closed = buyer.get(f"/v1/statements/{period}").json
+    assert closed["parties"] == open_st["parties"] and closed["sha256"] == body_hash(closed)
+    # When the publisher renames itself after the close, the closed statement keeps the name it was closed with
+    assert pub.patch("/v1/me", {"profile": {"display_name": "Gazette Media Group"}}).status == 200
+    assert buyer.get(f"/v1/statements/{period}").json == closed
+    pub_st = pub.get(f"/v1/statements/{period}").json
+    assert {p["account_id"] for p in pub_st["parties"]} == {buyer_id, pub_id} and pub_st["sha256"] == body_hash(pub_st)
