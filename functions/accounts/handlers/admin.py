@@ -27,9 +27,9 @@ from functions.accounts.models.output import AccountOut
 from functions.shared.api import json_response, path_id
 from functions.shared.auth import Principal, require_principal
 from functions.shared.idempotency import HEADER, IdempotencyStore
+from functions.shared.responses import answer
 
 router = Router()
-OPENAPI_MODELS = (IssuedKeyResponse,)
 
 
 def _caller() -> Principal:
@@ -104,12 +104,7 @@ def reinstate_account(id: str) -> AdminAccountOut:
     "/v1/accounts/<id>/keys",
     summary="Issue a key for an account that lost its own (admin; shown once)",
     tags=["accounts"],
-    responses={
-        201: {
-            "description": "Created",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IssuedKeyResponse"}}},
-        }
-    },
+    responses={201: answer(IssuedKeyResponse, "Created")},
 )
 def issue_key(id: str) -> Response[str]:
     caller = _caller().require("admin")

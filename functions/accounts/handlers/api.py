@@ -28,16 +28,11 @@ from functions.accounts.models.output import (
 from functions.shared.api import json_response, make_resolver, path_id, principal
 from functions.shared.entry import http_entry
 from functions.shared.idempotency import HEADER, IdempotencyStore
+from functions.shared.responses import answer
 
 VERSION = "1.0.0"
 logger = Logger()
 app = make_resolver()
-OPENAPI_MODELS = (
-    CreateAccountResponse,
-    NewKeyResponse,
-    *signup_routes.OPENAPI_MODELS,
-    *admin_routes.OPENAPI_MODELS,
-)
 
 
 def _store() -> AccountStore:
@@ -63,12 +58,7 @@ def openapi() -> Response[str]:
     "/v1/accounts",
     summary="Create an account (admin)",
     tags=["accounts"],
-    responses={
-        201: {
-            "description": "Created",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CreateAccountResponse"}}},
-        }
-    },
+    responses={201: answer(CreateAccountResponse, "Created")},
 )
 def create_account(body: Annotated[CreateAccountRequest, Body()]) -> Response[str]:
     caller = principal(app).require("admin")
@@ -105,12 +95,7 @@ def me() -> AccountOut:
     "/v1/me/keys",
     summary="Create another API key (shown once)",
     tags=["accounts"],
-    responses={
-        201: {
-            "description": "Created",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NewKeyResponse"}}},
-        }
-    },
+    responses={201: answer(NewKeyResponse, "Created")},
 )
 def create_key() -> Response[str]:
     caller = principal(app)

@@ -29,13 +29,13 @@ from functions.accounts.models.signup import ActivateRequest, SignupAccepted, Si
 from functions.shared.api import json_response, path_id, problem
 from functions.shared.auth import require_principal
 from functions.shared.idempotency import HEADER, IdempotencyStore
+from functions.shared.responses import answer
 from functions.shared.urls import base_url
 
 if TYPE_CHECKING:
     from functions.accounts.dal.signup import SignupStore
 
 router = Router()
-OPENAPI_MODELS = (SignupAccepted,)
 NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -72,10 +72,7 @@ def _problem(description: str) -> OpenAPIResponse:
     summary="Sign up as a publisher and/or buyer (public): a verification mail is sent; the same answer for every address",
     tags=["sign-up"],
     responses={
-        202: {
-            "description": "Accepted (whether or not the address already has an account)",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SignupAccepted"}}},
-        },
+        202: answer(SignupAccepted, "Accepted (whether or not the address already has an account)"),
         429: _problem("rate_limited: the address's or the day's mail quota is used up (Retry-After)"),
         503: _problem("signup_unavailable (no mail sender configured) or mail_unavailable"),
     },
@@ -189,10 +186,9 @@ def verify_page(lang: Annotated[str | None, Query(pattern="^(en|fr)$")] = None) 
     summary="Activate a signed-up account with its link's token (public); the first API key is shown once",
     tags=["sign-up"],
     responses={
-        201: {
-            "description": "Created: the account (active, or pending an operator's approval) and its first key",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CreateAccountResponse"}}},
-        },
+        201: answer(
+            CreateAccountResponse, "Created: the account (active, or pending an operator's approval) and its first key"
+        ),
         410: _problem("link_invalid: the link was used, expired or mistyped"),
     },
 )
@@ -207,10 +203,7 @@ def activate(body: Annotated[ActivateRequest, Body()]) -> Response[str]:
     summary="Approve a pending (signed-up) account: its key works for every call its roles allow (admin)",
     tags=["accounts"],
     responses={
-        200: {
-            "description": "The account, now active",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AccountOut"}}},
-        },
+        200: answer(AccountOut, "The account, now active"),
         409: {"description": "not_pending: the account is active or suspended, not pending"},
     },
 )
