@@ -149,6 +149,7 @@ COVERAGE: dict[str, str] = {
     "PATCH /v1/accounts/{id}": "accounts edit",
     "POST /v1/accounts/{id}/reinstate": "accounts reinstate",
     "POST /v1/accounts/{id}/keys": "accounts issue-key",
+    "POST /v1/accounts/{id}/approve": "accounts approve",
     "PATCH /v1/me": "profile",
     "GET /v1/assets": "asset list",
     "POST /v1/assets": "publish",
@@ -190,6 +191,11 @@ COVERAGE: dict[str, str] = {
     "POST /v1/usage": "usage report",
 }
 EXCLUDED: dict[str, str] = {
+    "POST /v1/signup": "self sign-up is a person's first step, before any key or profile exists: the public route, "
+    "the mail and its page (docs/publishers.md); the CLI starts once a key is in hand (`imprimatur configure`)",
+    "GET /v1/signup/verify": "the page the verification mail links to, for a browser (its button makes the POST)",
+    "POST /v1/signup/verify": "made by the verification page's button (or curl, docs/publishers.md): the token comes "
+    "from the mail's link, and the answer is the account's first key",
     "GET /v1/health": "a liveness probe for load balancers and monitors; `whoami` checks a profile end to end",
     "GET /v1/status-lists/{n}": "read by verifiers of certificates through the URI in a certificate's status claim "
     "(any IETF Token Status List client); the CLI shows a licence's status from the API itself (`license show`)",

@@ -93,6 +93,7 @@ def test_every_api_operation_is_run_by_a_command_or_excluded_with_a_reason(
     assert "active" in admin("accounts", "reinstate", victim_id)
     assert "not_suspended" in admin("accounts", "reinstate", victim_id, code=1)
     assert admin("accounts", "issue-key", victim_id).strip().startswith("imp_")
+    assert "not_pending" in admin("accounts", "approve", victim_id, code=1)  # approval is for sign-ups awaiting it
     run("configure", "--url", api, "--key", pub_key, "--profile", "pub")
     run("configure", "--url", api, "--key", buyer_key, "--profile", "buyer")
 
