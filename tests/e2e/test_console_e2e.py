@@ -54,6 +54,7 @@ def page(browser: Any) -> Iterator[Any]:
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
     # the failed sign-in with a wrong key logs its 401; anything else (a script error, a CSP violation) fails the test
     pg.on("console", lambda m: m.type == "error" and "401" not in m.text and errors.append(m.text))
+    pg.on("response", lambda r: r.status == 403 and errors.append(f"403 from {r.request.method} {r.url}"))
     yield pg
     context.close()
     assert errors == [], errors
