@@ -5,6 +5,7 @@ suspended account). Another tenant's private object is a 404, never a 403 (API.m
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -68,6 +69,24 @@ MATRIX: dict[str, Case] = {
         r("PATCH", "/v1/me", {"profile": {"display_name": "P"}}), ("pub_a", 200), ("pub_b", 200), ("buyer_a", 403)
     ),
     "GET /v1/me": Case(r("GET", "/v1/me"), ("pub_a", 200), ("pub_b", 200), None),
+    # self sign-up (issue 19): public; the same answer whoever asks (no key is needed, none is looked at)
+    "POST /v1/signup": Case(
+        r(
+            "POST",
+            "/v1/signup",
+            lambda c: {"name": "S", "email": f"s-{uuid.uuid4().hex[:8]}@x.example", "roles": ["buyer"]},
+        ),
+        ("anon", 202),
+        ("buyer_b", 202),
+        PUBLIC,
+    ),
+    "GET /v1/signup/verify": Case(r("GET", "/v1/signup/verify"), ("anon", 200), ("buyer_b", 200), PUBLIC),
+    "POST /v1/accounts/{id}/approve": Case(
+        r("POST", "/v1/accounts/{victim_id}/approve", {}), ("admin", 409), ("admin_b", 409), ("pub_a", 403)
+    ),
+    "POST /v1/signup/verify": Case(
+        r("POST", "/v1/signup/verify", {"token": "A" * 43}), ("anon", 410), ("buyer_b", 410), PUBLIC
+    ),
     "POST /v1/me/keys": Case(r("POST", "/v1/me/keys", {}), ("buyer_a", 201), ("buyer_b", 201), None),
     "GET /v1/me/keys": Case(r("GET", "/v1/me/keys"), ("buyer_a", 200), ("buyer_b", 200), None),
     "DELETE /v1/me/keys/{key_id}": Case(
