@@ -13,8 +13,18 @@ from typing import Any
 from imprimatur_client.errors import MissingExtra, VerificationFailed
 
 
+_B64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
 def _b64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    """Strict, unpadded base64url (RFC 7515): any other character, or an encoding that is not the canonical one of
+    its bytes (unused low bits set in the last character), is a ``ValueError``, so one token has one spelling."""
+    if not set(text) <= _B64URL:
+        raise ValueError("not base64url")
+    raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if base64.urlsafe_b64encode(raw).rstrip(b"=").decode() != text:
+        raise ValueError("not the canonical base64url of its bytes")
+    return raw
 
 
 def _malformed(why: str) -> VerificationFailed:
