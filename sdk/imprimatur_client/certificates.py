@@ -12,7 +12,6 @@ from typing import Any
 
 from imprimatur_client.errors import MissingExtra, VerificationFailed
 
-
 _B64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
