@@ -117,11 +117,6 @@ def build() -> dict[str, Any]:
                 elif auth == "optional":
                     op["security"] = [{}, {"apiKey": []}]
                 doc["paths"].setdefault(path, {})[method] = op
-        for model in getattr(module, "OPENAPI_MODELS", ()):  # bodies of routes that return a raw Response
-            extra = model.model_json_schema(ref_template="#/components/schemas/{model}")
-            for name, comp in extra.pop("$defs", {}).items():
-                doc["components"]["schemas"].setdefault(name, comp)
-            doc["components"]["schemas"].setdefault(model.__name__, extra)
         for name, comp in schema.get("components", {}).get("schemas", {}).items():
             if name in ("HTTPValidationError", "ValidationError"):
                 continue
