@@ -15,7 +15,9 @@ Why (docs/decision_log.md, 2026-11-29):
 - A query on the table's own key reads its partition, not the table: moto's ``Table.query`` sorts every item of the
   table (``all_items``) and filters them by partition, on every query. :func:`_query` tells :func:`_all_items` which
   partition the query names, so it returns only that partition (already the result's order: it is sorted by range
-  key). Index queries keep moto's full pass (an index is not stored by partition in moto).
+  key). An index query (:func:`_index_candidates`) gets only the items whose index hash attributes equal the
+  query's, in the same order, instead of the whole table sorted (moto then sorts and filters them as before); a
+  catalogue search asks one index query per asset, which cost a full sort of the table each time.
 - An item is built in linear time: moto's ``LimitedSizeDict`` re-adds the size of every attribute already set each
   time one more is set, so building an item of n attributes cost O(n^2) (a third of the consumer's transaction time
   on the server). :func:`_item_init` keeps the running size and raises ``ItemSizeTooLarge`` at the same attribute.
@@ -408,15 +410,37 @@ def _query(self: Table, hash_key: DynamoType | None, *args: Any, **kwargs: Any) 
     index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
     if index_name is None and hash_key is not None:
         self.__dict__["_imprimatur_partition"] = hash_key
+    elif index_name is not None and kwargs.get("hash_key_conditions"):
+        self.__dict__["_imprimatur_index_keys"] = list(kwargs["hash_key_conditions"])
     try:
         return _ORIGINAL_TABLE["query"](self, hash_key, *args, **kwargs)
     finally:
         self.__dict__.pop("_imprimatur_partition", None)
+        self.__dict__.pop("_imprimatur_index_keys", None)
+
+
+def _index_candidates(self: Table, conditions: list[tuple[str, DynamoType]]) -> list[Item]:
+    """The items whose index hash attributes equal the query's (moto's own test: present, truthy and ``==``), in
+    ``all_items``' order: a superset moto filters again, so the answer is moto's, without sorting the whole table."""
+    found: list[Item] = []
+    for bucket in self.items.values():
+        for item in bucket.values() if self.range_key_attr else (bucket,):  # type: ignore[union-attr]
+            attrs = item.attrs
+            for name, want in conditions:
+                have = attrs.get(name)
+                if not have or have != want:
+                    break
+            else:
+                found.append(item)
+    return sorted(found, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
 
 
 def _all_items(self: Table) -> list[Item]:
     partition = self.__dict__.get("_imprimatur_partition")
     if partition is None:
+        conditions = self.__dict__.get("_imprimatur_index_keys")
+        if conditions:
+            return _index_candidates(self, conditions)
         return _ORIGINAL_TABLE["all_items"](self)  # type: ignore[no-any-return]
     bucket = self.items.get(partition)
     if bucket is None:

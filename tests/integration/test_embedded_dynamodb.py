@@ -90,7 +90,47 @@ def _state(c: Any) -> dict[str, Any]:
         ]
         for pk in ("A#1", "A#2", "A#new", "A#ok", "M#multi", "A#none")
     }
-    return {"items": items, "flat": flat, "by_status": by_status, "partitions": partitions}
+    pages = {
+        (index, str(key), forward, limit, filtered): _index_pages(c, index, key, forward, limit, filtered)
+        for index, key in (
+            ("by_status", {"#k = :k": {":k": {"S": "open"}}}),
+            ("by_owner", {"#k = :k": {":k": {"S": "o1"}}}),
+            ("by_owner", {"#k = :k AND #r > :r": {":k": {"S": "o1"}, ":r": {"S": "2026-01-02"}}}),
+            ("by_owner", {"#k = :k AND begins_with(#r, :r)": {":k": {"S": "o2"}, ":r": {"S": "2026"}}}),
+            ("by_owner", {"#k = :k": {":k": {"S": "nobody"}}}),
+        )
+        for forward in (True, False)
+        for limit in (1, 2, 100)
+        for filtered in (False, True)
+    }
+    return {"items": items, "flat": flat, "by_status": by_status, "partitions": partitions, "index_pages": pages}
+
+
+def _index_pages(c: Any, index: str, key: dict[str, Any], forward: bool, limit: int, filtered: bool) -> list[Any]:
+    """Every page of an index query, followed by its LastEvaluatedKey (the fast path must not change either)."""
+    ((expression, values),) = key.items()
+    names = {"#k": "status" if index == "by_status" else "owner"}
+    if "#r" in expression:
+        names["#r"] = "at"
+    args: dict[str, Any] = {
+        "TableName": TABLE,
+        "IndexName": index,
+        "KeyConditionExpression": expression,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": dict(values),
+        "ScanIndexForward": forward,
+        "Limit": limit,
+    }
+    if filtered:
+        args["FilterExpression"] = "attribute_not_exists(#skip)"
+        args["ExpressionAttributeNames"] = {**names, "#skip": "skip"}
+    pages: list[Any] = []
+    while True:
+        got = c.query(**args)
+        pages.append((got["Items"], got.get("LastEvaluatedKey"), got["Count"], got["ScannedCount"]))
+        if "LastEvaluatedKey" not in got or len(pages) > 40:
+            return pages
+        args["ExclusiveStartKey"] = got["LastEvaluatedKey"]
 
 
 def _script(c: Any) -> list[Any]:
@@ -101,6 +141,8 @@ def _script(c: Any) -> list[Any]:
             {"AttributeName": "pk", "AttributeType": "S"},
             {"AttributeName": "sk", "AttributeType": "S"},
             {"AttributeName": "status", "AttributeType": "S"},
+            {"AttributeName": "owner", "AttributeType": "S"},
+            {"AttributeName": "at", "AttributeType": "S"},
         ],
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
         GlobalSecondaryIndexes=[
@@ -108,7 +150,15 @@ def _script(c: Any) -> list[Any]:
                 "IndexName": "by_status",
                 "KeySchema": [{"AttributeName": "status", "KeyType": "HASH"}],
                 "Projection": {"ProjectionType": "ALL"},
-            }
+            },
+            {
+                "IndexName": "by_owner",
+                "KeySchema": [
+                    {"AttributeName": "owner", "KeyType": "HASH"},
+                    {"AttributeName": "at", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            },
         ],
     )
     c.create_table(
@@ -121,6 +171,16 @@ def _script(c: Any) -> list[Any]:
         c.put_item(
             TableName=TABLE,
             Item={"pk": {"S": f"A#{i}"}, "sk": {"S": "X"}, "status": {"S": "open"}, "n": {"N": str(i)}},
+        )
+    # index entries: two owners, equal range values across partitions, some filtered out, one without a range value
+    entries = [("o1", "2026-01-03"), ("o1", "2026-01-01"), ("o2", "2026-02-01"), ("o1", "2026-01-03")]
+    entries += [("o1", "2026-01-02"), ("o2", "2025-12-31"), ("o1", "2026-01-05"), ("o1", None), ("o2", "2026-02-01")]
+    for n, (owner, at) in enumerate(entries):
+        extra = {"at": {"S": at}} if at else {}
+        skip = {"skip": {"BOOL": True}} if n % 3 == 1 else {}
+        c.put_item(
+            TableName=TABLE,
+            Item={"pk": {"S": f"O#{n % 4}"}, "sk": {"S": f"E{n}"}, "owner": {"S": owner}, **extra, **skip},
         )
     for sk in ("X", "X1", "X2", "Y"):
         c.put_item(TableName=TABLE, Item={"pk": {"S": "M#multi"}, "sk": {"S": sk}, "status": {"S": "open"}})

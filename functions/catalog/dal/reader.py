@@ -174,14 +174,25 @@ def _offers_for_scope(scope_type: str, scope_id: str) -> list[OfferRecord]:
         args["ExclusiveStartKey"] = got["LastEvaluatedKey"]
 
 
-def active_offers_for_asset(asset: AssetRecord) -> list[OfferRecord]:
-    """Active offers whose scope is the asset, its collection, or one of its pools (oldest first)."""
-    offers = _offers_for_scope("asset", asset["id"])
+def active_offers_for_asset(
+    asset: AssetRecord, shared: dict[tuple[str, str], list[OfferRecord]] | None = None
+) -> list[OfferRecord]:
+    """Active offers whose scope is the asset, its collection, or one of its pools (oldest first). ``shared``, when
+    given, keeps the collection and pool offers already read (a search page reads each shared scope once)."""
+
+    def scope(scope_type: str, scope_id: str) -> list[OfferRecord]:
+        if shared is None:
+            return _offers_for_scope(scope_type, scope_id)
+        if (scope_type, scope_id) not in shared:
+            shared[(scope_type, scope_id)] = _offers_for_scope(scope_type, scope_id)
+        return shared[(scope_type, scope_id)]
+
+    offers = list(_offers_for_scope("asset", asset["id"]))
     collection_id = asset.get("collection_id")
     if collection_id:
-        offers += _offers_for_scope("collection", collection_id)
+        offers += scope("collection", collection_id)
     for pool_id in asset.get("pool_ids") or []:
-        offers += _offers_for_scope("pool", pool_id)
+        offers += scope("pool", pool_id)
     return sorted(offers, key=lambda o: (o["created_at"], o["id"]))
 
 

@@ -90,13 +90,14 @@ def search(
     index = choose_index(f)
     start = cursor.decode(cursor_token, key_names=("pk", "sk"), expect={"pk": f"IDX#{index}"})
     results: list[tuple[Asset, list[OfferRecord]]] = []
+    shared: dict[tuple[str, str], list[OfferRecord]] = {}  # collection and pool offers, read once per request
     for _ in range(MAX_INDEX_PAGES):
         entries, lek = store.search_page(index, start, limit)
         assets = store.batch_get_assets([e["asset_id"] for e in entries])
         for e in entries:
             a = assets.get(e["asset_id"])
             if a is not None and _asset_matches(a, f):
-                offers = reader.active_offers_for_asset(reader.asset_from_item_model(a))
+                offers = reader.active_offers_for_asset(reader.asset_from_item_model(a), shared)
                 if _offers_match(offers, f):
                     results.append((a, offers))
             if len(results) == limit:

@@ -447,3 +447,45 @@ def test_the_verifier_finishes_an_asset_that_complete_moved_to_verifying_meanwhi
     assert result is not None and result.status == "available"
     final = store.get_asset(asset["id"])
     assert final is not None and final.status == "available"
+
+
+def test_a_search_page_reads_each_shared_offer_scope_once(
+    aws: dict[str, str], make_account: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from functions.catalog.dal import reader
+    from functions.catalog.dal.content import ContentStore
+    from functions.catalog.dal.store import CatalogStore
+    from functions.catalog.logic.assets import create_asset, verify_asset
+    from functions.catalog.models.input import CreateAssetRequest
+    from functions.shared.auth import Principal
+
+    # Given six available assets of one collection, sold by a collection offer
+    client, acct = make_account("publisher")
+    col = client.post("/v1/collections", {"title": "Harbour archive"}).json["id"]
+    store, content = CatalogStore(aws["CATALOG_TABLE"]), ContentStore(aws["CONTENT_BUCKET"])
+    for i in range(6):
+        data = f"harbour {i}".encode()
+        req = CreateAssetRequest(
+            title=f"Harbour {i}",
+            kind="article",
+            media_type="text/plain",
+            language="en",
+            size_bytes=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            collection_id=col,
+        )
+        asset, _ = create_asset(store, content, Principal(acct["id"], frozenset({"publisher"}), "k"), req)
+        boto3.client("s3").put_object(Bucket=aws["CONTENT_BUCKET"], Key=asset.s3_key, Body=data)
+        verify_asset(store, content, asset.id)
+    offer = {"collection_id": col, "uses": ["ai-train"], "pricing": {"model": "flat", "amount_micros": 1_000}}
+    assert client.post("/v1/offers", offer).status == 201
+    reads: list[tuple[str, str]] = []
+    real = reader._offers_for_scope
+    monkeypatch.setattr(reader, "_offers_for_scope", lambda t, i: reads.append((t, i)) or real(t, i))
+    # When a buyer searches for what the offer sells
+    page = client.as_(None).get("/v1/catalog/assets", params={"q": "harbour", "use": "ai-train"}).json
+    # Then all six are found with the collection's offer, and the collection's offers were read once
+    assert len(page["items"]) == 6
+    assert all(item["offers"] for item in page["items"])
+    assert reads.count(("collection", col)) == 1
+    assert sorted(t for t, _ in reads) == ["asset"] * 6 + ["collection"]
