@@ -424,7 +424,8 @@ def _index_candidates(self: Table, conditions: list[tuple[str, DynamoType]]) -> 
     ``all_items``' order: a superset moto filters again, so the answer is moto's, without sorting the whole table."""
     found: list[Item] = []
     for bucket in self.items.values():
-        for item in bucket.values() if self.range_key_attr else (bucket,):  # type: ignore[union-attr]
+        items: list[Item] = list(bucket.values()) if self.range_key_attr else [bucket]  # type: ignore[union-attr,list-item]
+        for item in items:
             attrs = item.attrs
             for name, want in conditions:
                 have = attrs.get(name)
