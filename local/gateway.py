@@ -26,6 +26,7 @@ from typing import Any
 
 from functions.shared.errors import PROBLEM_JSON, problem_body
 from infra.definitions import FUNCTIONS, ROUTES, Route
+from local import resolver_threads
 from local.events import LambdaContext, authorizer_event, http_event
 
 log = logging.getLogger("imprimatur.gateway")
@@ -69,6 +70,7 @@ class LocalGateway:
         self.routes: list[tuple[Route, re.Pattern[str]]] = sorted(
             ((r, _compile(r.path)) for r in ROUTES), key=lambda rp: rp[0].path.count("{")
         )
+        resolver_threads.install()  # functions resolve side by side here: each thread sees its own request
         self.auth_cache_ttl = auth_cache_ttl
         self._auth_cache: dict[str, tuple[float, dict[str, Any] | None]] = {}  # None: a cached deny
         self._handlers: dict[str, Handler] = {}

@@ -17,6 +17,7 @@ from tests.e2e import test_console_e2e as console
 from tests.e2e.test_console_e2e import SHOTS, sign_in
 
 browser = console.browser  # the same browser (and the same skip without Chromium)
+expect = console.sync_api.expect  # retries until the page shows it (or the default timeout)
 EXPECTED = re.compile(r"status of 401")  # a suspended or keyless account's refused call, provoked on purpose
 
 
@@ -54,12 +55,13 @@ def test_the_operator_finds_suspends_reinstates_changes_roles_and_issues_a_key(
     # When the operator searches for it by the start of a word of its name
     open_accounts(page, local_stack, f"courier {tag}")  # the name from its second word on
     row = page.locator(f"#accounts-table tr[data-account='{acct['id']}']")
+    # (opening the tab lists every account, this one included: wait for the search's answer, not just the row)
+    expect(page.locator("#accounts-table tbody tr")).to_have_count(1)
     row.wait_for()
-    assert page.locator("#accounts-table tbody tr").count() == 1
     assert "publisher" in row.inner_text() and row.get_attribute("data-status") == "active"
     page.get_by_label("Name or e-mail starts with").fill("quay")
     page.get_by_role("button", name="Search", exact=True).last.click()
-    page.locator("#accounts-table tbody tr").nth(1).wait_for()
+    expect(page.locator("#accounts-table tbody tr")).to_have_count(2)  # the publisher and "Quayside Labs"
     page.screenshot(path=str(SHOTS / "operator-accounts.png"), full_page=True)
     row = page.locator(f"#accounts-table tr[data-account='{acct['id']}']")
     # suspends it (with a confirmation)
@@ -124,6 +126,7 @@ def test_the_operator_approves_an_account_awaiting_approval(
     page.get_by_label("Name or e-mail starts with").fill(f"pending press {tag}")
     page.get_by_role("button", name="Search", exact=True).last.click()
     row = page.locator(f"#accounts-table tr[data-account='{acct['id']}'][data-status='pending']")
+    expect(page.locator("#accounts-table tbody tr")).to_have_count(1)  # the search's answer, not the first listing
     row.wait_for()
     page.screenshot(path=str(SHOTS / "operator-pending.png"), full_page=True)
     # and approves it

@@ -1,7 +1,8 @@
 """Several warm Lambda instances in one process, for concurrency tests through the real handlers.
 
 In the cloud, parallel requests to one function run in separate instances: separate interpreters, so separate
-module state (the delivery's budget leases held in memory, ``HOLDER``; each Powertools resolver's current event).
+module state (the delivery's budget leases held in memory, ``HOLDER``; each Powertools resolver's current event,
+which Powertools keeps on a class: the local gateway makes it per thread, local/resolver_threads.py).
 The local gateway runs one invocation at a time per function (one warm instance). An ``InstanceGateway`` is one more
 instance of each stateful function: it loads its own copy of the handler module (a fresh module object from the same
 file), with its own per-function lock, so N gateways in N threads run the same handler code truly in parallel. Shared
