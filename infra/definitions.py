@@ -96,6 +96,7 @@ class QueueDef:
     visibility_timeout_s: int
     max_receive_count: int = 5
     batch_size: int = 10
+    max_concurrency: int = 10  # the event source mapping's cap on concurrent consumers (SQS allows 2-1000)
 
     @property
     def env_var(self) -> str:
@@ -193,10 +194,17 @@ FUNCTIONS: dict[str, FunctionDef] = {
 
 QUEUES: dict[str, QueueDef] = {
     # SQS visibility timeout >= 6x the consumer timeout (R5), DLQ after at most 5 receives.
-    "usage": QueueDef("usage", "metering_consumer", visibility_timeout_s=6 * 60, batch_size=100),
-    "uploads": QueueDef("uploads", "verifier", visibility_timeout_s=6 * 900, batch_size=1),  # one object per call
+    # max_concurrency, the reasoning in docs/performance.md ("The consumer at scale"): usage 10 (one instance meters
+    # ~1,000 events/s; more writers of a hot licence's aggregates only conflict), uploads 20 (each may read 50 GiB
+    # for 15 minutes), licensing 2 (lapses and charges: a few per licence)
+    "usage": QueueDef("usage", "metering_consumer", visibility_timeout_s=6 * 60, batch_size=100, max_concurrency=10),
+    "uploads": QueueDef(
+        "uploads", "verifier", visibility_timeout_s=6 * 900, batch_size=1, max_concurrency=20
+    ),  # one object per call
     # effects on licences decided elsewhere (a renewal the cap cannot cover lapses the licence): ARCHITECTURE.md
-    "licensing": QueueDef("licensing", "licensing_consumer", visibility_timeout_s=6 * 30, batch_size=10),
+    "licensing": QueueDef(
+        "licensing", "licensing_consumer", visibility_timeout_s=6 * 30, batch_size=10, max_concurrency=2
+    ),
 }
 
 

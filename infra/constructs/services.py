@@ -278,6 +278,7 @@ class Services(Construct):
                 batch_size=d.batch_size,
                 max_batching_window=SQS_MAX_BATCHING_WINDOW if d.batch_size > 10 else None,
                 report_batch_item_failures=True,
+                max_concurrency=d.max_concurrency,
             )
         )
 

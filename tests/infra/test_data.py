@@ -205,6 +205,9 @@ def test_consumer_event_source_reports_partial_batch_failures(resources: Resourc
     assert esm["FunctionName"] == {"Ref": function_id(resources, d.consumer)}
     if d.batch_size > 10:
         assert esm["MaximumBatchingWindowInSeconds"] >= 1
+    # And its concurrency is capped (SQS allows 2 to 1,000; without a cap it scales to the account's limit)
+    assert esm["ScalingConfig"] == {"MaximumConcurrency": d.max_concurrency}
+    assert 2 <= d.max_concurrency <= 1000
 
 
 # Every queue's dead-letter queue, followed through its redrive policy: tests/infra/test_queues_redrive.py

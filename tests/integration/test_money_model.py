@@ -851,7 +851,8 @@ class MoneyMachine(RuleBasedStateMachine):
         books = Books()
         for r in records:
             if isinstance(r, BalanceRecord):
-                books.balances[(r.account, r.currency)] = r.balance_micros
+                key = (r.account, r.currency)  # the platform's balance is several shards: their sum
+                books.balances[key] = books.balances.get(key, 0) + r.balance_micros
             elif isinstance(r, SpendRecord):
                 books.spend[r.license_id] = r.spent_micros
         for it in scan(env["LICENSING_TABLE"]):

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, cast
 
+from functions.metering.dal.store import unsharded
 from functions.metering.logic.audit import (
     AppliedPosting,
     BalanceRecord,
@@ -171,6 +172,7 @@ def metering_record(item: Mapping[str, object]) -> Record | None:
         return JournalEntry(pk, sk, str(item.get("currency") or ""), _postings(item.get("postings")))
     if head == "BAL" and sk == "BAL":
         account, _, currency = pk.removeprefix("BAL#").rpartition("#")
+        account = unsharded(account)  # the platform's balance is kept in shards (dal.store.PLATFORM_SHARDS)
         return BalanceRecord(pk, sk, account, str(item.get("currency") or currency), _int(item.get("balance_micros")))
     if head == "DISTM":  # DISTM#<pool>#<period>#<currency>#<account>
         _, _pool, _period, currency, account = pk.split("#", 4)

@@ -7,8 +7,8 @@
 | usage aggregates (``GET /v1/usage``) | pk=``USAGE#B#<buyer>`` / ``USAGE#P#<publisher>`` / ``USAGE#ALL``, sk=``<day>#<licence>#<asset>#<use>`` | once per key per chunk |
 | statement lines of the booking period | pk=``STMT#<account>#<YYYY-MM>``, sk=``<licence>#<asset>#<use>#<currency>`` | once per key per chunk |
 | distribution lines (booked in the period the distribution ran) | pk=``STMT#<account>#<YYYY-MM>``, sk=``DIST#<pool>#<distributed period>#<currency>`` | once per distribution |
-| accounts with a statement in a period | pk=``STMTIDX#<YYYY-MM>``, sk=``<account>`` | once per key per chunk |
-| balances | pk=``BAL#<account>#<currency>``, sk=``BAL`` | once per key per chunk |
+| accounts with a statement in a period | pk=``STMTIDX#<YYYY-MM>``, sk=``<account>`` (the platform's: ``platform~<shard>``) | once per key per chunk |
+| balances | pk=``BAL#<account>#<currency>``, sk=``BAL``; the platform's in ``PLATFORM_SHARDS`` shards, pk=``BAL#platform~<shard>#<currency>``, read as their sum | once per key per chunk |
 | spend per licence (read by delivery for budget caps) | pk=``SPEND#<licence>``, sk=``SPEND`` | once per key per chunk |
 | a pool licence's net revenue in a period | pk=``POOLREV#<pool>#<YYYY-MM>``, sk=``L#<licence>#<currency>`` (``usage_net_micros``, ``charge_net_micros``) | once per key per chunk |
 | use of a member asset under a pool licence in a period | pk=``POOLREV#<pool>#<YYYY-MM>``, sk=``U#<licence>#<asset>`` (``charged_micros``, ``accesses``, ``publisher_id``) | once per key per chunk |
@@ -23,11 +23,19 @@ Exactly once: a chunk of new entries is ONE ``TransactWriteItems``: each entry's
 yet) together with the aggregate increments of the whole chunk (one update per aggregate key, P3). Either all of it
 commits or none does; a replay finds the journal entries and adds nothing. A concurrent duplicate makes its put's
 condition fail: that entry is dropped and the chunk retried without it.
+
+At scale (issue 16): the only items every paid chunk touched whatever its licence were the platform's fee balance and
+its statement-index entry, so concurrent consumer instances conflicted on them. Each chunk now writes one of
+``PLATFORM_SHARDS`` copies (chosen from its first entry's key), and readers sum or fold them. A chunk refused with
+``TransactionConflict`` is retried with full-jitter backoff (``backoff``). docs/performance.md says why 8 and why
+the consumer's concurrency is capped.
 """
 
 from __future__ import annotations
 
+import random
 import time
+import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -150,7 +158,36 @@ class _Agg:
         return out
 
 
-def aggregate(entries: Iterable[Entry]) -> _Agg:
+PLATFORM_SHARDS = 8
+"""Copies of the platform's shared totals (fee balance, statement-index entry): concurrent chunks write different
+copies instead of all conflicting on one item (docs/performance.md, "The consumer at scale")."""
+
+SHARD_MARK = "~"  # never in an account id (ids are ``acc_`` + base32): ``platform~3`` is shard 3 of ``platform``
+
+
+def sharded(account: str, shard: int) -> str:
+    """The name an account's shared totals are written under: the platform's shard, anyone else's own."""
+    return f"{account}{SHARD_MARK}{shard % PLATFORM_SHARDS}" if account == PLATFORM else account
+
+
+def unsharded(name: str) -> str:
+    """The account a (possibly sharded) total belongs to."""
+    return name.split(SHARD_MARK, 1)[0]
+
+
+def chunk_shard(entries: list[Entry]) -> int:
+    """A chunk's platform shard: stable for the chunk (its retries write the same copy), spread across chunks."""
+    return zlib.crc32(entries[0].dedup_key.encode()) % PLATFORM_SHARDS if entries else 0
+
+
+def backoff(attempt: int, base_s: float = 0.025, cap_s: float = 1.0, rng: random.Random | None = None) -> float:
+    """Full-jitter exponential backoff (AWS Architecture Blog, "Exponential Backoff And Jitter", 2015): a uniform
+    draw in [0, min(cap, base x 2^attempt)], so writers that conflicted once do not collide again in step."""
+    top = min(cap_s, base_s * 2**attempt)
+    return rng.uniform(0, top) if rng is not None else random.uniform(0, top)
+
+
+def aggregate(entries: Iterable[Entry], shard: int = 0) -> _Agg:
     agg = _Agg()
     for e in entries:
         asset = e.asset_id or "-"
@@ -186,10 +223,13 @@ def aggregate(entries: Iterable[Entry]) -> _Agg:
                 fee_micros=e.fee,
                 net_micros=e.net,
             )
-            agg.add(f"STMTIDX#{e.period}", account)
+            agg.add(f"STMTIDX#{e.period}", sharded(account, shard))
         for p in e.postings:
             agg.add(
-                f"BAL#{p['account']}#{e.currency}", "BAL", {"currency": e.currency}, balance_micros=p["amount_micros"]
+                f"BAL#{sharded(p['account'], shard)}#{e.currency}",
+                "BAL",
+                {"currency": e.currency},
+                balance_micros=p["amount_micros"],
             )
         if e.gross:
             agg.add(f"SPEND#{e.license_id}", "SPEND", None, spent_micros=e.gross)
@@ -216,6 +256,10 @@ def aggregate(entries: Iterable[Entry]) -> _Agg:
                 )
     return agg
 
+
+COMMIT_ATTEMPTS = 10
+"""Transactions per chunk before it fails back to the queue: with full jitter capped at 1 s, about 3 s of waiting;
+a refused condition (duplicate, released lease, closed period) is resolved in one more attempt each."""
 
 REPORT_TX_EVENTS = 80  # reported events per transaction (with the budget updates of their licences: <= 100 items)
 
@@ -365,7 +409,7 @@ class MeteringStore:
         pending = list(entries)
         late: set[str] = set()  # leases found released
         unpaid: set[str] = set()  # leases whose late deliveries the budget cannot cover
-        for attempt in range(8):
+        for attempt in range(COMMIT_ATTEMPTS):
             if not pending:
                 return []
             pending = [written_off(e) if e.lease_id in unpaid and not e.written_off else e for e in pending]
@@ -381,7 +425,7 @@ class MeteringStore:
                 }
                 for e in pending
             ]
-            items += aggregate(pending).updates(self.table)
+            items += aggregate(pending, chunk_shard(pending)).updates(self.table)
             slots: dict[int, tuple[set[str], set[str]]] = {}  # transaction index -> (leases, late or unpaid)
             late_by_licence: dict[str, dict[str, int]] = defaultdict(dict)
             for (license_id, lease_id), micros in sorted(_lease_charges(pending).items()):
@@ -411,7 +455,7 @@ class MeteringStore:
                     pending = [e for i, e in enumerate(pending) if i not in dupes]
                 if failed:
                     continue
-                time.sleep(min(0.05 * 2**attempt, 1.0))  # conflicting concurrent writers: back off
+                time.sleep(backoff(attempt))  # TransactionConflict: another writer holds one of its items
         raise RuntimeError("could not commit metering chunk after retries")
 
     # ------------------------------------------------------------------ usage reads
@@ -453,7 +497,8 @@ class MeteringStore:
         return str(got["closed_at"])
 
     def statement_accounts(self, period: str) -> list[str]:
-        return [str(r["sk"]) for r in self.query_all(f"STMTIDX#{period}", consistent=True)]
+        names = (unsharded(str(r["sk"])) for r in self.query_all(f"STMTIDX#{period}", consistent=True))
+        return sorted(dict.fromkeys(names))
 
     def statement_rows(self, account_id: str, period: str) -> list[StatementRow]:
         return cast("list[StatementRow]", self.query_all(f"STMT#{account_id}#{period}", consistent=True))
@@ -471,8 +516,22 @@ class MeteringStore:
         return got
 
     def balance(self, account_id: str, currency: str) -> int:
-        row = self.get(f"BAL#{account_id}#{currency}", "BAL") or {}
-        return int(cast(int, row.get("balance_micros", 0)))
+        if account_id != PLATFORM:
+            row = self.get(f"BAL#{account_id}#{currency}", "BAL") or {}
+            return int(cast(int, row.get("balance_micros", 0)))
+        names = [account_id] + [sharded(account_id, n) for n in range(PLATFORM_SHARDS)]  # + any unsharded total
+        keys = [_key(f"BAL#{name}#{currency}", "BAL") for name in names]
+        request: Mapping[str, KeysAndAttributesTypeDef | KeysAndAttributesOutputTypeDef] = {
+            self.table: {"Keys": keys, "ConsistentRead": True}
+        }
+        total = 0
+        for _ in range(8):
+            got = self._ddb.batch_get_item(RequestItems=request)
+            total += sum(int(it.get("balance_micros", {}).get("N", "0")) for it in got["Responses"].get(self.table, []))
+            request = got.get("UnprocessedKeys") or {}
+            if not request:
+                return total
+        raise RuntimeError("could not read the platform's balance shards")
 
     # ------------------------------------------------------------------ pools
     def pools(self) -> list[str]:
@@ -637,7 +696,7 @@ class MeteringStore:
         todo = list(events)
         while todo:
             group, todo = todo[:REPORT_TX_EVENTS], todo[REPORT_TX_EVENTS:]
-            for _ in range(10):
+            for attempt in range(COMMIT_ATTEMPTS):
                 group = [r for r in group if r.event_id not in dupes and r.event_id not in exhausted]
                 if not group:
                     break
@@ -650,7 +709,7 @@ class MeteringStore:
                     reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
                     failed = {i for i, code in enumerate(reasons) if code == "ConditionalCheckFailed"}
                     if not failed and "TransactionConflict" in reasons:  # another writer of a budget: again
-                        time.sleep(0.02)
+                        time.sleep(backoff(attempt))
                         continue
                     if not failed:
                         raise

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
@@ -222,7 +222,10 @@ class Auditor:
                 self._journal(record)
             case AppliedPosting():
                 self._post(record.account, record.currency, record.amount_micros, (record.pk, record.sk))
-            case BalanceRecord():
+            case BalanceRecord():  # several records of one account are its shards (the platform's): their sum
+                prev = self._balances.get((record.account, record.currency))
+                if prev is not None:
+                    record = replace(prev, balance_micros=prev.balance_micros + record.balance_micros)
                 self._balances[(record.account, record.currency)] = record
             case SpendRecord():
                 self._spend[record.license_id] = record

@@ -191,6 +191,37 @@ def test_a_balance_that_differs_from_its_postings() -> None:
     assert (v.invariant, v.pk, v.sk, v.delta) == ("balance", "BAL#platform#EUR", "BAL", 100)
 
 
+def test_the_platform_balance_is_the_sum_of_its_shards() -> None:
+    # Given the platform's USD balance (1,000) kept as an unsharded total and two shards, as the consumer writes it
+    metering, licensing = ledger()
+    item(metering, "BAL#platform#USD")["balance_micros"] = 200
+    metering += [
+        {"pk": "BAL#platform~3#USD", "sk": "BAL", "currency": "USD", "balance_micros": 300},
+        {"pk": "BAL#platform~7#USD", "sk": "BAL", "currency": "USD", "balance_micros": 500},
+    ]
+    # Then their sum matches the postings
+    assert check(metering, licensing) == []
+    # and a shard off by one is a balance violation of the platform
+    item(metering, "BAL#platform~7#USD")["balance_micros"] = 501
+    (v,) = check(metering, licensing)
+    assert (v.invariant, v.delta) == ("balance", 1) and "platform" in v.pk
+
+
+def test_backoff_is_full_jitter_under_a_cap() -> None:
+    import random
+
+    from functions.metering.dal.store import backoff
+
+    rng = random.Random(7)
+    draws = {attempt: [backoff(attempt, rng=rng) for _ in range(400)] for attempt in (0, 3, 9)}
+    # each draw lies in [0, min(1 s, 25 ms x 2^attempt)], and spreads over it (no two writers wait in step)
+    for attempt, got in draws.items():
+        top = min(1.0, 0.025 * 2**attempt)
+        assert all(0 <= d <= top for d in got)
+        assert min(got) < top * 0.1 and max(got) > top * 0.9
+        assert len(set(got)) == len(got)
+
+
 def test_a_distribution_marker_counts_towards_the_balance() -> None:
     # Given a distribution posting applied twice over (its marker says 3,001 but the balance moved 3,000)
     metering, licensing = ledger()
