@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import cold_start, cost, embedded, hotpath
+from benchmarks import cold_start, cost, embedded, hotpath, x402_side_by_side
 from benchmarks.harness import Harness, moto_server
 from local.motoserver import running
 
@@ -39,6 +39,8 @@ def main() -> int:
         profile = hotpath.delivery_profile(h, s, 300)
         consumer = hotpath.deliveries_and_consumer(h, s, min(n, 1000))
         capped = hotpath.capped_deliveries(h, s)
+        print("x402 side by side (report rows; about 25 s)...", flush=True)
+        x402_rows, x402_raw = x402_side_by_side.guarded(h, s)  # never fails the bench
     long_n = embedded.long_run_events()
     print(f"embedded DynamoDB at scale: transaction cost, then {long_n} events through the API (fresh server)...")
     with running(patched=True) as (endpoint, server_pid):
@@ -236,6 +238,7 @@ def main() -> int:
     rows.append(
         row("—", "application log bytes per delivery", round(named["log_bytes_per_delivery"]), "bytes", "report", None)
     )
+    rows += x402_rows
     model = cost.model(named, consumer)
     rows += [row("P4", f"cost: {k}", round(v, 4), "USD / 1M deliveries", "", None) for k, v in model["parts"].items()]
     rows.append(
@@ -272,6 +275,7 @@ def main() -> int:
             "python": sys.version.split()[0],
             "machine": platform.machine(),
             "cores": __import__("os").cpu_count(),
+            "x402_side_by_side": x402_raw,
         },
     )
     gated = scale_rows + [r for r in rows if r["target"] == "13"]

@@ -85,3 +85,11 @@ def test_the_checks_refuse_what_is_not_a_402(market: dict[str, Any]) -> None:
     header = base64.b64encode(json.dumps(wrong_price).encode()).decode()
     with pytest.raises(AssertionError):
         x.check_x402(x.Answer(402, {"PAYMENT-REQUIRED": header}, b"{}"))
+
+
+def test_guarded_turns_a_failure_into_one_report_row() -> None:
+    """``make bench`` calls ``guarded``: a failure of the side by side is a row saying so, never the bench's."""
+    rows, raw = x.guarded(object(), {})  # no harness: its first use fails
+    assert len(rows) == 1 and rows[0]["metric"].startswith("not measured: AttributeError")
+    assert rows[0]["met"] is None and rows[0]["limit"] == "report"
+    assert "AttributeError" in raw["error"]
