@@ -22,8 +22,17 @@ PRICES = {  # USD
 }
 DELIVERY_MEMORY_GB = 0.5  # infra.definitions FUNCTIONS["delivery"].memory_mb
 CONSUMER_MEMORY_GB = 1.0  # FUNCTIONS["metering_consumer"].memory_mb
-PLATFORM_LOG_BYTES = 320  # Lambda's own START/END/REPORT lines per invocation (JSON format), typical size
-XRAY_SAMPLED = 0.05  # default sampling rule: 1 request/s + 5 %; the reservoir is ignored at crawler scale
+PLATFORM_LOG_BYTES = 0
+"""Lambda's own START/END/REPORT lines per delivery: none. Every function logs JSON with system log level WARN
+(tests/infra/test_services.py), and those lines are INFO: "By default, Lambda sets the system log level to INFO. With
+this setting, Lambda automatically sends "start" and "report" log messages to CloudWatch"
+(https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html, read 2026-11-30). At INFO
+they were about 320 bytes per invocation (USD 0.16 per million)."""
+XRAY_SAMPLED = 0.0
+"""Traces per delivery: none. The delivery function's tracing is PassThrough: "Lambda will only trace the request from
+an upstream service if it contains a tracing header with sampled=1" (https://docs.aws.amazon.com/cdk/api/v2/docs/
+aws-cdk-lib.aws_lambda.Tracing.html, read 2026-11-30), and HTTP APIs send none. Active tracing sampled 5 % (Lambda's
+fixed rule, 1 request per second plus 5 %): USD 0.25 per million at USD 5.00 per million traces."""
 CALL_LATENCY_S = 0.006  # typical in-region DynamoDB/SQS/S3 call latency (moto's timings are not AWS's)
 AUTH_MISS_RATE = 0.001  # authoriser cache misses per delivery (60 s cache per key; a crawler reuses its key)
 LIMITER_PRICE_SOURCE = (

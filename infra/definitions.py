@@ -121,6 +121,10 @@ class FunctionDef:
     IAM ``dynamodb:LeadingKeys`` on ``BUDGET#*``; ``functions.licensing.dal.budget``)."""
     scans: bool = False
     """May ``Scan`` the tables it reads (base tables only): the ledger auditor, on a schedule, never a request path."""
+    tracing: Literal["active", "pass_through"] = "active"
+    """X-Ray: ``active`` samples requests (Lambda's fixed rule: 1 per second and 5 % of the rest, not configurable);
+    ``pass_through`` traces only a request whose caller sent a sampled trace header (the hot path: docs/performance.md,
+    "The cost of a delivery")."""
 
 
 FUNCTIONS: dict[str, FunctionDef] = {
@@ -155,6 +159,7 @@ FUNCTIONS: dict[str, FunctionDef] = {
         "functions.licensing.handlers.delivery.handler",
         tables_rw=("licensing",),
         tables_r=("catalog", "accounts"),  # accounts: a suspended publisher's offers grant no licence (issue 19)
+        tracing="pass_through",  # 5 % sampling was USD 0.25 per million deliveries (issue 16)
     ),
     "metering": FunctionDef(
         "metering",

@@ -130,7 +130,7 @@ class ServiceFunction(Construct):
             memory_size=definition.memory_mb,
             role=self.role,
             environment=dict(environment),
-            tracing=lambda_.Tracing.ACTIVE,
+            tracing=lambda_.Tracing.ACTIVE if definition.tracing == "active" else lambda_.Tracing.PASS_THROUGH,
             logging_format=lambda_.LoggingFormat.JSON,
             application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
             system_log_level_v2=lambda_.SystemLogLevel.WARN,

@@ -48,9 +48,12 @@ def test_function_matches_its_definition(resources: Resources, name: str) -> Non
     assert props["Architectures"] == [ARCHITECTURE_NAME]
     assert props["Timeout"] == d.timeout_s
     assert props["MemorySize"] == d.memory_mb
-    # And it is traced, logs JSON to its own log group, and uses the shared dependency layer
-    assert props["TracingConfig"] == {"Mode": "Active"}
+    # And it is traced (the delivery hot path only when its caller asks: sampling it cost USD 0.25 per million), logs
+    # JSON to its own log group with Lambda's START/REPORT lines filtered out (system level WARN), and uses the shared
+    # dependency layer
+    assert props["TracingConfig"] == {"Mode": "PassThrough" if name == "delivery" else "Active"}
     assert props["LoggingConfig"]["LogFormat"] == "JSON"
+    assert props["LoggingConfig"]["SystemLogLevel"] == "WARN"
     assert len(props["Layers"]) == 1
 
 
