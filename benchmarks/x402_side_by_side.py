@@ -236,7 +236,9 @@ def rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     """Report rows (no limit: they never fail the bench) in the results' shape."""
     ours, theirs = result["ours"], result["x402"]
     ours_label = "delivery handler 402-or-200 decision (unlicensed buyer: 402 with offers; local gateway, moto)"
-    theirs_label = "x402 2.25.0 Flask PaymentMiddleware 402 (exact EVM, facilitator stand-in on 127.0.0.1)"
+    from importlib.metadata import version
+
+    theirs_label = f"x402 {version('x402')} Flask PaymentMiddleware 402 (exact EVM, facilitator stand-in on 127.0.0.1)"
     out = []
     for label, f in ((ours_label, ours), (theirs_label, theirs)):
         out.append(_row(f"{label}, {f['requests']} requests", round(f["rps"]), "req/s"))
