@@ -8,6 +8,7 @@ from typing import Annotated, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
+from functions.shared.model import DeferredModel
 from functions.shared.urls import checked
 
 T = TypeVar("T", bound=BaseModel)
@@ -16,7 +17,7 @@ PublicBaseUrl = Annotated[str, AfterValidator(checked)]
 """``PUBLIC_BASE_URL``: required by the functions that build links (read through ``functions.shared.urls``)."""
 
 
-class BaseEnv(BaseModel):
+class BaseEnv(DeferredModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     POWERTOOLS_SERVICE_NAME: str = "imprimatur"

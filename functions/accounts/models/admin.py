@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, field_validator
 
 from functions.accounts.models.input import _EMAIL, Role
+from functions.shared.model import DeferredModel
 
 AccountStatusFilter = Literal["active", "pending", "suspended"]
 
@@ -25,7 +26,7 @@ def _https(url: str | None) -> str | None:
 HttpsUrl = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), AfterValidator(_https)]
 
 
-class ProfileUpdate(BaseModel):
+class ProfileUpdate(DeferredModel):
     """A publisher's public profile; a field sent as ``null`` is cleared, a field left out is kept."""
 
     model_config = ConfigDict(extra="forbid")
@@ -36,7 +37,7 @@ class ProfileUpdate(BaseModel):
     logo_url: HttpsUrl | None = None
 
 
-class UpdateMeRequest(BaseModel):
+class UpdateMeRequest(DeferredModel):
     """``PATCH /v1/me``: what an account may change about itself (a publisher's public profile)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -44,7 +45,7 @@ class UpdateMeRequest(BaseModel):
     profile: ProfileUpdate
 
 
-class UpdateAccountRequest(BaseModel):
+class UpdateAccountRequest(DeferredModel):
     """``PATCH /v1/accounts/{id}`` (admin): at least one field."""
 
     model_config = ConfigDict(extra="forbid")
@@ -62,14 +63,14 @@ class UpdateAccountRequest(BaseModel):
         return roles
 
 
-class ProfileOut(BaseModel):
+class ProfileOut(DeferredModel):
     display_name: str | None = None
     website: str | None = None
     description: str | None = None
     logo_url: str | None = None
 
 
-class AdminAccountOut(BaseModel):
+class AdminAccountOut(DeferredModel):
     """An account as an operator sees it, with who changed it last."""
 
     id: str
@@ -83,12 +84,12 @@ class AdminAccountOut(BaseModel):
     profile: ProfileOut | None = None
 
 
-class AccountList(BaseModel):
+class AccountList(DeferredModel):
     items: list[AdminAccountOut]
     next_cursor: str | None = None
 
 
-class IssuedKeyResponse(BaseModel):
+class IssuedKeyResponse(DeferredModel):
     key_id: str
     api_key: str
     created_at: str

@@ -2,14 +2,16 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, computed_field
+from pydantic import computed_field
+
+from functions.shared.model import DeferredModel
 
 AccountStatus = Literal["active", "pending", "suspended"]
 """``pending``: signed up and verified, awaiting an operator's approval (issue 19); its key reads ``GET /v1/me`` only."""
 KeyStatus = Literal["active", "revoked"]
 
 
-class PublisherProfile(BaseModel):
+class PublisherProfile(DeferredModel):
     """A publisher's public profile (issue 19): shown in the catalogue, RSL ``<copyright>`` and statements."""
 
     display_name: str | None = None
@@ -18,7 +20,7 @@ class PublisherProfile(BaseModel):
     logo_url: str | None = None
 
 
-class Account(BaseModel):
+class Account(DeferredModel):
     id: str
     name: str
     email: str
@@ -44,7 +46,7 @@ class Account(BaseModel):
         return f"{self.created_at}#{self.id}"
 
 
-class ApiKey(BaseModel):
+class ApiKey(DeferredModel):
     key_id: str
     account_id: str
     key_hash: str

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-from pydantic import BaseModel
-
 from functions.accounts.models.admin import ProfileOut
+from functions.shared.model import DeferredModel
 
 
-class AccountOut(BaseModel):
+class AccountOut(DeferredModel):
     id: str
     name: str
     email: str
@@ -15,18 +14,18 @@ class AccountOut(BaseModel):
     profile: ProfileOut | None = None  # a publisher's public profile (issue 19)
 
 
-class CreateAccountResponse(BaseModel):
+class CreateAccountResponse(DeferredModel):
     account: AccountOut
     api_key: str
 
 
-class NewKeyResponse(BaseModel):
+class NewKeyResponse(DeferredModel):
     key_id: str
     api_key: str
     created_at: str
 
 
-class KeyOut(BaseModel):
+class KeyOut(DeferredModel):
     key_id: str
     prefix: str
     status: str
@@ -34,11 +33,11 @@ class KeyOut(BaseModel):
     revoked_at: str | None = None
 
 
-class KeyList(BaseModel):
+class KeyList(DeferredModel):
     items: list[KeyOut]
     next_cursor: str | None = None
 
 
-class Health(BaseModel):
+class Health(DeferredModel):
     status: str
     version: str

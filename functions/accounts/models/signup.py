@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import ConfigDict, Field, StringConstraints, field_validator
 
 from functions.accounts.models.input import _EMAIL
+from functions.shared.model import DeferredModel
 
 SignupRole = Literal["publisher", "buyer"]
 Locale = Literal["en", "fr"]
 _URL = r"^https://[^\s/?#]+\.[^\s/?#]+(/[^\s]*)?$"
 
 
-class SignupRequest(BaseModel):
+class SignupRequest(DeferredModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -31,7 +32,7 @@ class SignupRequest(BaseModel):
         return roles
 
 
-class SignupAccepted(BaseModel):
+class SignupAccepted(DeferredModel):
     """The same answer for every accepted sign-up, whether or not the address already has an account."""
 
     status: Literal["accepted"] = "accepted"
@@ -41,13 +42,13 @@ class SignupAccepted(BaseModel):
     )
 
 
-class ActivateRequest(BaseModel):
+class ActivateRequest(DeferredModel):
     model_config = ConfigDict(extra="forbid")
 
     token: Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
-class Verification(BaseModel):
+class Verification(DeferredModel):
     """A pending sign-up, stored under the SHA-256 of its link's token (never the token itself)."""
 
     token_hash: str

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from functions.shared.model import DeferredModel
 
 MIB = 1024 * 1024
 PUT_MAX_BYTES = 100 * MIB  # up to this size an upload is one presigned PUT; above, presigned multipart
@@ -41,14 +43,14 @@ TERRITORIES = frozenset(_ISO_3166_ALPHA2.split()) | {"EU"}
 AssetStatus = Literal["pending_upload", "verifying", "available", "rejected", "withdrawn"]
 
 
-class UploadState(BaseModel):
+class UploadState(DeferredModel):
     method: Literal["PUT", "MULTIPART"]
     upload_id: str | None = None
     part_size: int | None = None
     part_count: int | None = None
 
 
-class Asset(BaseModel):
+class Asset(DeferredModel):
     id: str
     publisher_id: str
     title: str
@@ -76,7 +78,7 @@ class Asset(BaseModel):
         return [p for p in self.pool_ids if p not in self.pool_leaves or self.pool_leaves[p] > now_iso]
 
 
-class Collection(BaseModel):
+class Collection(DeferredModel):
     id: str
     publisher_id: str
     title: str
@@ -84,7 +86,7 @@ class Collection(BaseModel):
     created_at: str
 
 
-class Offer(BaseModel):
+class Offer(DeferredModel):
     id: str
     publisher_id: str  # the offering account; for a pool offer, the admin who published it
     scope: dict[str, str]  # {"type": "asset"|"collection"|"pool", "id": ...}
@@ -100,7 +102,7 @@ class Offer(BaseModel):
     retired_at: str | None = None
 
 
-class Pool(BaseModel):
+class Pool(DeferredModel):
     id: str
     name: str
     description: str = ""

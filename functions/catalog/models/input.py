@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from functions.catalog.models.domain import MAX_ASSET_BYTES, MEDIA_TYPES, PUT_MAX_BYTES, TERRITORIES
 from functions.shared.limits import Currency, timestamp
+from functions.shared.model import DeferredModel
 
 Kind = Literal["article", "dataset", "image", "audio", "video", "book", "other"]
 Use = Literal["all", "ai-all", "ai-train", "ai-input", "ai-index", "search"]
@@ -28,7 +29,7 @@ IdStr = Annotated[str, StringConstraints(max_length=64)]
 PUBLISHED_AHEAD = timedelta(days=1)  # a publication date may be announced a day ahead, not further
 
 
-class _Strict(BaseModel):
+class _Strict(DeferredModel):
     model_config = ConfigDict(extra="forbid")
 
 

@@ -4,12 +4,14 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
+from functions.shared.model import DeferredModel
+
 if TYPE_CHECKING:
     from functions.catalog.dal.reader import OfferRecord
     from functions.catalog.models.domain import Offer
 
 
-class AssetOut(BaseModel):
+class AssetOut(DeferredModel):
     id: str
     publisher_id: str
     title: str
@@ -29,19 +31,19 @@ class AssetOut(BaseModel):
     updated_at: str
 
 
-class PutUpload(BaseModel):
+class PutUpload(DeferredModel):
     method: str
     url: str
     headers: dict[str, str]
     expires_at: str
 
 
-class Part(BaseModel):
+class Part(DeferredModel):
     part_number: int
     url: str
 
 
-class MultipartUpload(BaseModel):
+class MultipartUpload(DeferredModel):
     method: str
     upload_id: str
     part_size: int
@@ -49,17 +51,17 @@ class MultipartUpload(BaseModel):
     expires_at: str
 
 
-class CreateAssetResponse(BaseModel):
+class CreateAssetResponse(DeferredModel):
     asset: AssetOut
     upload: PutUpload | MultipartUpload
 
 
-class AssetList(BaseModel):
+class AssetList(DeferredModel):
     items: list[AssetOut]
     next_cursor: str | None = None
 
 
-class OfferPricing(BaseModel):
+class OfferPricing(DeferredModel):
     model: str
     amount_micros: int
     currency: str
@@ -67,7 +69,7 @@ class OfferPricing(BaseModel):
     period_days: int | None = None
 
 
-class OfferOut(BaseModel):
+class OfferOut(DeferredModel):
     id: str
     publisher_id: str
     scope: dict[str, str]
@@ -84,7 +86,7 @@ class OfferOut(BaseModel):
     publisher_name: str | None = None  # the publisher's display name (issue 19), on public reads
 
 
-class OfferList(BaseModel):
+class OfferList(DeferredModel):
     items: list[OfferOut]
     next_cursor: str | None = None
 
@@ -94,12 +96,12 @@ class CatalogItem(AssetOut):
     publisher_name: str | None = None  # the publisher's display name (issue 19): buyers see who they license from
 
 
-class CatalogPage(BaseModel):
+class CatalogPage(DeferredModel):
     items: list[CatalogItem]
     next_cursor: str | None = None
 
 
-class CollectionOut(BaseModel):
+class CollectionOut(DeferredModel):
     id: str
     publisher_id: str
     title: str
@@ -107,7 +109,7 @@ class CollectionOut(BaseModel):
     created_at: str
 
 
-class PublisherOut(BaseModel):
+class PublisherOut(DeferredModel):
     id: str
     name: str  # the display name when the publisher set one, else its account name
     asset_count: int
@@ -121,7 +123,7 @@ class PublisherOut(BaseModel):
     logo_url: str | None = None
 
 
-class PoolOut(BaseModel):
+class PoolOut(DeferredModel):
     id: str
     name: str
     description: str
@@ -129,12 +131,12 @@ class PoolOut(BaseModel):
     member_count: int
 
 
-class PoolMembersOut(BaseModel):
+class PoolMembersOut(DeferredModel):
     pool_id: str
     asset_ids: list[str]
 
 
-class PoolLeaveOut(BaseModel):
+class PoolLeaveOut(DeferredModel):
     pool_id: str
     asset_id: str
     leaves_at: str

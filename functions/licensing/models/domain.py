@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal, cast
 
-from pydantic import BaseModel
+from functions.shared.model import DeferredModel
 
 if TYPE_CHECKING:
     from functions.catalog.dal.reader import Pricing
@@ -10,7 +10,7 @@ if TYPE_CHECKING:
 LicenseStatus = Literal["active", "cancelled", "revoked", "lapsed"]
 
 
-class License(BaseModel):
+class License(DeferredModel):
     id: str
     buyer_id: str
     publisher_id: str

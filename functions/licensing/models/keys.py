@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, ConfigDict, Field
+
+from functions.shared.model import DeferredModel
 
 
-class RetiredKey(BaseModel):
+class RetiredKey(DeferredModel):
     """A signing key that no longer signs but whose certificates may still be in term: one entry of
     ``RETIRED_SIGNING_KEYS`` (JSON list), set by the stack from the ``retired_signing_keys`` context."""
 

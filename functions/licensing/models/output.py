@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from pydantic import BaseModel
+from functions.shared.model import DeferredModel
 
 
-class LicenseOut(BaseModel):
+class LicenseOut(DeferredModel):
     id: str
     buyer_id: str
     publisher_id: str
@@ -32,23 +32,23 @@ class LicenseOut(BaseModel):
     still counts as remaining."""
 
 
-class GrantResponse(BaseModel):
+class GrantResponse(DeferredModel):
     license: LicenseOut
     certificate: str
 
 
-class LicenseList(BaseModel):
+class LicenseList(DeferredModel):
     items: list[LicenseOut]
     next_cursor: str | None = None
 
 
-class CertificateOut(BaseModel):
+class CertificateOut(DeferredModel):
     license_id: str
     certificate: str
     jwks_url: str
 
 
-class Jwk(BaseModel):
+class Jwk(DeferredModel):
     kty: str
     crv: str
     x: str
@@ -58,11 +58,11 @@ class Jwk(BaseModel):
     kid: str
 
 
-class Jwks(BaseModel):
+class Jwks(DeferredModel):
     keys: list[Jwk]
 
 
-class ContentOut(BaseModel):
+class ContentOut(DeferredModel):
     url: str
     expires_at: str
     license_id: str

@@ -2,15 +2,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import ConfigDict, Field, StringConstraints, field_validator
 
 from functions.shared.limits import EARLIEST, timestamp
+from functions.shared.model import DeferredModel
 
 Use = Literal["all", "ai-all", "ai-train", "ai-input", "ai-index", "search"]
 PERIOD = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 
-class UsageEvent(BaseModel):
+class UsageEvent(DeferredModel):
     model_config = ConfigDict(extra="forbid")
 
     event_id: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
@@ -30,13 +31,13 @@ class UsageEvent(BaseModel):
         return timestamp(v, "occurred_at", earliest=EARLIEST)
 
 
-class ReportUsageRequest(BaseModel):
+class ReportUsageRequest(DeferredModel):
     model_config = ConfigDict(extra="forbid")
 
     events: list[UsageEvent] = Field(min_length=1, max_length=500)
 
 
-class DistributionRequest(BaseModel):
+class DistributionRequest(DeferredModel):
     model_config = ConfigDict(extra="forbid")
 
     period: Annotated[str, StringConstraints(pattern=PERIOD)]

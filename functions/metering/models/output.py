@@ -2,41 +2,41 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
+from functions.shared.model import DeferredModel
 
 
-class Rejected(BaseModel):
+class Rejected(DeferredModel):
     event_id: str
     code: str
 
 
-class ReportUsageResponse(BaseModel):
+class ReportUsageResponse(DeferredModel):
     accepted: int
     duplicates: int
     rejected: list[Rejected]
 
 
-class UsageItem(BaseModel):
+class UsageItem(DeferredModel):
     key: str
     units: int
     accesses: int
     amount_micros: int
 
 
-class UsageReport(BaseModel):
+class UsageReport(DeferredModel):
     items: list[UsageItem]
     group_by: str
     from_: str | None = None
     to: str | None = None
 
 
-class Balance(BaseModel):
+class Balance(DeferredModel):
     account_id: str
     currency: str
     balance_micros: int
 
 
-class StatementLine(BaseModel):
+class StatementLine(DeferredModel):
     license_id: str
     asset_id: str | None = None
     use: str
@@ -49,7 +49,7 @@ class StatementLine(BaseModel):
     pool_id: str | None = None
 
 
-class DistributionLine(BaseModel):
+class DistributionLine(DeferredModel):
     """A pool distribution booked in this statement's period (API v1.1): a member's share (positive), or on the
     pool's own statement what it paid out (negative) with what it carried in and carries forward."""
 
@@ -64,7 +64,7 @@ class DistributionLine(BaseModel):
     carried_forward_micros: int = 0  # pool: revenue with no use yet, kept in the pool for a later period
 
 
-class Totals(BaseModel):
+class Totals(DeferredModel):
     """One currency's totals (API v1.1: never a sum across currencies)."""
 
     currency: str
@@ -74,7 +74,7 @@ class Totals(BaseModel):
     distributions_micros: int  # distributions booked in this statement's own period
 
 
-class Party(BaseModel):
+class Party(DeferredModel):
     """An account a statement involves (its own, and each licence's buyer and publisher), by the name buyers and
     publishers see (a publisher's display name when it set one)."""
 
@@ -82,7 +82,7 @@ class Party(BaseModel):
     name: str
 
 
-class Statement(BaseModel):
+class Statement(DeferredModel):
     id: str | None = None
     account_id: str
     period: str
@@ -98,7 +98,7 @@ class Statement(BaseModel):
     parties: list[Party] | None = None
 
 
-class MemberShare(BaseModel):
+class MemberShare(DeferredModel):
     """One member asset's part of a pool distribution, paid to its publisher."""
 
     asset_id: str
@@ -110,7 +110,7 @@ class MemberShare(BaseModel):
     share_micros: int  # attributed + carried share
 
 
-class Carried(BaseModel):
+class Carried(DeferredModel):
     """Revenue kept in the pool for a later period (API v1.1: never lost)."""
 
     license_id: str
@@ -119,7 +119,7 @@ class Carried(BaseModel):
     reason: Literal["unattributed"]
 
 
-class CurrencyDistribution(BaseModel):
+class CurrencyDistribution(DeferredModel):
     currency: str
     net_revenue_micros: int  # the pool's net revenue of the period in this currency
     carried_in_micros: int  # unattributed revenue of earlier periods brought in
@@ -129,7 +129,7 @@ class CurrencyDistribution(BaseModel):
     carried: list[Carried]
 
 
-class Distribution(BaseModel):
+class Distribution(DeferredModel):
     pool_id: str
     period: str  # the closed period distributed
     booked_period: str  # the period its postings are booked in (the one in which it ran)
@@ -138,7 +138,7 @@ class Distribution(BaseModel):
     remainder_rule: str
 
 
-class PeriodClose(BaseModel):
+class PeriodClose(DeferredModel):
     period: str
     status: Literal["closed"]
     closed_at: str
