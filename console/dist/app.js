@@ -498,7 +498,12 @@ async function showStatement(period, target) {
         SHA-256 <code class="sha">${st.sha256}</code></p>`
     : html`<p class="seal hint" id="${target.id}-seal"><span class="badge status-open">open</span> Amounts can still change until the period is closed.</p>`;
   const distributed = dists.some((d) => d.share_micros < 0 || d.carried_in_micros || d.carried_forward_micros);
-  render(target, html`${seal}<div class="scroll" tabindex="0" role="region" aria-label="Statement lines"><table><caption>Statement ${st.period} (${status})</caption>
+  // who the statement's licences are with, by the names they show (frozen with the money when the period closed)
+  const others = (st.parties || []).filter((p) => p.account_id !== st.account_id);
+  const parties = others.length
+    ? html`<p class="parties" id="${target.id}-parties">With: ${others.map((p, n) => html`${n ? ", " : ""}<strong>${p.name}</strong> <code class="hint">${p.account_id}</code>`)}</p>`
+    : "";
+  render(target, html`${seal}${parties}<div class="scroll" tabindex="0" role="region" aria-label="Statement lines"><table><caption>Statement ${st.period} (${status})</caption>
     <thead><tr><th scope="col">Content</th><th scope="col">Licence</th><th scope="col">Use</th><th scope="col">Units</th><th scope="col">Gross</th><th scope="col">Fee</th><th scope="col">Net</th></tr></thead>
     <tbody>${st.lines.map((l, n) => html`<tr><td>${names[n]}</td><td>${l.license_id}</td><td>${l.use}</td><td>${l.units}</td><td>${money(l.gross_micros, l.currency)}</td><td>${money(l.fee_micros, l.currency)}</td><td>${money(l.net_micros, l.currency)}</td></tr>`)}
     ${totals.length ? "" : html`<tr class="total empty"><th scope="row" colspan="7">Nothing charged in ${st.period}</th></tr>`}

@@ -187,6 +187,9 @@ def test_chart_shows_seeded_usage(page: Any, local_stack: dict[str, Any]) -> Non
     # This month's statement, on screen and as a CSV download
     page.get_by_role("button", name="Show").click()
     page.locator("#statement caption", has_text="Statement").wait_for()
+    # naming who the publisher licensed to (the statement's parties, by the names they show), never itself
+    parties = page.locator("#statement-parties").inner_text()
+    assert "Example AI Lab" in parties and "Harbour Gazette" not in parties
     with page.expect_download() as download:
         page.get_by_role("button", name="Download CSV").click()
     assert download.value.suggested_filename.startswith("statement-")
