@@ -18,12 +18,15 @@ timed invocation (docs/performance.md, "Authoriser sizing").
 
 from __future__ import annotations
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING
 
 from functions.accounts.logic.authn import authenticate
 from functions.shared import ratelimit
 from functions.shared.auth import bearer
 from functions.shared.jsontypes import LambdaEvent
+
+if TYPE_CHECKING:  # a type only: importing it at run time loads the whole Powertools package (P2, docs/performance.md)
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 DENY: LambdaEvent = {"isAuthorized": False}
 
