@@ -18,8 +18,6 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from functions.catalog.dal.reader import active_offers_for_asset, asset_from_item, asset_key
 from functions.licensing.dal.budget import DynamoBudgetStore, budget_from_item, budget_key
 from functions.licensing.dal.reader import license_from_item, license_from_model, license_key
@@ -49,6 +47,7 @@ from functions.shared.uses import USES, covers
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+    from aws_lambda_powertools.utilities.typing import LambdaContext  # a type only: no Powertools at run time (P2)
 
     # the contracts (docs/data-contracts.md); nothing more is imported on the hot path
     from functions.catalog.dal.reader import AssetRecord, OfferRecord
