@@ -359,6 +359,68 @@ def deliveries_and_consumer(h: Harness, s: dict[str, Any], n: int, batch: int = 
     }
 
 
+def crawl_consumer(h: Harness, s: dict[str, Any], n: int = 1000, batch: int = 100) -> dict[str, Any]:
+    """P4 with crawl-shaped traffic: ``n`` metered deliveries on one licence, each of a different asset (what a crawler
+    does), where ``deliveries_and_consumer`` meters ``n`` deliveries of one asset. The messages are one real delivery's
+    message with a new event id and asset id each (the consumer reads no catalogue), so the consumer's writes are
+    exactly what it would write for that traffic; only its aggregate keys differ (docs/performance.md)."""
+    import json
+
+    import boto3
+
+    from local.events import LambdaContext, sqs_event
+
+    sqs = boto3.client("sqs")
+    url = h.env["USAGE_QUEUE_URL"]
+    sqs.purge_queue(QueueUrl=url)
+    status, _, _ = h.call(
+        "GET", f"/v1/assets/{s['asset_id']}/content", s["buyer"], None, f"use=ai-input&license_id={s['license_id']}"
+    )
+    assert status == 200
+    (real,) = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=600)["Messages"]
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=real["ReceiptHandle"])
+    template = json.loads(real["Body"])
+    for i in range(0, n, 10):
+        entries = [
+            {
+                "Id": str(j),
+                "MessageBody": json.dumps(
+                    {**template, "event_id": f"evt_crawl{i + j:07d}", "asset_id": f"ast_crawl{i + j:07d}"}
+                ),
+            }
+            for j in range(min(10, n - i))
+        ]
+        sqs.send_message_batch(QueueUrl=url, Entries=entries)
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    consumer = h.gw.handler("metering_consumer")
+    h.log.reset()
+    events = 0
+    while True:
+        msgs: list[dict[str, Any]] = []
+        while len(msgs) < batch:
+            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=600)
+            if not got.get("Messages"):
+                break
+            msgs += got["Messages"]
+        if not msgs:
+            break
+        result = consumer(sqs_event(msgs, arn), LambdaContext(function_name="metering_consumer"))
+        assert not result["batchItemFailures"], result
+        events += len(msgs)
+        for i in range(0, len(msgs), 10):
+            sqs.delete_message_batch(
+                QueueUrl=url,
+                Entries=[{"Id": str(j), "ReceiptHandle": m["ReceiptHandle"]} for j, m in enumerate(msgs[i : i + 10])],
+            )
+    assert events == n, (events, n)
+    return {
+        "events": events,
+        "write_items_per_1000": h.log.write_items * 1000 / max(events, 1),
+        "write_units_per_1000": h.log.write_units * 1000 / max(events, 1),
+        "s3_puts": h.log.calls.get("s3.PutObject", 0),
+    }
+
+
 def n_deliveries() -> int:
     return int(os.environ.get("BENCH_DELIVERIES", "10000"))
 

@@ -39,6 +39,7 @@ def main() -> int:
         profile = hotpath.delivery_profile(h, s, 300)
         consumer = hotpath.deliveries_and_consumer(h, s, min(n, 1000))
         capped = hotpath.capped_deliveries(h, s)
+        crawl = hotpath.crawl_consumer(h, s)  # the consumer's writes when each delivery is a different asset
         print("x402 side by side (report rows; about 25 s)...", flush=True)
         x402_rows, x402_raw = x402_side_by_side.guarded(h, s)  # never fails the bench
     long_n = embedded.long_run_events()
@@ -261,6 +262,27 @@ def main() -> int:
             model["total_with_provisioned_ddb"] <= 3,
         )
     )
+    crawl_model = cost.model(named, {**consumer, **crawl})
+    rows.append(
+        row(
+            "P4",
+            f"metering write units per 1,000 crawl-shaped events ({crawl['events']:,} deliveries, each a different asset)",
+            round(crawl["write_units_per_1000"]),
+            "WRU",
+            "report",
+            None,
+        )
+    )
+    rows.append(
+        row(
+            "P4",
+            "platform cost per million crawl-shaped deliveries (on-demand; the same model with those writes)",
+            round(crawl_model["total"], 3),
+            "USD",
+            "report",
+            None,
+        )
+    )
     write(
         rows,
         {
@@ -268,6 +290,7 @@ def main() -> int:
             "write_plan": plan,
             "profile": profile,
             "consumer": consumer,
+            "crawl_consumer": crawl,
             "embedded": {"transaction_s": tx_cost, "long_run": long},
             "routes": routes,
             "cost": model,
