@@ -27,6 +27,12 @@ def row(target: str, metric: str, value: Any, unit: str, limit: str, met: bool |
     return {"target": target, "metric": metric, "value": value, "unit": unit, "limit": limit, "met": met}
 
 
+P4_LIMIT_USD = 2.00
+"""Issue 16's target per million named-licence deliveries (v1's was 3.00). Reported, not yet gating: the modelled cost
+is above it until per-asset aggregates leave the metering transaction (docs/performance.md, "The cost of a
+delivery"); gating it now would fail every run."""
+
+
 def main() -> int:
     started = time.time()
     rows: list[dict[str, Any]] = []
@@ -248,8 +254,8 @@ def main() -> int:
             "platform cost per million deliveries (on-demand)",
             round(model["total"], 3),
             "USD",
-            "≤ 3",
-            model["total"] <= 3,
+            f"≤ {P4_LIMIT_USD:.2f}",
+            model["total"] <= P4_LIMIT_USD,
         )
     )
     rows.append(
@@ -258,8 +264,8 @@ def main() -> int:
             "same, DynamoDB provisioned at a steady 1,000 deliveries/s",
             round(model["total_with_provisioned_ddb"], 3),
             "USD",
-            "≤ 3",
-            model["total_with_provisioned_ddb"] <= 3,
+            f"≤ {P4_LIMIT_USD:.2f}",
+            model["total_with_provisioned_ddb"] <= P4_LIMIT_USD,
         )
     )
     crawl_model = cost.model(named, {**consumer, **crawl})
