@@ -44,6 +44,28 @@ def route_requests(s: dict[str, Any]) -> dict[str, Callable[[], Req]]:
             "",
         ),
         "POST /v1/accounts/{id}/suspend": lambda: ("POST", f"/v1/accounts/{s['spare_id']}/suspend", "admin", {}, ""),
+        "GET /v1/accounts": lambda: ("GET", "/v1/accounts", "admin", None, "q=spare"),
+        "GET /v1/accounts/{id}": lambda: ("GET", f"/v1/accounts/{s['buyer_id']}", "admin", None, ""),
+        "PATCH /v1/accounts/{id}": lambda: ("PATCH", f"/v1/accounts/{s['spare_id']}", "admin", {"name": uniq()}, ""),
+        "POST /v1/accounts/{id}/reinstate": lambda: (
+            "POST",
+            f"/v1/accounts/{s['suspended_id']}/reinstate",
+            "admin",
+            {},
+            "",
+        ),
+        "POST /v1/accounts/{id}/keys": lambda: ("POST", f"/v1/accounts/{s['spare_id']}/keys", "admin", {}, ""),
+        "POST /v1/accounts/{id}/approve": lambda: ("POST", f"/v1/accounts/{s['pending_id']}/approve", "admin", {}, ""),
+        "PATCH /v1/me": lambda: ("PATCH", "/v1/me", "publisher", {"profile": {"description": uniq()}}, ""),
+        "POST /v1/signup": lambda: (
+            "POST",
+            "/v1/signup",
+            None,
+            {"name": "Bench Press", "email": f"signup{uniq()}@bench.example", "roles": ["publisher"]},
+            "",
+        ),
+        "GET /v1/signup/verify": lambda: ("GET", "/v1/signup/verify", None, None, ""),
+        "POST /v1/signup/verify": lambda: ("POST", "/v1/signup/verify", None, {"token": s["signup_token"]}, ""),
         "GET /v1/me": lambda: ("GET", "/v1/me", "buyer", None, ""),
         "POST /v1/me/keys": lambda: ("POST", "/v1/me/keys", "spare2", {}, ""),
         "GET /v1/me/keys": lambda: ("GET", "/v1/me/keys", "buyer", None, ""),
@@ -159,6 +181,38 @@ def route_requests(s: dict[str, Any]) -> dict[str, Callable[[], Req]]:
     }
 
 
+def _set_pending(h: Harness, account_id: str) -> None:
+    """An account awaiting approval, as a sign-up with approval required leaves it (tests/e2e do the same)."""
+    import boto3
+
+    boto3.client("dynamodb").update_item(
+        TableName=h.env["ACCOUNTS_TABLE"],
+        Key={"pk": {"S": f"ACCT#{account_id}"}, "sk": {"S": "ACCT"}},
+        UpdateExpression="SET #s = :p",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":p": {"S": "pending"}},
+    )
+
+
+def _signup_token(h: Harness) -> str:
+    """A fresh sign-up's verification token, from the sign-up logic with a mailer that keeps the mail (the measured
+    request is then the real ``POST /v1/signup/verify``)."""
+    from functions.accounts.dal.signup import SignupStore
+    from functions.accounts.logic import signup as logic
+    from functions.accounts.models.signup import SignupRequest
+
+    kept: list[Any] = []
+
+    class Keep:
+        def send(self, mail: Any) -> None:
+            kept.append(mail)
+
+    req = SignupRequest(name="Bench Press", email=f"verify{time.time_ns()}@bench.example", roles=["publisher"])
+    logic.signup(SignupStore(h.env["ACCOUNTS_TABLE"]), Keep(), req, "en", logic.SignupConfig(base_url="http://bench"))
+    (mail,) = kept
+    return str(mail.text.split("#token=", 1)[1].split()[0])
+
+
 def _prepare_spares(h: Harness, s: dict[str, Any]) -> None:
     """Objects consumed by the destructive routes (suspend, revoke key, withdraw, retire, cancel, revoke)."""
     _, body, _ = h.call(
@@ -177,6 +231,24 @@ def _prepare_spares(h: Harness, s: dict[str, Any]) -> None:
     s["spare2"] = body["api_key"]
     _, keys, _ = h.call("GET", "/v1/me/keys", s["spare2"])
     s["spare_key_id"] = keys["items"][0]["key_id"]
+    # a suspended account (reinstate), one awaiting approval (approve), and a sign-up's verification token
+    _, body, _ = h.call(
+        "POST",
+        "/v1/accounts",
+        s["admin"],
+        {"name": "spare3", "email": f"spare3{time.time_ns()}@bench.example", "roles": ["buyer"]},
+    )
+    s["suspended_id"] = body["account"]["id"]
+    h.call("POST", f"/v1/accounts/{s['suspended_id']}/suspend", s["admin"], {})
+    _, body, _ = h.call(
+        "POST",
+        "/v1/accounts",
+        s["admin"],
+        {"name": "spare4", "email": f"spare4{time.time_ns()}@bench.example", "roles": ["publisher"]},
+    )
+    s["pending_id"] = body["account"]["id"]
+    _set_pending(h, s["pending_id"])
+    s["signup_token"] = _signup_token(h)
     _, body, _ = h.call(
         "POST",
         "/v1/assets",
@@ -223,6 +295,9 @@ DESTRUCTIVE = frozenset(
         "POST /v1/licenses/{id}/cancel",
         "POST /v1/licenses/{id}/revoke",
         "POST /v1/me/keys",
+        "POST /v1/accounts/{id}/reinstate",
+        "POST /v1/accounts/{id}/approve",
+        "POST /v1/signup/verify",
     }
 )
 
