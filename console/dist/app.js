@@ -711,6 +711,9 @@ document.addEventListener("DOMContentLoaded", () => {
   $("#buyer-status").addEventListener("change", () => loadBuyerLicences().catch(sayError));
   document.querySelectorAll(".statement-form").forEach((form) => {
     const target = document.getElementById(form.dataset.target);
+    // this month from the start: a required empty period would make an early "Show" do nothing (the browser refuses
+    // the submit) while the tab is still loading
+    if (!form.period.value) form.period.value = new Date().toISOString().slice(0, 7);
     form.addEventListener("submit", guard((e) => showStatement(e.target.period.value, target)));
     form.querySelector(".statement-csv").addEventListener("click", guard(() => downloadCsv(form.period.value)));
   });

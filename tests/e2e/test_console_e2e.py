@@ -155,6 +155,16 @@ def test_buyer_search_to_licence(page: Any, local_stack: dict[str, Any]) -> None
     assert page.locator("#buyer-licences tbody tr").count() == 0
 
 
+def test_a_statement_can_be_shown_before_the_tab_has_loaded(page: Any, local_stack: dict[str, Any]) -> None:
+    # Given a publisher who opens its tab and asks for the statement at once (its lists still loading)
+    sign_in(page, local_stack, key_of(local_stack, "Harbour Gazette"))
+    page.get_by_role("button", name="Publisher").click()
+    # Then the month is already filled in (a required empty month made the browser refuse the submit: nothing shown)
+    assert page.locator("#statement-form input[name=period]").input_value() != ""
+    page.get_by_role("button", name="Show").click()
+    page.locator("#statement caption", has_text="Statement").wait_for()
+
+
 def test_chart_shows_seeded_usage(page: Any, local_stack: dict[str, Any]) -> None:
     api = local_stack["api_url"]
     buyer = {"Authorization": f"Bearer {key_of(local_stack, 'Example AI Lab')}"}
