@@ -30,11 +30,39 @@ def _malformed(why: str) -> VerificationFailed:
     return VerificationFailed(f"not a compact JWS: {why}", code="malformed_certificate")
 
 
+MAX_NESTING = 64
+
+
+def _nesting(text: str) -> int:
+    """The deepest array/object nesting of a JSON text, strings skipped (escapes included)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
 def _json_object(part: str, what: str) -> dict[str, Any]:
     """A JWS part as a JSON object; anything else (bad base64, not UTF-8, not JSON, too deep, not an object) is
     ``VerificationFailed``."""
     try:
-        value = json.loads(_b64(part))
+        text = _b64(part).decode("utf-8")
+        if _nesting(text) > MAX_NESTING:  # before parsing: json.loads recurses in C, and a host process may have
+            raise ValueError(f"nested deeper than {MAX_NESTING} levels")  # raised the recursion limit (py_ecc does)
+        value = json.loads(text)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise _malformed(f"the {what} is not base64url JSON ({str(exc)[:80]})") from None
     if not isinstance(value, dict):

@@ -175,3 +175,18 @@ def test_a_malformed_jwks_key_is_verification_failed(jwks: dict[str, Any]) -> No
 def test_decode_claims_rejects_malformed_tokens(token: Any) -> None:
     with pytest.raises(VerificationFailed):
         decode_claims(token)
+
+
+def test_deep_nesting_is_refused_even_with_a_raised_recursion_limit() -> None:
+    # Given a buyer's process whose recursion limit another library raised (py_ecc sets 100,000 at import)
+    import sys
+
+    before = sys.getrecursionlimit()
+    sys.setrecursionlimit(100_000)
+    try:
+        # When a token's payload nests 200,000 arrays (json.loads would overflow the C stack: a segfault)
+        token = sign({"alg": "ES256", "kid": "k1"}, None, raw_payload=_b64(b"[" * 200_000))
+        # Then it is VerificationFailed, before any parse
+        assert "deeper than 64" in str(rejected(token))
+    finally:
+        sys.setrecursionlimit(before)
