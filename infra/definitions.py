@@ -108,6 +108,32 @@ class QueueDef:
 
 
 @dataclass(frozen=True)
+class StreamDef:
+    """A Kinesis data stream and the consumer of its shards (issue 16: server-generated delivery events).
+
+    Exactly once by a per-shard commit (``functions.metering.dal.store``, "Delivery events"): one consumer per shard
+    (parallelization factor 1), batches in sequence order, each chunk's transaction moving the shard's committed
+    sequence number forward. Failures are retried from the first uncommitted record (partial batch responses) and never
+    skipped (``retry_attempts`` -1): a stuck shard raises the iterator-age alarm instead of losing money."""
+
+    name: str  # env var f"{name.upper()}_STREAM"
+    consumer: str
+    shards: int = 2  # 1,000 records/s and 1 MiB/s each: 2 carry P3's 1,000 deliveries/s with room (docs/performance.md)
+    batch_size: int = 1000  # records per invocation (Kinesis allows up to 10,000)
+    batching_window_s: int = 2  # wait up to this long to fill a batch: fewer, larger chunks per event
+    retention_h: int = 24  # the default; longer retention is billed per shard-hour
+    iterator_age_alarm_s: int = 300  # the consumer is this far behind: alarm (money is late, not lost)
+
+    @property
+    def env_var(self) -> str:
+        return f"{self.name.upper()}_STREAM"
+
+    @property
+    def dlq_name(self) -> str:
+        return f"{self.name}-dlq"  # malformed records, sent by the consumer itself (they cannot block the shard)
+
+
+@dataclass(frozen=True)
 class FunctionDef:
     name: str
     handler: str  # dotted path "module.attr", identical in Lambda and in the repository
@@ -186,6 +212,16 @@ FUNCTIONS: dict[str, FunctionDef] = {
         tables_r=("licensing", "catalog", "accounts"),
         budget_writer=True,
     ),
+    # server-generated delivery events from the deliveries stream, committed per shard (issue 16)
+    "metering_stream": FunctionDef(
+        "metering_stream",
+        "functions.metering.handlers.stream.handler",
+        60,
+        1024,
+        tables_rw=("metering",),
+        tables_r=("licensing", "catalog"),
+        budget_writer=True,
+    ),
     # the ledger auditor (issue 14): reads both money tables whole, writes nothing; a metric and an alarm report it
     "ledger_audit": FunctionDef(
         "ledger_audit",
@@ -211,6 +247,13 @@ QUEUES: dict[str, QueueDef] = {
         "licensing", "licensing_consumer", visibility_timeout_s=6 * 30, batch_size=10, max_concurrency=2
     ),
 }
+
+STREAMS: dict[str, StreamDef] = {
+    # every 200 of GET /v1/assets/{id}/content, written by the delivery function (issue 16: the per-delivery SQS
+    # message and per-event journal item were USD 1.25 of the 4.32 per million; docs/performance.md)
+    "deliveries": StreamDef("deliveries", "metering_stream"),
+}
+
 
 
 @dataclass(frozen=True)
