@@ -11,7 +11,7 @@ from infra.constants import APP_NAME, USAGE_GLUE_TABLE, Naming, Outputs
 from infra.constructs.api import Api
 from infra.constructs.build import BuildOutput, LambdaPackages
 from infra.constructs.console import Console
-from infra.constructs.data import Queues, SigningKey, Storage, Tables, UsageCatalog
+from infra.constructs.data import Queues, SigningKey, Storage, Streams, Tables, UsageCatalog
 from infra.constructs.mail import Mail
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.schedules import Schedules
@@ -37,6 +37,7 @@ class ImprimaturStack(Stack):
 
         self.tables = Tables(self, "Tables")
         self.queues = Queues(self, "Queues")
+        self.streams = Streams(self, "Streams")
         self.storage = Storage(self, "Storage", naming=naming, uploads=self.queues.queues["uploads"])
         self.usage_catalog = UsageCatalog(self, "UsageCatalog", naming=naming, bucket=self.storage.usage)
         self.signing_key = SigningKey(self, "SigningKey", naming=naming, generation=signing_key_generation(self))
@@ -49,6 +50,7 @@ class ImprimaturStack(Stack):
             tables=self.tables,
             storage=self.storage,
             queues=self.queues,
+            streams=self.streams,
             signing_key=self.signing_key,
         )
         self.api = Api(self, "Api", naming=naming, services=self.services)
@@ -67,6 +69,11 @@ class ImprimaturStack(Stack):
             m.dead_letter_queue(_pascal(name), q.dlq)
             m.queue_age(_pascal(name), q.queue)
         m.dead_letter_queue("Schedules", self.schedules.dlq)
+        for name, s in self.streams.streams.items():
+            d = s.definition
+            m.dead_letter_queue(_pascal(name), s.dlq)  # malformed records, sent there by the consumer
+            m.iterator_age(_pascal(d.consumer), self.services.functions[d.consumer].function, d.iterator_age_alarm_s)
+            m.stream_write_throttled(_pascal(name), s.stream)
         for name, fn in self.services.functions.items():
             m.function_errors(_pascal(name), fn.function)
         m.api_server_errors(self.api.http_api)

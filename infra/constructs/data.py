@@ -1,5 +1,5 @@
-"""Stateful resources, built from ``infra.definitions``: tables, buckets, queues, the usage archive catalogue and
-the licence-signing key."""
+"""Stateful resources, built from ``infra.definitions``: tables, buckets, queues, data streams, the usage archive
+catalogue and the licence-signing key."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from aws_cdk import Aws, Duration, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
@@ -25,7 +26,17 @@ from infra.constants import (
     WORK_QUEUE_RETENTION,
     Naming,
 )
-from infra.definitions import BUCKETS, CONTENT_CORS, QUEUES, TABLES, BucketDef, QueueDef, TableDef
+from infra.definitions import (
+    BUCKETS,
+    CONTENT_CORS,
+    QUEUES,
+    STREAMS,
+    TABLES,
+    BucketDef,
+    QueueDef,
+    StreamDef,
+    TableDef,
+)
 from infra.nag import acknowledge
 
 PK: Final = "pk"
@@ -124,6 +135,54 @@ class Queues(Construct):
         super().__init__(scope, construct_id)
         self.queues: dict[str, WorkQueue] = {
             name: WorkQueue(self, name.capitalize(), definition=d) for name, d in QUEUES.items()
+        }
+
+
+class DataStream(Construct):
+    """A stream from ``STREAMS`` and the dead-letter queue its consumer sends malformed records to.
+
+    Provisioned mode with the definition's shards (sized for P3's 1,000 deliveries/s; on-demand mode would scale by
+    itself but bills every record by the KB written and read, where provisioned bills 25 KB PUT payload units and
+    fixed shard-hours: docs/infrastructure.md, "The deliveries stream"), the definition's retention, server-side
+    encryption with the AWS managed key ``alias/aws/kinesis`` (no key policy to keep and no KMS grant for the
+    producers or the consumer). Retained like the tables: its unconsumed records are deliveries not yet metered. The dead-letter queue is the work queues' (SQS-managed SSE, TLS only, 14 days), but nothing redrives
+    into it: the consumer sends a record it cannot parse there itself, so a malformed record never blocks its shard."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, definition: StreamDef) -> None:
+        super().__init__(scope, construct_id)
+        self.definition = definition
+        self.stream = kinesis.Stream(
+            self,
+            "Stream",
+            stream_mode=kinesis.StreamMode.PROVISIONED,
+            shard_count=definition.shards,
+            retention_period=Duration.hours(definition.retention_h),
+            encryption=kinesis.StreamEncryption.MANAGED,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        tag_definition(self.stream, "stream", definition.name)
+        self.dlq = sqs.Queue(
+            self,
+            "Dlq",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=DLQ_RETENTION,
+        )
+        tag_definition(self.dlq, "queue", definition.dlq_name)
+        acknowledge(
+            self.dlq,
+            "AwsSolutions-SQS3",
+            f"This queue is itself a dead-letter queue: the {definition.consumer} function sends the {definition.name} "
+            "stream's malformed records to it (a Kinesis event source has no SQS redrive policy, which is what the "
+            "rule looks for).",
+        )
+
+
+class Streams(Construct):
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.streams: dict[str, DataStream] = {
+            name: DataStream(self, name.capitalize(), definition=d) for name, d in STREAMS.items()
         }
 
 

@@ -1,5 +1,5 @@
-"""Alarms and the topic they notify: a message in any dead-letter queue, any function error, a work queue
-falling behind, API 5xx answers, a ledger audit finding a broken money invariant."""
+"""Alarms and the topic they notify: a message in any dead-letter queue, any function error, a work queue or a stream's
+consumer falling behind, a stream refusing writes, API 5xx answers, a ledger audit finding a broken money invariant."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
@@ -102,6 +103,28 @@ class Monitoring(Construct):
             f"The oldest message on the {name} queue is older than {QUEUE_AGE_ALARM_SECONDS} s: the consumer is "
             "failing or cannot keep up.",
             threshold=QUEUE_AGE_ALARM_SECONDS,
+        )
+
+    def iterator_age(self, name: str, fn: lambda_.IFunction, max_age_s: int) -> cloudwatch.Alarm:
+        """A stream consumer's oldest unprocessed record (Lambda's ``IteratorAge``, milliseconds, per function) older
+        than ``max_age_s``: its records are retried until they succeed, never skipped, so a poison record or a
+        consumer that cannot keep up shows here (money late, not lost), long before the stream's retention."""
+        return self._alarm(
+            f"{name}IteratorAge",
+            fn.metric("IteratorAge", period=ALARM_PERIOD, statistic=cloudwatch.Stats.MAXIMUM),
+            f"The {name} function's oldest unprocessed stream record is older than {max_age_s} s: a batch keeps "
+            "failing (it is retried until it succeeds, see its errors and logs) or the consumer cannot keep up; "
+            "records expire at the end of the stream's retention.",
+            threshold=max_age_s * 1000,
+        )
+
+    def stream_write_throttled(self, name: str, stream: kinesis.IStream) -> cloudwatch.Alarm:
+        """Writes refused for want of shard capacity: the signal that the stream needs more shards."""
+        return self._alarm(
+            f"{name}StreamWritesThrottled",
+            stream.metric_write_provisioned_throughput_exceeded(period=ALARM_PERIOD, statistic=cloudwatch.Stats.SUM),
+            f"The {name} stream refused writes for want of shard capacity in {ALARM_PERIOD.to_minutes()} minutes: "
+            "raise its shard count (infra/definitions.py STREAMS).",
         )
 
     def function_errors(self, name: str, fn: lambda_.IFunction) -> cloudwatch.Alarm:

@@ -1,9 +1,10 @@
 """The Lambda functions (one per ``FUNCTIONS`` entry), each with its own least-privilege role and log group,
-and the queue consumers' event source mappings.
+and the queue and stream consumers' event source mappings.
 
 Permissions are written out as exact actions on exact resources. Table access comes from each
 ``FunctionDef`` (``tables_rw`` / ``tables_r``); the few other capabilities (content bucket, usage queue and
-archive, signing key) are declared in the tables below, so the whole access matrix reads in one screen.
+archive, deliveries stream, signing key) are declared in the tables below, so the whole access matrix reads in one
+screen.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from infra.constants import (
     Naming,
 )
 from infra.constructs.build import LambdaPackages
-from infra.constructs.data import Queues, SigningKey, Storage, Tables, WorkQueue
+from infra.constructs.data import DataStream, Queues, SigningKey, Storage, Streams, Tables, WorkQueue
 from infra.definitions import (
     BUCKETS,
     FUNCTIONS,
@@ -37,9 +38,11 @@ from infra.definitions import (
     QUEUES,
     RATE_LIMITED_FUNCTIONS,
     RATE_LIMITS,
+    STREAMS,
     TABLES,
     FunctionDef,
     RateLimits,
+    StreamDef,
 )
 from infra.nag import acknowledge, resource_finding
 
@@ -69,11 +72,18 @@ CONTENT_BUCKET_ACCESS: Final[Mapping[str, tuple[str, ...]]] = {
 # s3:ListBucket on the bucket (not its objects): without it S3 answers a missing object with 403, not 404, and
 # `complete` before the upload, or a verifier racing a deleted object, would be a 500 (issue 17; moto ignores IAM).
 CONTENT_BUCKET_LISTERS: Final = ("catalog", "verifier")
-USAGE_QUEUE_SENDERS: Final = ("delivery", "licensing", "licensing_outbox", "metering", "metering_jobs")
-"""Usage, grant charges (sent by the grant, or relayed from the outbox), renewals."""
+USAGE_QUEUE_SENDERS: Final = ("licensing", "licensing_outbox", "metering", "metering_jobs")
+"""Reported usage, grant charges (sent by the grant, or relayed from the outbox), renewals. Not the delivery function:
+its events go to the deliveries stream (issue 16)."""
+DELIVERY_STREAM_WRITERS: Final = ("delivery",)
+"""One record per delivery (the 200 of ``GET /v1/assets/{id}/content``) on the deliveries stream, nothing else."""
+STREAM_WRITERS: Final[Mapping[str, tuple[str, ...]]] = {"deliveries": DELIVERY_STREAM_WRITERS}
+STREAM_WRITE_ACTIONS: Final = ("kinesis:PutRecord", "kinesis:PutRecords")
+"""The whole of a writer's access to a stream: no read, no describe (the producer needs only the stream's name)."""
 OUTBOX_RELAY: Final = ("licensing_outbox", "licensing")
 """The function that relays the outbox, and the table whose stream it reads (only INSERTs of ``pk = OUTBOX``)."""
-USAGE_ARCHIVE_WRITERS: Final = ("metering_consumer",)
+USAGE_ARCHIVE_WRITERS: Final = ("metering_consumer", "metering_stream")
+"""Both metering consumers write the same ``usage/`` archive (the queue's events and the deliveries stream's)."""
 LICENSING_QUEUE_SENDERS: Final = ("metering_jobs",)  # a renewal the budget cap cannot cover lapses the licence
 BUDGET_KEY_PREFIX: Final = "BUDGET#*"
 """The only licensing-table keys a ``budget_writer`` may write (IAM ``dynamodb:LeadingKeys``)."""
@@ -156,6 +166,7 @@ class Services(Construct):
         tables: Tables,
         storage: Storage,
         queues: Queues,
+        streams: Streams,
         signing_key: SigningKey,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -200,6 +211,8 @@ class Services(Construct):
             fn.allow(LIMITS_ACTIONS, [limits_table.table_arn])
         for queue in queues.queues.values():
             self._consume(queue)
+        for stream in streams.streams.values():
+            self._stream(stream)
 
     def _grant_tables(self, fn: ServiceFunction) -> None:
         d = fn.definition
@@ -245,7 +258,7 @@ class Services(Construct):
             acknowledge(
                 fn.role,
                 resource_finding(archive, f"/{USAGE_ARCHIVE_PREFIX}*"),
-                "The metering consumer writes one object per batch under usage/dt=YYYY-MM-DD/ (the Athena "
+                f"The {name} function writes one object per batch under usage/dt=YYYY-MM-DD/ (the Athena "
                 "partition layout); it may only put objects, and only under that prefix.",
             )
 
@@ -266,6 +279,32 @@ class Services(Construct):
                         }
                     )
                 ],
+            )
+        )
+
+    def _stream(self, stream: DataStream) -> None:
+        """A stream's writers may only put records on it; its consumer reads it one batch per shard at a time (the
+        per-shard commit needs batches in sequence order), may send malformed records to the stream's DLQ, and is
+        retried until it succeeds: no ``retry_attempts`` and no ``max_record_age`` (CloudFormation's -1), because a
+        record is a delivery to be paid for and must never be skipped; a stuck shard raises the iterator-age alarm."""
+        d = stream.definition
+        for name in STREAM_WRITERS.get(d.name, ()):
+            fn = self.functions[name]
+            fn.function.add_environment(d.env_var, stream.stream.stream_name)
+            fn.allow(STREAM_WRITE_ACTIONS, [stream.stream.stream_arn])
+        consumer = self.functions[d.consumer]
+        consumer.function.add_environment(d.env_var, stream.stream.stream_name)
+        consumer.function.add_environment(stream_dlq_env_var(d), stream.dlq.queue_url)
+        consumer.allow(("sqs:SendMessage",), [stream.dlq.queue_arn])
+        consumer.function.add_event_source(
+            sources.KinesisEventSource(
+                stream.stream,
+                starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+                batch_size=d.batch_size,
+                max_batching_window=Duration.seconds(d.batching_window_s),
+                parallelization_factor=1,
+                bisect_batch_on_error=True,
+                report_batch_item_failures=True,
             )
         )
 
@@ -302,6 +341,11 @@ def _tables_of(d: FunctionDef) -> tuple[str, ...]:
     return tuple(dict.fromkeys(d.tables_rw + d.tables_r))
 
 
+def stream_dlq_env_var(d: StreamDef) -> str:
+    """The variable that gives a stream's consumer its dead-letter queue's URL (``DELIVERIES_DLQ_URL``)."""
+    return f"{d.name.upper()}_DLQ_URL"
+
+
 def _construct_id(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
 
@@ -311,9 +355,12 @@ def _assert_known() -> None:
     declared = set(CONTENT_BUCKET_ACCESS) | set(USAGE_QUEUE_SENDERS) | set(USAGE_ARCHIVE_WRITERS) | set(SIGNERS)
     declared |= set(LICENSING_QUEUE_SENDERS)
     declared |= {q.consumer for q in QUEUES.values()} | set(RATE_LIMITED_FUNCTIONS)
+    declared |= {s.consumer for s in STREAMS.values()} | {w for ws in STREAM_WRITERS.values() for w in ws}
     unknown = declared - names
     if unknown:
         raise ValueError(f"access tables name unknown functions: {sorted(unknown)}")
+    if set(STREAM_WRITERS) - set(STREAMS):
+        raise ValueError(f"writers declared for unknown streams: {sorted(set(STREAM_WRITERS) - set(STREAMS))}")
 
 
 _assert_known()

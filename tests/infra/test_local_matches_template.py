@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from infra.definitions import BUCKETS, QUEUES, ROUTES, TABLES
+from infra.definitions import BUCKETS, QUEUES, ROUTES, STREAMS, TABLES
 from tests.infra.conftest import Resources, by_definition, getatt_arn, of_type, tag
 
 
@@ -52,7 +52,8 @@ def test_table_matches_definition(resources: Resources, logical: str) -> None:
 
 
 def test_exactly_the_defined_queues_and_dlqs(resources: Resources) -> None:
-    expected = set(QUEUES) | {q.dlq_name for q in QUEUES.values()}
+    # the work queues, their dead-letter queues, and each stream's dead-letter queue (malformed records)
+    expected = set(QUEUES) | {q.dlq_name for q in QUEUES.values()} | {s.dlq_name for s in STREAMS.values()}
     assert _tagged(resources, "AWS::SQS::Queue", "queue") == expected
 
 

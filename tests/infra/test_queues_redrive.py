@@ -2,7 +2,8 @@
 defined ``maxReceiveCount``, to its own dead-letter queue (followed through the ``deadLetterTargetArn`` to the actual
 resource, not guessed from a logical id), which keeps messages 14 days, redrives nowhere and has an alarm; every
 other queue in the stack is such a dead-letter target (of a redrive policy, of EventBridge Scheduler's
-``DeadLetterConfig`` or of a function's asynchronous on-failure destination)."""
+``DeadLetterConfig``, of a function's asynchronous on-failure destination, or a stream's dead-letter queue, which its
+consumer sends malformed records to: tests/infra/test_streams.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from infra.definitions import QUEUES
+from infra.definitions import QUEUES, STREAMS
 from tests.infra.conftest import Resources, by_definition, of_type, tag
 
 FOURTEEN_DAYS = 14 * 24 * 3600
@@ -85,6 +86,7 @@ def test_every_other_queue_is_a_dead_letter_target(resources: Resources) -> None
         for c in of_type(resources, "AWS::Lambda::EventInvokeConfig").values()
         if "OnFailure" in c["Properties"].get("DestinationConfig", {})
     }
+    streams = {by_definition(resources, "AWS::SQS::Queue", "queue", s.dlq_name)[0] for s in STREAMS.values()}
     work = {by_definition(resources, "AWS::SQS::Queue", "queue", name)[0] for name in QUEUES}
     # Then each queue is a work queue with a redrive policy or one of those dead-letter queues, and each of those
     # dead-letter queues redrives nowhere and is watched
@@ -92,8 +94,10 @@ def test_every_other_queue_is_a_dead_letter_target(resources: Resources) -> None
         if qid in work:
             assert "RedrivePolicy" in q["Properties"], qid
         else:
-            assert qid in redrive | scheduler | on_failure, f"{qid} is neither a work queue nor a dead-letter queue"
-    dead_letter = redrive | scheduler | on_failure
+            assert qid in redrive | scheduler | on_failure | streams, (
+                f"{qid} is neither a work queue nor a dead-letter queue"
+            )
+    dead_letter = redrive | scheduler | on_failure | streams
     assert scheduler and on_failure  # the scheduled jobs' failures have a dead-letter queue too
     assert not dead_letter & work
     assert all("RedrivePolicy" not in queues[q]["Properties"] for q in dead_letter)

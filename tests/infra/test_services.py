@@ -258,14 +258,15 @@ def test_usage_queue_senders_and_archive_writer(resources: Resources) -> None:
             assert "sqs:DeleteMessage" in on_queue and "sqs:SendMessage" not in on_queue
         else:
             assert on_queue == set(), name
-        assert on_archive == ({"s3:PutObject"} if name == "metering_consumer" else set()), name
+        # both metering consumers (the usage queue's and the deliveries stream's) write the usage archive
+        assert on_archive == ({"s3:PutObject"} if name in {"metering_consumer", "metering_stream"} else set()), name
 
 
 def test_every_function_that_queues_messages_may_send_them() -> None:
-    # delivery: one usage message per delivery; licensing: the grant's charge; metering: reported usage;
-    # metering_jobs: subscription renewals; licensing_outbox: grant charges whose send failed (issue 17).
-    # The code paths are covered by the integration tests.
-    assert set(USAGE_QUEUE_SENDERS) == {"delivery", "licensing", "licensing_outbox", "metering", "metering_jobs"}
+    # licensing: the grant's charge; metering: reported usage; metering_jobs: subscription renewals;
+    # licensing_outbox: grant charges whose send failed (issue 17). Not delivery: its events go to the deliveries
+    # stream (issue 16, tests/infra/test_streams.py). The code paths are covered by the integration tests.
+    assert set(USAGE_QUEUE_SENDERS) == {"licensing", "licensing_outbox", "metering", "metering_jobs"}
 
 
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
