@@ -26,7 +26,8 @@ SKIPPED: Final[dict[str, str]] = {
     "CKV_AWS_115": "Reserved concurrency per function would carve the account's pool into fixed slices (and needs a "
     "raised quota to leave any unreserved); API Gateway throttling and the per-key limits bound the load instead.",
     "CKV_AWS_116": "Asynchronous-invocation DLQs do not apply: API functions are invoked synchronously, queue consumers "
-    "have their queue's DLQ, schedules have the schedules DLQ, and the stream relay has the outbox sweep as backstop.",
+    "have their queue's DLQ, schedules have the schedules DLQ, the stream relay has the outbox sweep as backstop, and "
+    "the deliveries stream's consumer is retried until it succeeds and sends malformed records to that stream's DLQ.",
     "CKV_AWS_117": "No VPC: every dependency (DynamoDB, S3, SQS, KMS, SES) is an AWS endpoint reached over TLS with "
     "IAM; a VPC would add NAT or endpoint costs and cold-start latency for no isolation gain.",
     "CKV_AWS_119": "Tables use AWS-owned/managed encryption at rest; a customer managed key adds a KMS call per "
