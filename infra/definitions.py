@@ -255,7 +255,6 @@ STREAMS: dict[str, StreamDef] = {
 }
 
 
-
 @dataclass(frozen=True)
 class Route:
     method: str

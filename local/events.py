@@ -120,3 +120,30 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
             for m in messages
         ]
     }
+
+
+def kinesis_event(records: list[dict[str, Any]], stream_arn: str, shard_id: str) -> dict[str, Any]:
+    """``records`` are Kinesis GetRecords results (SequenceNumber, Data bytes, PartitionKey...) of one shard."""
+    return {
+        "Records": [
+            {
+                "kinesis": {
+                    "kinesisSchemaVersion": "1.0",
+                    "partitionKey": r["PartitionKey"],
+                    "sequenceNumber": r["SequenceNumber"],
+                    "data": base64.b64encode(r["Data"]).decode(),
+                    "approximateArrivalTimestamp": r["ApproximateArrivalTimestamp"].timestamp()
+                    if hasattr(r.get("ApproximateArrivalTimestamp"), "timestamp")
+                    else time.time(),
+                },
+                "eventSource": "aws:kinesis",
+                "eventVersion": "1.0",
+                "eventID": f"{shard_id}:{r['SequenceNumber']}",
+                "eventName": "aws:kinesis:record",
+                "invokeIdentityArn": "arn:aws:iam::000000000000:role/local",
+                "awsRegion": "us-east-1",
+                "eventSourceARN": stream_arn,
+            }
+            for r in records
+        ]
+    }

@@ -1,4 +1,4 @@
-"""Create the marketplace's tables, buckets, queues and signing key in the embedded AWS (moto) from the
+"""Create the marketplace's tables, buckets, queues, streams and signing key in the embedded AWS (moto) from the
 same definitions the CDK stack is built from (``infra.definitions``), and return the environment the
 handlers need. Used by ``make run`` (moto server) and by the integration tests (``mock_aws``)."""
 
@@ -15,6 +15,7 @@ from infra.definitions import (
     PLATFORM_FEE_BPS,
     QUEUES,
     RATE_LIMITS,
+    STREAMS,
     TABLES,
     local_name,
 )
@@ -90,6 +91,16 @@ def provision(session: Any | None = None, *, public_base_url: str = LOCAL_PUBLIC
         )["QueueUrl"]
         env[q.env_var] = url
         env[f"{logical.upper()}_DLQ_URL"] = dlq_url
+
+    kinesis: Any = s.client("kinesis")
+    for logical, st in STREAMS.items():  # the deliveries stream (issue 16): same shards as the stack
+        name = local_name("stream", logical)
+        try:
+            kinesis.create_stream(StreamName=name, ShardCount=st.shards)
+        except kinesis.exceptions.ResourceInUseException:
+            pass
+        env[st.env_var] = name
+        env[f"{logical.upper()}_DLQ_URL"] = sqs.create_queue(QueueName=local_name("queue", st.dlq_name))["QueueUrl"]
 
     for logical, b in BUCKETS.items():
         name = local_name("bucket", logical)

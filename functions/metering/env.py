@@ -11,6 +11,7 @@ class MeteringEnv(BaseEnv):
     USAGE_QUEUE_URL: str = ""
     LICENSING_QUEUE_URL: str = ""  # lapse messages (renewal job)
     USAGE_BUCKET: str = ""
+    DELIVERIES_DLQ_URL: str = ""  # malformed delivery-stream records (functions.metering.handlers.stream)
 
 
 def env() -> MeteringEnv:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, cast  # Any: the untyped client(service) 
 if TYPE_CHECKING:  # the stubs are a dev dependency (boto3-stubs in pyproject's dev extras)
     from mypy_boto3_cloudformation import CloudFormationClient
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_kinesis import KinesisClient
     from mypy_boto3_kms import KMSClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sesv2 import SESV2Client
@@ -21,17 +22,21 @@ _clients: dict[str, object] = {}
 _lock = threading.Lock()
 
 
-def client(service: str) -> Any:  # Any: the untyped accessor; new code uses the typed ones below
-    c = _clients.get(service)
+def client(service: str, *, retries: int = 3) -> Any:  # Any: the untyped accessor; new code uses the typed ones below
+    """The cached client of ``service``; ``retries=1``: a client that never sends a request twice by itself."""
+    name = service if retries == 3 else f"{service}/{retries}"
+    c = _clients.get(name)
     if c is None:
         with _lock:
-            c = _clients.get(service)
+            c = _clients.get(name)
             if c is None:
                 import boto3  # deferred: only paid by the first call that needs AWS
                 from botocore.config import Config
 
                 cfg = Config(
-                    retries={"max_attempts": 3, "mode": "standard"},
+                    retries={"max_attempts": 3, "mode": "standard"}
+                    if retries == 3
+                    else {"total_max_attempts": retries},
                     connect_timeout=2,
                     read_timeout=int(os.environ.get("AWS_READ_TIMEOUT_S", "10")),  # benchmarks on moto raise it
                     signature_version="s3v4" if service == "s3" else None,
@@ -42,7 +47,7 @@ def client(service: str) -> Any:  # Any: the untyped accessor; new code uses the
                     parameter_validation=service != "dynamodb",
                 )
                 c = boto3.client(service, config=cfg)  # type: ignore[call-overload]
-                _clients[service] = c
+                _clients[name] = c
     return c
 
 
@@ -62,6 +67,11 @@ def s3() -> S3Client:
 
 def sqs() -> SQSClient:
     return cast("SQSClient", client("sqs"))
+
+
+def kinesis_once() -> KinesisClient:
+    """Kinesis with no automatic retry (functions.licensing.dal.deliveries says why)."""
+    return cast("KinesisClient", client("kinesis", retries=1))
 
 
 def kms() -> KMSClient:

@@ -23,6 +23,7 @@ from functions.shared.faults import (
     RuleViolated,
     StateConflict,
     Unauthenticated,
+    Unavailable,
     UnsupportedContent,
     Withdrawn,
 )
@@ -40,6 +41,7 @@ HTTP: dict[type[Fault], tuple[int, str]] = {
     UnsupportedContent: (415, "Unsupported media type"),
     RuleViolated: (422, "Unprocessable content"),
     RateLimited: (429, "Too many requests"),
+    Unavailable: (503, "Service unavailable"),
     Fault: (500, "Internal error"),
 }
 

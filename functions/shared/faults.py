@@ -17,6 +17,7 @@ A family says what kind of fact it is, not which status it becomes:
 ``UnsupportedContent`` the body is not in a form the route accepts
 ``RuleViolated``       well-formed, but a business rule refuses it
 ``RateLimited``        too many requests; ``retry_after_s`` says when to come back
+``Unavailable``        a service it needs did not answer; nothing was done, try again
 =====================  ==========================================================
 """
 
@@ -84,6 +85,10 @@ class RuleViolated(Fault):
 
 class RateLimited(Fault):
     code = "too_many_requests"
+
+
+class Unavailable(Fault):
+    code = "service_unavailable"
 
 
 class ConditionFailed(StateConflict):

@@ -1,6 +1,7 @@
 """The local side of the drift check: the resources `make run` creates in moto (local/provision.py) have the same
 shape as the synthesized CloudFormation template — tables (keys, indexes, TTL), queues (visibility timeout,
-redrive), buckets (versioning) and the content bucket's notification to the uploads queue."""
+redrive), streams (shards, retention, dead-letter queue), buckets (versioning) and the content bucket's notification to
+the uploads queue."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from infra.definitions import BUCKETS, QUEUES, TABLES, local_name
+from infra.constructs.services import stream_dlq_env_var
+from infra.definitions import BUCKETS, QUEUES, STREAMS, TABLES, local_name
 from tests.infra.conftest import Resources, by_definition
 
 
@@ -25,7 +27,13 @@ def local() -> Iterator[dict[str, Any]]:
         from local.provision import provision
 
         env = provision()
-        yield {"env": env, "ddb": boto3.client("dynamodb"), "sqs": boto3.client("sqs"), "s3": boto3.client("s3")}
+        yield {
+            "env": env,
+            "ddb": boto3.client("dynamodb"),
+            "sqs": boto3.client("sqs"),
+            "s3": boto3.client("s3"),
+            "kinesis": boto3.client("kinesis"),
+        }
 
 
 def _keys(schema: list[dict[str, str]]) -> list[tuple[str, str]]:
@@ -56,6 +64,24 @@ def test_local_queue_has_the_template_shape(local: dict[str, Any], resources: Re
     redrive = json.loads(attrs["RedrivePolicy"])
     assert int(redrive["maxReceiveCount"]) == queue["Properties"]["RedrivePolicy"]["maxReceiveCount"]
     assert redrive["deadLetterTargetArn"].endswith(local_name("queue", QUEUES[logical].dlq_name))
+
+
+@pytest.mark.parametrize("logical", sorted(STREAMS))
+def test_local_stream_has_the_template_shape(local: dict[str, Any], resources: Resources, logical: str) -> None:
+    # Given the stream in the template and the one `make run` creates
+    d = STREAMS[logical]
+    _, stream = by_definition(resources, "AWS::Kinesis::Stream", "stream", logical)
+    props = stream["Properties"]
+    name = local["env"][d.env_var]
+    summary = local["kinesis"].describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]
+    # Then they have the same shards (one consumer per shard: the commit is per shard) and retention
+    assert name == local_name("stream", logical)
+    assert summary["OpenShardCount"] == props["ShardCount"]
+    assert summary["RetentionPeriodHours"] == props["RetentionPeriodHours"]
+    # And the consumer is told of a dead-letter queue of the same name in both
+    dlq_url = local["env"][stream_dlq_env_var(d)]
+    assert dlq_url.endswith("/" + local_name("queue", d.dlq_name))
+    by_definition(resources, "AWS::SQS::Queue", "queue", d.dlq_name)
 
 
 @pytest.mark.parametrize("logical", sorted(BUCKETS))

@@ -49,6 +49,24 @@ def market(aws: dict[str, str], make_account: Any) -> dict[str, Any]:
     }
 
 
+def delivery_records(aws: dict[str, str]) -> list[dict[str, Any]]:
+    """The usage messages of the deliveries not metered yet, taken off the deliveries stream (issue 16): the local
+    dispatcher will not hand them over; ``put_delivery_records`` puts them on the stream again."""
+    import json
+
+    from local.dispatch import take_stream_records
+
+    return [json.loads(r["Data"]) for r in take_stream_records(aws, "deliveries")]
+
+
+def put_delivery_records(aws: dict[str, str], messages: list[dict[str, Any]]) -> None:
+    import json
+
+    kinesis = boto3.client("kinesis")
+    for m in messages:
+        kinesis.put_record(StreamName=aws["DELIVERIES_STREAM"], Data=json.dumps(m).encode(), PartitionKey=m["event_id"])
+
+
 def queue_messages(aws: dict[str, str]) -> list[dict[str, Any]]:
     import json
 

@@ -91,31 +91,31 @@ def _complies(contract: Any, msg: object) -> None:
     assert isinstance(msg, dict) and set(msg) <= set(contract.__annotations__), set(msg) - set(contract.__annotations__)
 
 
-# ----------------------------------------------------------------------------- the usage queue: producers
+# ------------------------------------------------------------- the usage queue and the deliveries stream: producers
 class _FakeS3:
     def generate_presigned_url(self, *_: Any, **__: Any) -> str:
         return "https://content.example/ast_1?sig"
 
 
-class _FakeSqs:
+class _FakeKinesis:
     def __init__(self) -> None:
-        self.bodies: list[str] = []
+        self.records: list[tuple[str, bytes, str]] = []
 
-    def send_message(self, QueueUrl: str, MessageBody: str) -> dict[str, str]:
-        self.bodies.append(MessageBody)
-        return {"MessageId": str(len(self.bodies))}
+    def put_record(self, StreamName: str, Data: bytes, PartitionKey: str) -> dict[str, str]:
+        self.records.append((StreamName, Data, PartitionKey))
+        return {"SequenceNumber": str(len(self.records)), "ShardId": "shardId-000000000000"}
 
 
 @pytest.mark.parametrize("lease_id", [None, "lse_1"])
 def test_a_delivery_sends_a_usage_message(monkeypatch: pytest.MonkeyPatch, lease_id: str | None) -> None:
     from functions.licensing.handlers import delivery
 
-    # Given a delivery about to be answered (fake S3 and SQS clients), of a capped licence's lease or not
-    sqs = _FakeSqs()
+    # Given a delivery about to be answered (fake S3 and Kinesis clients), of a capped licence's lease or not
+    kinesis = _FakeKinesis()
     monkeypatch.setitem(aws._clients, "s3", _FakeS3())
-    monkeypatch.setitem(aws._clients, "sqs", sqs)
+    monkeypatch.setitem(aws._clients, "kinesis/1", kinesis)
     monkeypatch.setenv("PUBLIC_BASE_URL", "https://api.example")
-    e = delivery.DeliveryEnv(LICENSING_TABLE="l", CATALOG_TABLE="c", CONTENT_BUCKET="b", USAGE_QUEUE_URL="q")
+    e = delivery.DeliveryEnv(LICENSING_TABLE="l", CATALOG_TABLE="c", CONTENT_BUCKET="b", DELIVERIES_STREAM="dlv")
     lic = _record(_licence({"model": "per_access", "amount_micros": 10_000, "currency": "USD"}))
     # When it is answered
     got = delivery._deliver(
@@ -129,10 +129,12 @@ def test_a_delivery_sends_a_usage_message(monkeypatch: pytest.MonkeyPatch, lease
         limit=None,
         now=NOW,
     )
-    # Then the one message it queued is a UsageMessage with every key (lease_id when it spent a lease)
+    # Then the one record it wrote to the deliveries stream is a UsageMessage with every key (lease_id when it spent
+    # a lease), partitioned by its event id (spread over the shards whatever the licence)
     assert got["statusCode"] == 200
-    (body,) = sqs.bodies
-    msg = json.loads(body)
+    ((stream, data, partition_key),) = kinesis.records
+    msg = json.loads(data)
+    assert stream == "dlv" and partition_key == msg["event_id"]
     _complies(UsageMessage, msg)
     assert set(msg) == set(UsageMessage.__annotations__) - ({"lease_id"} if lease_id is None else set())
     assert (msg["source"], msg["units"], msg.get("lease_id")) == ("delivery", 1, lease_id)

@@ -3,9 +3,9 @@
 Kept deliberately small (no web framework, no pydantic, no KMS): one ``BatchGetItem`` across the licensing and
 catalogue tables (licence + its budget record + asset) when the licence is named, or a ``Query`` of the buyer's
 active licences and one ``BatchGetItem`` (asset + the budget records of capped candidates) when it is not; a
-presigned S3 GET computed locally; one SQS message. P1: ≤ 2 AWS calls with a named licence, ≤ 3 otherwise, 0 KMS.
-P3: no DynamoDB write on a delivery of an uncapped licence (metering aggregates usage from the queue); a capped
-licence spends a budget lease held in memory and writes once per lease (``functions.licensing.logic.budget``).
+presigned S3 GET computed locally; one Kinesis record on the deliveries stream (issue 16). P1: ≤ 2 AWS calls with a
+named licence, ≤ 3 otherwise, 0 KMS. P3: no DynamoDB write on a delivery of an uncapped licence (metering aggregates
+usage from the stream); a capped licence spends a budget lease held in memory and writes once per lease (``functions.licensing.logic.budget``).
 The route's OpenAPI description lives in ``delivery_doc``.
 """
 
@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from functions.catalog.dal.reader import active_offers_for_asset, asset_from_item, asset_key
+from functions.licensing.dal import deliveries
 from functions.licensing.dal.budget import DynamoBudgetStore, budget_from_item, budget_key
 from functions.licensing.dal.reader import license_from_item, license_from_model, license_key
 from functions.licensing.logic.budget import Holder, acquire
@@ -66,7 +67,9 @@ class DeliveryEnv(BaseEnv):
     LICENSING_TABLE: str
     CATALOG_TABLE: str
     CONTENT_BUCKET: str
-    USAGE_QUEUE_URL: str
+    DELIVERIES_STREAM: (
+        str  # every 200 is one record on this Kinesis stream (issue 16; functions.licensing.dal.deliveries)
+    )
     ACCOUNTS_TABLE: str = ""  # read-only: is an offer's publisher suspended (only when a licence would be granted)
 
 
@@ -372,7 +375,7 @@ def _deliver(
     }
     if lease_id:
         message["lease_id"] = lease_id
-    aws.client("sqs").send_message(QueueUrl=e.USAGE_QUEUE_URL, MessageBody=json.dumps(message, separators=(",", ":")))
+    deliveries.record(e.DELIVERIES_STREAM, message)  # before the URL is handed out; 503 if it cannot be written
     expires = datetime.fromtimestamp(time.time() + URL_TTL_S, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     base = base_url(event)
     headers = {

@@ -17,6 +17,7 @@ from functions.metering.dal.store import unsharded
 from functions.metering.logic.audit import (
     AppliedPosting,
     BalanceRecord,
+    BatchJournal,
     BudgetRecord,
     CurrencyDistribution,
     DistributionRecord,
@@ -170,6 +171,15 @@ def metering_record(item: Mapping[str, object]) -> Record | None:
     head = pk.split("#", 1)[0]
     if head in ("EVT", "CHG") and sk == "E":
         return JournalEntry(pk, sk, str(item.get("currency") or ""), _postings(item.get("postings")))
+    if head == "SEQ" and sk.startswith("C#"):  # a delivery-stream chunk's journal (dal.store.Cursor)
+        return BatchJournal(
+            pk,
+            sk,
+            tuple(
+                JournalEntry(pk, sk, str(c.get("currency") or ""), _postings(c.get("postings")))
+                for c in _rows(item.get("currencies"))
+            ),
+        )
     if head == "BAL" and sk == "BAL":
         account, _, currency = pk.removeprefix("BAL#").rpartition("#")
         account = unsharded(account)  # the platform's balance is kept in shards (dal.store.PLATFORM_SHARDS)

@@ -3,6 +3,8 @@
 | record | key | written |
 |---|---|---|
 | journal entry = de-duplication record of one event or charge, with its ledger postings and ``period`` (the period it is booked in: its own, or the open one when its own was closed) | pk=``EVT#<buyer>#<event_id>`` or ``CHG#<charge_id>``, sk=``E`` (TTL 400 days only when it has no postings: money records are kept) | once per event, conditionally |
+| a delivery stream shard's committed position: the sequence number of the last record metered (issue 16) | pk=``SEQ#<stream>#<shard>``, sk=``CURSOR`` (``seq``, zero-padded to ``SEQ_WIDTH``) | with every chunk of that shard, conditionally |
+| journal entry of a chunk of stream records: their summed ledger postings per currency, the sequence range, the count | pk=``SEQ#<stream>#<shard>``, sk=``C#<first seq, padded>`` | once per chunk, in its transaction |
 | reported event id, recorded at ``POST /v1/usage`` (exact ``duplicates``; the budget reservation's record) | pk=``RPT#<buyer>#<event_id>``, sk=``E`` (TTL 400 days) | once per event, conditionally |
 | usage aggregates (``GET /v1/usage``) | pk=``USAGE#B#<buyer>`` / ``USAGE#P#<publisher>`` / ``USAGE#ALL``, sk=``<day>#<licence>#<asset>#<use>`` | once per key per chunk |
 | statement lines of the booking period | pk=``STMT#<account>#<YYYY-MM>``, sk=``<licence>#<asset>#<use>#<currency>`` | once per key per chunk |
@@ -23,6 +25,13 @@ Exactly once: a chunk of new entries is ONE ``TransactWriteItems``: each entry's
 yet) together with the aggregate increments of the whole chunk (one update per aggregate key, P3). Either all of it
 commits or none does; a replay finds the journal entries and adds nothing. A concurrent duplicate makes its put's
 condition fail: that entry is dropped and the chunk retried without it.
+
+Delivery events (issue 16) arrive on a Kinesis stream, not the queue, and have no journal item each: a shard is
+read by one consumer at a time, in sequence order, so its chunks are exactly-once by position. Each chunk's transaction
+moves the shard's cursor from below the chunk's first sequence number to its last (condition: the cursor is below the
+first) and writes ONE chunk journal item with the chunk's postings summed (the auditor's input). A replayed batch meets
+the cursor: what is at or below it is dropped, the rest committed. Reported events and charges keep their journal
+items (an ``event_id`` resent weeks later never counts).
 
 At scale (issue 16): the only items every paid chunk touched whatever its licence were the platform's fee balance and
 its statement-index entry, so concurrent consumer instances conflicted on them. Each chunk now writes one of
@@ -274,6 +283,81 @@ class Reported:
     capped: bool
 
 
+SEQ_WIDTH = 128  # Kinesis sequence numbers are decimal strings of up to 128 digits: padded, they compare as strings
+
+
+def padded(seq: str) -> str:
+    return seq.zfill(SEQ_WIDTH)
+
+
+@dataclass
+class Cursor:
+    """A chunk of stream records' place in its shard: its commit moves the shard's cursor instead of writing a journal
+    item per event. ``seq_of`` maps each entry's ``dedup_key`` to its record's sequence number; ``committed`` is the
+    cursor as last read (None: not read yet; the first attempt assumes the chunk is new and the condition checks it)."""
+
+    stream: str
+    shard: str
+    seq_of: dict[str, str]
+    committed: str | None = None
+
+    @property
+    def pk(self) -> str:
+        return f"SEQ#{self.stream}#{self.shard}"
+
+    def fresh(self, entries: list[Entry]) -> list[Entry]:
+        """The entries after the cursor."""
+        if self.committed is None:
+            return entries
+        return [e for e in entries if padded(self.seq_of[e.dedup_key]) > self.committed]
+
+    def items(self, table: str, entries: list[Entry], now: float) -> list[TransactItem]:
+        """The cursor's move (conditional) and the chunk's journal item."""
+        seqs = sorted(padded(self.seq_of[e.dedup_key]) for e in entries)
+        first, last = seqs[0], seqs[-1]
+        sums: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for e in entries:
+            for p in e.postings:
+                sums[e.currency][p["account"]] += p["amount_micros"]
+        journal: Record = {
+            "pk": self.pk,
+            "sk": f"C#{first}",
+            "stream": self.stream,
+            "shard": self.shard,
+            "first_seq": first.lstrip("0") or "0",
+            "last_seq": last.lstrip("0") or "0",
+            "events": len(entries),
+            "periods": sorted({e.period for e in entries}),
+            "currencies": [
+                {
+                    "currency": currency,
+                    "postings": [{"account": a, "amount_micros": m} for a, m in sorted(by_account.items()) if m],
+                }
+                for currency, by_account in sorted(sums.items())
+            ],
+            "written_at": int(now),
+        }
+        return [
+            {
+                "Update": {
+                    "TableName": table,
+                    "Key": _key(self.pk, "CURSOR"),
+                    "UpdateExpression": "SET #s = :last",
+                    "ConditionExpression": "attribute_not_exists(#s) OR #s < :first",
+                    "ExpressionAttributeNames": {"#s": "seq"},
+                    "ExpressionAttributeValues": {":last": {"S": last}, ":first": {"S": first}},
+                }
+            },
+            {
+                "Put": {
+                    "TableName": table,
+                    "Item": to_item(journal),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+        ]
+
+
 def _rpt_key(buyer_id: str, event_id: str) -> str:
     return f"RPT#{buyer_id}#{event_id}"
 
@@ -359,8 +443,10 @@ class MeteringStore:
         return found
 
     @staticmethod
-    def chunks(entries: list[Entry]) -> list[list[Entry]]:
-        """Split entries so that journal puts + distinct aggregate updates fit one transaction."""
+    def chunks(entries: list[Entry], stream: bool = False) -> list[list[Entry]]:
+        """Split entries so that journal puts + distinct aggregate updates fit one transaction (``stream``: the
+        chunk's two cursor items instead of a journal put per entry, so a chunk is as long as its aggregates allow)."""
+        per_entry, fixed = (0, 2) if stream else (1, 0)
         out: list[list[Entry]] = []
         current: list[Entry] = []
         keys: set[tuple[str, str]] = set()  # the chunk's aggregate keys: the union of its entries' keys
@@ -389,7 +475,7 @@ class MeteringStore:
                 if e.lease_id:  # its lease's update, and room for the budget's if the lease was released
                     mine = mine | {("LEASE", e.lease_id), ("BUDGET", e.license_id)}
             merged = keys | mine
-            if current and len(current) + 1 + len(merged) > MAX_TX_ITEMS:
+            if current and per_entry * (len(current) + 1) + fixed + len(merged) > MAX_TX_ITEMS:
                 out.append(current)
                 current, keys = [e], mine
             else:
@@ -399,8 +485,11 @@ class MeteringStore:
             out.append(current)
         return out
 
-    def commit(self, entries: list[Entry]) -> list[Entry]:
+    def commit(self, entries: list[Entry], cursor: Cursor | None = None) -> list[Entry]:
         """Commit one chunk exactly once. Returns the entries that took effect (duplicates dropped).
+
+        With a ``cursor`` (delivery events from the stream) the chunk moves its shard's cursor and writes one chunk
+        journal item; entries at or below the cursor are already committed and dropped.
 
         Capped deliveries also book what they charged on their budget lease, in the same transaction. A lease found
         released (its holder's time ran out before metering caught up) makes those deliveries reserve on the budget
@@ -413,18 +502,27 @@ class MeteringStore:
             if not pending:
                 return []
             pending = [written_off(e) if e.lease_id in unpaid and not e.written_off else e for e in pending]
+            if cursor is not None:
+                pending = cursor.fresh(pending)
+                if not pending:
+                    return []
             pending = self._book_open(pending)
             now = time.time()
-            items: list[TransactItem] = [
-                {
-                    "Put": {
-                        "TableName": self.table,
-                        "Item": to_item(journal_item(e, now)),
-                        "ConditionExpression": "attribute_not_exists(pk)",
+            items: list[TransactItem]
+            if cursor is not None:
+                items = cursor.items(self.table, pending, now)
+            else:
+                items = [
+                    {
+                        "Put": {
+                            "TableName": self.table,
+                            "Item": to_item(journal_item(e, now)),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
                     }
-                }
-                for e in pending
-            ]
+                    for e in pending
+                ]
+            journal_items = len(items)
             items += aggregate(pending, chunk_shard(pending)).updates(self.table)
             slots: dict[int, tuple[set[str], set[str]]] = {}  # transaction index -> (leases, late or unpaid)
             late_by_licence: dict[str, dict[str, int]] = defaultdict(dict)
@@ -447,7 +545,12 @@ class MeteringStore:
             except ddb.exceptions.TransactionCanceledException as exc:
                 reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
                 failed = {i for i, code in enumerate(reasons) if code == "ConditionalCheckFailed"}
-                dupes = {i for i in failed if i < len(pending)}
+                if cursor is not None:
+                    if failed & {0, 1}:  # the cursor moved past the chunk's start: read where it is
+                        cursor.committed = self.cursor(cursor.stream, cursor.shard) or ""
+                    dupes: set[int] = set()
+                else:
+                    dupes = {i for i in failed if i < journal_items}
                 for i in failed & set(slots):
                     found, into = slots[i]
                     into |= found
@@ -457,6 +560,11 @@ class MeteringStore:
                     continue
                 time.sleep(backoff(attempt))  # TransactionConflict: another writer holds one of its items
         raise RuntimeError("could not commit metering chunk after retries")
+
+    def cursor(self, stream: str, shard: str) -> str | None:
+        """A stream shard's committed position (padded), or None before its first chunk."""
+        got = self.get(f"SEQ#{stream}#{shard}", "CURSOR")
+        return str(got["seq"]) if got and got.get("seq") else None
 
     # ------------------------------------------------------------------ usage reads
     def usage_rows(self, view: str, account_id: str | None, first_day: str, last_day: str) -> list[UsageRow]:

@@ -5,7 +5,7 @@ of the records below (it owns the keys; ``pk``/``sk`` are carried only to name a
 them to an :class:`Auditor` one at a time, in any order. The auditor keeps running sums and the few records a rule
 needs, and :meth:`Auditor.violations` checks the five invariants:
 
-1. ``zero_sum``: every journal entry's postings sum to zero; every distribution's postings sum to zero per currency.
+1. ``zero_sum``: every journal entry's postings sum to zero (a delivery-stream chunk's per currency); every distribution's postings sum to zero per currency.
 2. ``balance``: every balance equals the sum of its postings (journal postings in the entry's currency, plus the
    distribution postings applied); a posting with no balance record, or a non-zero balance with no posting, breaks it.
 3. ``cap``: spent <= cap for every capped licence (the metering spend against the licence's cap, and the licensing
@@ -67,6 +67,15 @@ class JournalEntry:
     sk: str
     currency: str
     postings: tuple[Posting, ...]
+
+
+@dataclass(frozen=True)
+class BatchJournal:
+    """The journal item of a chunk of delivery-stream records (issue 16): its postings summed per currency and account."""
+
+    pk: str
+    sk: str
+    entries: tuple[JournalEntry, ...]  # one per currency
 
 
 @dataclass(frozen=True)
@@ -166,6 +175,7 @@ class StatementClose:
 
 Record = (
     JournalEntry
+    | BatchJournal
     | BalanceRecord
     | AppliedPosting
     | SpendRecord
@@ -220,6 +230,9 @@ class Auditor:
         match record:
             case JournalEntry():
                 self._journal(record)
+            case BatchJournal():
+                for entry in record.entries:
+                    self._journal(entry)
             case AppliedPosting():
                 self._post(record.account, record.currency, record.amount_micros, (record.pk, record.sk))
             case BalanceRecord():  # several records of one account are its shards (the platform's): their sum

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from functions.shared import aws as shared_aws
-from tests.integration.conftest import queue_messages
+from tests.integration.conftest import delivery_records
 
 
 def content(client: Any, asset_id: str, **params: Any) -> Any:
@@ -33,7 +33,7 @@ def test_licensed_delivery_presigned_get_link_and_one_usage_message(
 ) -> None:
     buyer, asset = market["buyer"], market["asset"]
     lic = buyer.post("/v1/licenses", {"offer_id": market["per_access"]["id"], "use": "ai-input"}).json["license"]
-    queue_messages(aws)
+    delivery_records(aws)
     for params in ({"license_id": lic["id"]}, {}):
         r = content(buyer, asset["id"], use="ai-input", **params)
         assert r.status == 200, r.body
@@ -42,7 +42,7 @@ def test_licensed_delivery_presigned_get_link_and_one_usage_message(
         q = parse_qs(urlparse(body["url"]).query)
         assert int(q["X-Amz-Expires"][0]) <= 300 and urlparse(body["url"]).path.endswith(asset["id"])
         assert r.headers["link"].endswith('/rsl.xml>; rel="license"; type="application/rsl+xml"')
-    usage = [m for m in queue_messages(aws) if m["kind"] == "usage"]
+    usage = [m for m in delivery_records(aws) if m["kind"] == "usage"]  # one record per 200 on the deliveries stream
     assert len(usage) == 2 and len({m["event_id"] for m in usage}) == 2
     assert usage[0]["license_id"] == lic["id"] and usage[0]["publisher_id"] == market["pub_acct"]["id"]
 
@@ -74,7 +74,7 @@ def test_budget_cap_stops_delivery(aws: dict[str, str], market: dict[str, Any]) 
     # Then two deliveries pass and the third is refused before anything is charged
     assert (first.status, second.status) == (200, 200)
     assert third.status == 403 and third.json["code"] == "budget_exhausted"
-    msgs = [m for m in queue_messages(aws) if m.get("license_id") == lic["id"] and m["kind"] == "usage"]
+    msgs = [m for m in delivery_records(aws) if m.get("license_id") == lic["id"] and m["kind"] == "usage"]
     assert len(msgs) == 2 and all(m.get("lease_id") for m in msgs)
 
 

@@ -134,15 +134,30 @@ def _keys(aws: dict[str, str], prefix: str) -> list[tuple[str, str]]:
 
 def _journal_entry_with_postings(aws: dict[str, str], buyer_id: str) -> tuple[str, str]:
     ddb = boto3.client("dynamodb")
-    for pk, sk in _keys(aws, f"EVT#{buyer_id}#"):
+    for pk, sk in _keys(aws, f"EVT#{buyer_id}#") + _keys(aws, "CHG#"):
         item = from_item(ddb.get_item(TableName=aws["METERING_TABLE"], Key={"pk": {"S": pk}, "sk": {"S": sk}})["Item"])
         if item.get("postings"):
             return pk, sk
     raise AssertionError("no journal entry with postings")
 
 
+def _stream_chunk_journal(aws: dict[str, str]) -> tuple[str, str]:
+    """A delivery-stream chunk's journal item with postings (issue 16: deliveries have no journal item each)."""
+    ddb = boto3.client("dynamodb")
+    for pk, sk in _keys(aws, "SEQ#"):
+        if not sk.startswith("C#"):
+            continue
+        item = from_item(ddb.get_item(TableName=aws["METERING_TABLE"], Key={"pk": {"S": pk}, "sk": {"S": sk}})["Item"])
+        if any(c["postings"] for c in item.get("currencies", [])):
+            return pk, sk
+    raise AssertionError("no stream chunk journal with postings")
+
+
 def _bump_first_posting(item: dict[str, Any]) -> None:
-    item["postings"][0]["amount_micros"] += 1
+    if "currencies" in item:  # a stream chunk's journal: postings per currency
+        item["currencies"][0]["postings"][0]["amount_micros"] += 1
+    else:
+        item["postings"][0]["amount_micros"] += 1
 
 
 def _bump_balance(item: dict[str, Any]) -> None:
@@ -165,8 +180,11 @@ def _restate_a_line(item: dict[str, Any]) -> None:
 def case(aws: dict[str, str], ledger: dict[str, Any], invariant: str) -> tuple[str, str, Callable[..., None], str]:
     """(pk, sk, change, key the audit must name) for one invariant."""
     period, buyer_id = ledger["period"], ledger["buyer_id"]
-    if invariant == "zero_sum":
+    if invariant == "zero_sum":  # a charge's journal entry (a flat licence's grant)
         pk, sk = _journal_entry_with_postings(aws, buyer_id)
+        return pk, sk, _bump_first_posting, pk
+    if invariant == "zero_sum:stream":  # the journal of a chunk of deliveries
+        pk, sk = _stream_chunk_journal(aws)
         return pk, sk, _bump_first_posting, pk
     if invariant == "balance":
         pk = f"BAL#{ledger['publisher_id']}#USD"
@@ -193,14 +211,15 @@ def test_the_ledger_the_handlers_wrote_passes_the_audit(aws: dict[str, str], led
     assert "NOT CHECKED" not in out and "VIOLATION" not in out
 
 
-@pytest.mark.parametrize("invariant", ["zero_sum", "balance", "cap", "pool", "closed_statement"])
+@pytest.mark.parametrize("case_name", ["zero_sum", "zero_sum:stream", "balance", "cap", "pool", "closed_statement"])
 def test_one_corrupted_record_per_invariant_fails_the_audit_naming_it(
-    aws: dict[str, str], ledger: dict[str, Any], invariant: str
+    aws: dict[str, str], ledger: dict[str, Any], case_name: str
 ) -> None:
+    invariant = case_name.split(":")[0]
     # Given a clean ledger
     assert audit_cli(aws)[0] == 0
     # When one record is corrupted
-    pk, sk, change, named = case(aws, ledger, invariant)
+    pk, sk, change, named = case(aws, ledger, case_name)
     corrupt(aws, pk, sk, change)
     # Then `make audit` exits non-zero, naming that record under that invariant, and shows the stored record
     code, out = audit_cli(aws)

@@ -10,7 +10,7 @@ import pytest
 
 from functions.metering.dal import store as store_module
 from functions.shared import aws as shared_aws
-from local.dispatch import drain, drain_once
+from local.dispatch import drain, drain_stream_once
 
 
 class ConflictingDynamoDB:
@@ -44,7 +44,7 @@ class ConflictingDynamoDB:
 def test_conflicting_transactions_are_retried_with_jitter_and_count_once(
     aws: dict[str, str], gw: Any, market: dict[str, Any], admin: Any, monkeypatch: pytest.MonkeyPatch, conflicts: int
 ) -> None:
-    # Given 5 paid deliveries waiting in the usage queue
+    # Given 5 paid deliveries waiting on the deliveries stream
     buyer, asset = market["buyer"], market["asset"]
     lic = buyer.post("/v1/licenses", {"offer_id": market["per_access"]["id"], "use": "ai-input"}).json["license"]
     for _ in range(5):
@@ -56,26 +56,25 @@ def test_conflicting_transactions_are_retried_with_jitter_and_count_once(
     monkeypatch.setattr(shared_aws, "dynamodb", lambda: conflicting)
     waits: list[float] = []
     monkeypatch.setattr(store_module.time, "sleep", waits.append)
-    drain(gw.invoke, aws, ("usage",))
+    drain(gw.invoke, aws, ())
     monkeypatch.undo()
     # Then every conflict was waited out (jittered: no two waits alike), nothing went to the dead-letter queue,
     assert conflicting.refused == conflicts and len(waits) == conflicts
     assert len(set(waits)) == len(waits) and all(0 <= w <= 1.0 for w in waits)
     import boto3
 
-    dlq = boto3.client("sqs").get_queue_attributes(
-        QueueUrl=aws["USAGE_DLQ_URL"], AttributeNames=["ApproximateNumberOfMessages"]
-    )
-    assert dlq["Attributes"]["ApproximateNumberOfMessages"] == "0"
+    for dlq_url in (aws["USAGE_DLQ_URL"], aws["DELIVERIES_DLQ_URL"]):
+        dlq = boto3.client("sqs").get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["ApproximateNumberOfMessages"])
+        assert dlq["Attributes"]["ApproximateNumberOfMessages"] == "0"
     # and each delivery was charged exactly once: 5 x 10,000 micros, the platform's fee 10 % in its shards
     assert buyer.get(f"/v1/licenses/{lic['id']}").json["spent_micros"] == 50_000
     assert admin.get("/v1/balance", params={"account_id": "platform"}).json["balance_micros"] == 5_000
 
 
-def test_a_chunk_that_keeps_conflicting_goes_back_to_the_queue(
+def test_a_chunk_that_keeps_conflicting_is_retried_from_its_first_record(
     aws: dict[str, str], gw: Any, market: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given a delivery waiting, and every metering transaction conflicting for longer than the retries last
+    # Given a delivery on the stream, and every metering transaction conflicting for longer than the retries last
     buyer, asset = market["buyer"], market["asset"]
     lic = buyer.post("/v1/licenses", {"offer_id": market["per_access"]["id"], "use": "ai-input"}).json["license"]
     got = buyer.get(f"/v1/assets/{asset['id']}/content", params={"use": "ai-input", "license_id": lic["id"]})
@@ -88,12 +87,16 @@ def test_a_chunk_that_keeps_conflicting_goes_back_to_the_queue(
 
     def once(function: str, event: dict[str, Any]) -> Any:
         got = gw.invoke(function, event)
-        invoked.append(got)
+        invoked.append((event, got))
         return got
 
-    assert drain_once(once, aws, "usage") == 1
+    assert drain_stream_once(once, aws, "deliveries") == 1
     monkeypatch.undo()
-    # Then its message is reported failed (SQS redelivers it), and nothing was booked
+    # Then the batch reports its record as the first failed one (Lambda resumes there), and nothing was booked
     assert conflicting.refused == store_module.COMMIT_ATTEMPTS
-    assert invoked and invoked[0]["batchItemFailures"]
+    ((event, result),) = invoked
+    assert result["batchItemFailures"] == [{"itemIdentifier": event["Records"][0]["kinesis"]["sequenceNumber"]}]
     assert buyer.get(f"/v1/licenses/{lic['id']}").json["spent_micros"] == 0
+    # And once the conflicts are over, the retried record is booked, once
+    drain(gw.invoke, aws, ())
+    assert buyer.get(f"/v1/licenses/{lic['id']}").json["spent_micros"] == 10_000
