@@ -31,9 +31,10 @@ CLIENTS: dict[str, tuple[str, ...]] = {
     "verifier": ("dynamodb", "s3"),
     "licensing": ("dynamodb", "kms", "sqs"),
     "licensing_outbox": ("dynamodb", "sqs"),
-    "delivery": ("dynamodb", "s3", "sqs"),
+    "delivery": ("dynamodb", "s3", "kinesis"),
     "metering": ("dynamodb", "sqs"),
     "metering_consumer": ("dynamodb", "s3"),
+    "metering_stream": ("dynamodb", "s3"),
     "metering_jobs": ("dynamodb",),
 }
 TARGET_RATIO = 1.5

@@ -14,12 +14,23 @@ PRICES = {  # USD
     "lambda_arm_gb_second": 0.0000133334,
     "ddb_ondemand_rru_per_million": 0.125,
     "ddb_ondemand_wru_per_million": 0.625,
-    "sqs_standard_per_million": 0.40,
+    "kinesis_put_payload_units_per_million": 0.014,  # provisioned mode: one unit per record of up to 25 KB
+    "kinesis_shard_hour": 0.015,  # provisioned mode
     "s3_get_per_thousand": 0.0004,
     "s3_put_per_thousand": 0.005,
     "logs_ingest_per_gb": 0.50,
     "xray_traces_per_million": 5.00,
 }
+KINESIS_PRICE_SOURCE = (
+    "https://aws.amazon.com/kinesis/data-streams/pricing/ (us-east-1, provisioned mode: USD 0.015 per shard hour, "
+    "USD 0.014 per million PUT payload units of 25 KB), as read for docs/performance.md on 2026-11-30; the stored copy "
+    "here shows the billing dimensions, not the figures: check them before relying on this line"
+)
+STREAM_SHARDS = 2  # infra.definitions STREAMS["deliveries"].shards
+STEADY_DELIVERIES_PER_S = 1000
+"""P3's load. Shard hours are a fixed cost per hour whatever the traffic: per million deliveries they are what the
+shards cost while a million deliveries pass at this rate (1,000 s). At 10 deliveries/s the same line is 100 times
+larger (docs/performance.md)."""
 DELIVERY_MEMORY_GB = 0.5  # infra.definitions FUNCTIONS["delivery"].memory_mb
 CONSUMER_MEMORY_GB = 1.0  # FUNCTIONS["metering_consumer"].memory_mb
 PLATFORM_LOG_BYTES = 0
@@ -33,7 +44,7 @@ XRAY_SAMPLED = 0.0
 an upstream service if it contains a tracing header with sampled=1" (https://docs.aws.amazon.com/cdk/api/v2/docs/
 aws-cdk-lib.aws_lambda.Tracing.html, read 2026-11-30), and HTTP APIs send none. Active tracing sampled 5 % (Lambda's
 fixed rule, 1 request per second plus 5 %): USD 0.25 per million at USD 5.00 per million traces."""
-CALL_LATENCY_S = 0.006  # typical in-region DynamoDB/SQS/S3 call latency (moto's timings are not AWS's)
+CALL_LATENCY_S = 0.006  # typical in-region DynamoDB/Kinesis/S3 call latency (moto's timings are not AWS's)
 AUTH_MISS_RATE = 0.001  # authoriser cache misses per delivery (60 s cache per key; a crawler reuses its key)
 LIMITER_PRICE_SOURCE = (
     "https://aws.amazon.com/dynamodb/pricing/on-demand/ (us-east-1, $0.625 per million write request units), "
@@ -61,9 +72,12 @@ def model(delivery: dict[str, Any], consumer: dict[str, Any]) -> dict[str, Any]:
     per_event_busy_s = consumer["consumer_cpu_ms_per_event"] / 1000 + consumer["consumer_calls_per_event"] * (
         CALL_LATENCY_S * 3
     )  # transactions of ~100 items take longer than single calls
-    reads_rru = 1.5  # BatchGetItem of licence + asset + spend, eventually consistent, each item < 4 KB
-    consumer_rru = 1.0 + 0.5 * 100 / 100  # consistent de-dup read per event + the batch's licence read, amortised
-    sqs_requests = 1 + 0.2  # SendMessage, plus ReceiveMessage/DeleteMessageBatch of 10 per call
+    # the delivery's reads as measured (named licence: licence + asset), eventually consistent (0.5 unit), < 4 KB
+    reads_rru = 0.5 * delivery.get("read_items_per_delivery", 3.0)
+    # the consumer's reads: one per read call measured (the batch's licences; a cursor re-read after a refusal),
+    # counted as 1 unit each (strongly consistent, < 4 KB); no per-event de-duplication read on the stream
+    consumer_rru = consumer.get("consumer_read_calls_per_event", 0.0)
+    shard_hours = STREAM_SHARDS * m / STEADY_DELIVERIES_PER_S / 3600
     log_bytes = delivery["log_bytes_per_delivery"] + PLATFORM_LOG_BYTES
     consumer_invocations = consumer["consumer_invocations"] / max(consumer["events"], 1)
     parts = {
@@ -75,7 +89,9 @@ def model(delivery: dict[str, Any], consumer: dict[str, Any]) -> dict[str, Any]:
         "DynamoDB reads (delivery)": reads_rru * p["ddb_ondemand_rru_per_million"],
         f"DynamoDB writes (rate limiter, chunk {RATE_LIMITS.chunk})": limiter_per_request
         * p["ddb_ondemand_wru_per_million"],
-        "SQS usage messages": sqs_requests * p["sqs_standard_per_million"],
+        "Kinesis PUT payload units (one record per delivery)": p["kinesis_put_payload_units_per_million"],
+        f"Kinesis shard hours ({STREAM_SHARDS} shards at {STEADY_DELIVERIES_PER_S}/s)": shard_hours
+        * p["kinesis_shard_hour"],
         "S3 GET of the content (presigned)": m / 1000 * p["s3_get_per_thousand"],
         "Metering consumer requests": consumer_invocations * p["lambda_request_per_million"],
         "Metering consumer duration": m * per_event_busy_s * CONSUMER_MEMORY_GB * p["lambda_arm_gb_second"],

@@ -5,9 +5,10 @@ throughput over a long run with the server's resident memory.
   of a 10-item transaction (puts and conditional updates, as the consumer writes) at each size.
 - ``long_run``: ``BENCH_LONG_EVENTS`` events (100,000 by default) fed through the public API in rounds of 10,000
   (20 % deliveries: ``GET /v1/assets/{id}/content``; 80 % reported units: ``POST /v1/usage``, 500 per request), each
-  round fed in slices of 1,000 and each slice drained by the metering consumer as ``make run``'s dispatcher does
-  (receive, invoke, delete; moto's SQS scans the whole queue on every send, receive and delete, so a backlog would
-  measure moto's queue rather than the consumer). The consumer's
+  round fed in slices of 1,000 and each slice drained by the metering consumers as ``make run``'s dispatcher does
+  (the usage queue: receive, invoke, delete, where moto's SQS scans the whole queue on every send, receive and delete,
+  so a backlog would measure moto's queue rather than the consumer; the deliveries stream: per shard from its
+  checkpoint; ``benchmarks.drain``). The consumer's
   rate is events over its busy time; the first round is compared with the last. The moto server's resident memory
   (``/proc/<pid>/status`` VmRSS) is read before the first round and after the last.
 """
@@ -151,34 +152,12 @@ def _feed(h: Harness, s: dict[str, Any], unit_licence: str, n: int, tag: str, wo
     return accepted
 
 
-def _drain(h: Harness, batch: int = 100) -> tuple[int, float]:
-    """Receive, consume and delete until the usage queue is empty; returns (events, consumer busy seconds)."""
-    from local.events import LambdaContext, sqs_event
+def _drain(h: Harness) -> tuple[int, float]:
+    """Meter everything waiting (usage queue and deliveries stream); returns (events, consumer busy seconds)."""
+    from benchmarks import drain
 
-    sqs = boto3.client("sqs")
-    url = h.env["USAGE_QUEUE_URL"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    consumer = h.gw.handler("metering_consumer")
-    events, busy = 0, 0.0
-    while True:
-        msgs: list[dict[str, Any]] = []
-        while len(msgs) < batch:
-            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=600)
-            if not got.get("Messages"):
-                break
-            msgs += got["Messages"]
-        if not msgs:
-            return events, busy
-        t0 = time.perf_counter()
-        result = consumer(sqs_event(msgs, arn), LambdaContext(function_name="metering_consumer"))
-        busy += time.perf_counter() - t0
-        assert not result["batchItemFailures"], result
-        events += len(msgs)
-        for i in range(0, len(msgs), 10):
-            sqs.delete_message_batch(
-                QueueUrl=url,
-                Entries=[{"Id": str(j), "ReceiptHandle": m["ReceiptHandle"]} for j, m in enumerate(msgs[i : i + 10])],
-            )
+    got = drain.everything(h)
+    return got.events, got.busy_s
 
 
 def long_run(h: Harness, s: dict[str, Any], server_pid: int, total: int | None = None) -> dict[str, Any]:

@@ -20,7 +20,8 @@ class CallLog:
     calls: Counter[str] = field(default_factory=Counter)
     written_keys: Counter[str] = field(default_factory=Counter)
     write_items: int = 0
-    write_units: int = 0  # DynamoDB write request units, assuming items < 1 KB (transactional writes cost 2)
+    write_units: int = 0  # DynamoDB write request units (transactional writes cost 2 per KB)
+    read_items: int = 0  # items asked for by GetItem and BatchGetItem (P4 prices each as one read of < 4 KB)
     limiter_calls: int = 0
     """Rate limiter leases (one UpdateItem per chunk on the limits table): kept out of ``calls`` and the written
     keys, and reported and priced on their own lines (P1, P4)."""
@@ -28,7 +29,7 @@ class CallLog:
     def reset(self) -> None:
         self.calls.clear()
         self.written_keys.clear()
-        self.write_items = self.write_units = self.limiter_calls = 0
+        self.write_items = self.write_units = self.limiter_calls = self.read_items = 0
 
 
 @contextmanager
@@ -38,6 +39,25 @@ def moto_server() -> Iterator[str]:
 
     with running(patched=True) as (url, _pid):
         yield url
+
+
+def _item_bytes(item: dict[str, Any]) -> int:
+    """DynamoDB's item size, approximately: attribute names plus values (numbers as their digits)."""
+
+    def size(v: Any) -> int:
+        if isinstance(v, dict) and len(v) == 1:
+            ((t, x),) = v.items()
+            if t in ("S", "N"):
+                return len(str(x).encode())
+            if t == "BOOL" or t == "NULL":
+                return 1
+            if t == "M":
+                return 3 + sum(len(k.encode()) + size(y) for k, y in x.items())
+            if t == "L":
+                return 3 + sum(size(y) + 1 for y in x)
+        return len(str(v).encode())
+
+    return sum(len(k.encode()) + size(v) for k, v in item.items())
 
 
 class Harness:
@@ -72,6 +92,7 @@ class Harness:
         if instrument:
             for service in ("dynamodb", "s3", "sqs", "kms"):
                 aws.client(service).meta.events.register("before-call.*.*", self._count)
+            aws.kinesis_once().meta.events.register("before-call.*.*", self._count)  # the deliveries stream
             aws.client("dynamodb").meta.events.register("before-parameter-build.dynamodb.*", self._writes)
 
     def _count(self, model: Any, **_: Any) -> None:
@@ -87,13 +108,20 @@ class Harness:
         if params.get("TableName") == self.env.get("LIMITS_TABLE"):
             self._limiter_call = True  # the before-call event of this same call comes next
             return
+        if name == "GetItem":
+            self.log.read_items += 1
+        elif name == "BatchGetItem":
+            self.log.read_items += sum(len(r.get("Keys", [])) for r in params.get("RequestItems", {}).values())
         if name in ("PutItem", "UpdateItem", "DeleteItem"):
             key = params.get("Item") or params.get("Key") or {}
             self._written(key, 1)
         elif name == "TransactWriteItems":
             for item in params.get("TransactItems", []):
                 op = next(iter(item.values()))
-                self._written(op.get("Item") or op.get("Key") or {}, 2)
+                # 2 units per KB of a put item (a chunk journal grows with the accounts of its chunk); an update's
+                # item is not known here: statement lines, usage rows and balances are well under 1 KB
+                units = 2 * max(1, -(-_item_bytes(op["Item"]) // 1024)) if "Item" in op else 2
+                self._written(op.get("Item") or op.get("Key") or {}, units)
         elif name == "BatchWriteItem":
             for reqs in params.get("RequestItems", {}).values():
                 for r in reqs:

@@ -358,6 +358,7 @@ def delivery_profile(h: Harness, s: dict[str, Any], n: int) -> dict[str, Any]:
         results[label] = {
             "calls_per_delivery": sum(h.log.calls.values()) / n,
             "limiter_calls_per_delivery": h.log.limiter_calls / n,
+            "read_items_per_delivery": h.log.read_items / n,
             "kms_calls": sum(v for k, v in h.log.calls.items() if k.startswith("kms.")),
             "ddb_writes": h.log.write_items,
             "cpu_ms_median": statistics.median(cpu) * 1000,
@@ -369,129 +370,83 @@ def delivery_profile(h: Harness, s: dict[str, Any], n: int) -> dict[str, Any]:
     return results
 
 
-def deliveries_and_consumer(h: Harness, s: dict[str, Any], n: int, batch: int = 100) -> dict[str, Any]:
-    """P3 and P5: ``n`` deliveries, then the consumer drains the queue in batches of ``batch``."""
-    import boto3
-
-    from local.events import LambdaContext, sqs_event
+def deliveries_and_consumer(h: Harness, s: dict[str, Any], n: int, batch: int | None = None) -> dict[str, Any]:
+    """P3 and P5: ``n`` deliveries, then the consumer meters them from the deliveries stream in batches of ``batch``
+    per shard (the event source mapping's batch size by default)."""
+    from benchmarks import drain
 
     path = f"/v1/assets/{s['asset_id']}/content"
     query = f"use=ai-input&license_id={s['license_id']}"
-    sqs = boto3.client("sqs")
-    url = h.env["USAGE_QUEUE_URL"]
-    sqs.purge_queue(QueueUrl=url)
+    drain.everything(h)  # whatever the earlier measurements left
     h.log.reset()
     for _ in range(n):
         h.call("GET", path, s["buyer"], None, query)
     delivery_writes = h.log.write_items
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    consumer = h.gw.handler("metering_consumer")
     h.log.reset()
-    events = 0
-    busy = cpu = 0.0
-    consumer_calls = 0
-    invocations = 0
-    while True:
-        msgs: list[dict[str, Any]] = []
-        while len(msgs) < batch:
-            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=600)
-            if not got.get("Messages"):
-                break
-            msgs += got["Messages"]
-        if not msgs:
-            break
-        t0, c0 = time.perf_counter(), time.process_time()
-        calls_before = sum(h.log.calls.values())
-        result = consumer(sqs_event(msgs, arn), LambdaContext(function_name="metering_consumer"))
-        busy += time.perf_counter() - t0
-        cpu += time.process_time() - c0
-        consumer_calls += sum(h.log.calls.values()) - calls_before
-        invocations += 1
-        assert not result["batchItemFailures"], result
-        events += len(msgs)
-        for i in range(0, len(msgs), 10):
-            sqs.delete_message_batch(
-                QueueUrl=url,
-                Entries=[{"Id": str(j), "ReceiptHandle": m["ReceiptHandle"]} for j, m in enumerate(msgs[i : i + 10])],
-            )
-    # calls above include our own receive/delete: count only DynamoDB/S3 from the consumer
+    got = drain.stream(h, batch) if batch else drain.stream(h)
+    assert got.events == n, (got.events, n)
     ddb_calls = sum(v for k, v in h.log.calls.items() if k.startswith("dynamodb."))
+    ddb_reads = sum(v for k, v in h.log.calls.items() if k in ("dynamodb.BatchGetItem", "dynamodb.GetItem"))
     top_key, top_writes = h.log.written_keys.most_common(1)[0] if h.log.written_keys else ("-", 0)
     return {
         "deliveries": n,
         "delivery_ddb_writes": delivery_writes,
-        "events": events,
-        "consumer_invocations": invocations,
-        "consumer_cpu_ms_per_event": cpu * 1000 / max(events, 1),
-        "consumer_calls_per_event": consumer_calls / max(events, 1),
-        "events_per_s": events / busy if busy else 0.0,
+        "events": got.events,
+        "consumer_invocations": got.invocations,
+        "consumer_cpu_ms_per_event": got.cpu_s * 1000 / max(got.events, 1),
+        "consumer_calls_per_event": got.calls / max(got.events, 1),
+        "consumer_read_calls_per_event": ddb_reads / max(got.events, 1),
+        "events_per_s": got.events / got.busy_s if got.busy_s else 0.0,
         "consumer_ddb_calls": ddb_calls,
-        "write_items_per_1000": h.log.write_items * 1000 / max(events, 1),
-        "write_units_per_1000": h.log.write_units * 1000 / max(events, 1),
+        "write_items_per_1000": h.log.write_items * 1000 / max(got.events, 1),
+        "write_units_per_1000": h.log.write_units * 1000 / max(got.events, 1),
         "max_writes_one_key": top_writes,
         "hottest_key": top_key,
         "s3_puts": h.log.calls.get("s3.PutObject", 0),
     }
 
 
-def crawl_consumer(h: Harness, s: dict[str, Any], n: int = 1000, batch: int = 100) -> dict[str, Any]:
+def crawl_consumer(h: Harness, s: dict[str, Any], n: int = 1000) -> dict[str, Any]:
     """P4 with crawl-shaped traffic: ``n`` metered deliveries on one licence, each of a different asset (what a crawler
-    does), where ``deliveries_and_consumer`` meters ``n`` deliveries of one asset. The messages are one real delivery's
-    message with a new event id and asset id each (the consumer reads no catalogue), so the consumer's writes are
+    does), where ``deliveries_and_consumer`` meters ``n`` deliveries of one asset. The records are one real delivery's
+    record with a new event id and asset id each (the consumer reads no catalogue), so the consumer's writes are
     exactly what it would write for that traffic; only its aggregate keys differ (docs/performance.md)."""
     import json
 
     import boto3
 
-    from local.events import LambdaContext, sqs_event
+    from benchmarks import drain
 
-    sqs = boto3.client("sqs")
-    url = h.env["USAGE_QUEUE_URL"]
-    sqs.purge_queue(QueueUrl=url)
+    drain.everything(h)
     status, _, _ = h.call(
         "GET", f"/v1/assets/{s['asset_id']}/content", s["buyer"], None, f"use=ai-input&license_id={s['license_id']}"
     )
     assert status == 200
-    (real,) = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=600)["Messages"]
-    sqs.delete_message(QueueUrl=url, ReceiptHandle=real["ReceiptHandle"])
-    template = json.loads(real["Body"])
-    for i in range(0, n, 10):
-        entries = [
-            {
-                "Id": str(j),
-                "MessageBody": json.dumps(
-                    {**template, "event_id": f"evt_crawl{i + j:07d}", "asset_id": f"ast_crawl{i + j:07d}"}
-                ),
-            }
-            for j in range(min(10, n - i))
-        ]
-        sqs.send_message_batch(QueueUrl=url, Entries=entries)
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    consumer = h.gw.handler("metering_consumer")
+    taken: list[Any] = []
+    drain.stream(h, take=taken)
+    (real,) = taken  # the real delivery's record, taken off the stream: not metered itself
+    template = json.loads(real["Data"])
+    kinesis = boto3.client("kinesis")
+    for i in range(0, n, 500):
+        kinesis.put_records(
+            StreamName=h.env["DELIVERIES_STREAM"],
+            Records=[
+                {
+                    "Data": json.dumps(
+                        {**template, "event_id": f"evt_crawl{i + j:07d}", "asset_id": f"ast_crawl{i + j:07d}"}
+                    ).encode(),
+                    "PartitionKey": f"evt_crawl{i + j:07d}",
+                }
+                for j in range(min(500, n - i))
+            ],
+        )
     h.log.reset()
-    events = 0
-    while True:
-        msgs: list[dict[str, Any]] = []
-        while len(msgs) < batch:
-            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=600)
-            if not got.get("Messages"):
-                break
-            msgs += got["Messages"]
-        if not msgs:
-            break
-        result = consumer(sqs_event(msgs, arn), LambdaContext(function_name="metering_consumer"))
-        assert not result["batchItemFailures"], result
-        events += len(msgs)
-        for i in range(0, len(msgs), 10):
-            sqs.delete_message_batch(
-                QueueUrl=url,
-                Entries=[{"Id": str(j), "ReceiptHandle": m["ReceiptHandle"]} for j, m in enumerate(msgs[i : i + 10])],
-            )
-    assert events == n, (events, n)
+    got = drain.stream(h)
+    assert got.events == n, (got.events, n)
     return {
-        "events": events,
-        "write_items_per_1000": h.log.write_items * 1000 / max(events, 1),
-        "write_units_per_1000": h.log.write_units * 1000 / max(events, 1),
+        "events": got.events,
+        "write_items_per_1000": h.log.write_items * 1000 / max(got.events, 1),
+        "write_units_per_1000": h.log.write_units * 1000 / max(got.events, 1),
         "s3_puts": h.log.calls.get("s3.PutObject", 0),
     }
 

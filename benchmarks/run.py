@@ -28,9 +28,14 @@ def row(target: str, metric: str, value: Any, unit: str, limit: str, met: bool |
 
 
 P4_LIMIT_USD = 2.00
-"""Issue 16's target per million named-licence deliveries (v1's was 3.00). Reported, not yet gating: the modelled cost
-is above it until per-asset aggregates leave the metering transaction (docs/performance.md, "The cost of a
-delivery"); gating it now would fail every run."""
+"""Issue 16's target per million named-licence deliveries (v1's was 3.00): gating, on the bench's traffic (deliveries
+of one asset on one licence). The crawl-shaped row (each delivery a different asset) is reported against the same
+limit and does not gate: its per-asset aggregates are still written in the metering transaction (docs/performance.md,
+"The cost of a delivery")."""
+GATED_TARGETS = ("P1", "P3", "P4", "13")
+"""Rows of these targets with a limit fail the run when unmet, with the embedded-mode scale rows (P5). P2 (cold
+imports) is reported: its exceptions are explained with their measured cost in docs/performance.md, and this shared
+machine's noise (up to 0.4x) would make a gate flaky."""
 
 
 def main() -> int:
@@ -272,6 +277,16 @@ def main() -> int:
     rows.append(
         row(
             "P4",
+            "metering write units per 1,000 events of one asset (bench traffic)",
+            round(consumer["write_units_per_1000"]),
+            "WRU",
+            "report",
+            None,
+        )
+    )
+    rows.append(
+        row(
+            "P4",
             f"metering write units per 1,000 crawl-shaped events ({crawl['events']:,} deliveries, each a different asset)",
             round(crawl["write_units_per_1000"]),
             "WRU",
@@ -282,10 +297,11 @@ def main() -> int:
     rows.append(
         row(
             "P4",
-            "platform cost per million crawl-shaped deliveries (on-demand; the same model with those writes)",
+            "platform cost per million crawl-shaped deliveries (on-demand; the same model with those writes; "
+            "not gating: per-asset aggregates, docs/performance.md)",
             round(crawl_model["total"], 3),
             "USD",
-            "report",
+            f"report (≤ {P4_LIMIT_USD:.2f} not yet)",
             None,
         )
     )
@@ -307,9 +323,9 @@ def main() -> int:
             "x402_side_by_side": x402_raw,
         },
     )
-    gated = scale_rows + [r for r in rows if r["target"] == "13"]
+    gated = scale_rows + [r for r in rows if r["target"] in GATED_TARGETS]
     unmet = [r["metric"] for r in gated if r["met"] is False]
-    if unmet:  # the embedded-mode targets gate the run (P2 and P4 are reported; docs/performance.md)
+    if unmet:  # P2 is reported (GATED_TARGETS says why)
         print("UNMET:", "; ".join(unmet), file=sys.stderr)
         return 1
     return 0
