@@ -32,6 +32,11 @@ _PROBLEM: dict[str, OpenAPIResponseContentSchema | OpenAPIResponseContentModel] 
             "content": _PROBLEM,
         },
         410: {"description": "The asset was withdrawn", "content": _PROBLEM},
+        503: {
+            "description": "`metering_unavailable`: the delivery could not be recorded for metering; no URL was "
+            "handed out, retry after `Retry-After`",
+            "content": _PROBLEM,
+        },
     },
 )
 def content(
