@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.definitions import RATE_LIMITS
+from infra.definitions import FUNCTIONS, RATE_LIMITS, STREAMS
 
 PRICES_DATE = "2026-11-28"
 PRICES = {  # USD
@@ -26,13 +26,18 @@ KINESIS_PRICE_SOURCE = (
     "USD 0.014 per million PUT payload units of 25 KB), as read for docs/performance.md on 2026-11-30; the stored copy "
     "here shows the billing dimensions, not the figures: check them before relying on this line"
 )
-STREAM_SHARDS = 2  # infra.definitions STREAMS["deliveries"].shards
+STREAM_SHARDS = STREAMS["deliveries"].shards
 STEADY_DELIVERIES_PER_S = 1000
 """P3's load. Shard hours are a fixed cost per hour whatever the traffic: per million deliveries they are what the
 shards cost while a million deliveries pass at this rate (1,000 s). At 10 deliveries/s the same line is 100 times
 larger (docs/performance.md)."""
-DELIVERY_MEMORY_GB = 0.5  # infra.definitions FUNCTIONS["delivery"].memory_mb
-CONSUMER_MEMORY_GB = 1.0  # FUNCTIONS["metering_consumer"].memory_mb
+FULL_VCPU_MB = 1769
+"""Lambda allocates CPU in proportion to memory: "At 1,769 MB, a function has the equivalent of one vCPU"
+(https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html, read 2026-11-30). CPU time measured here on one
+core therefore takes FULL_VCPU_MB / memory times as long in a smaller function (the model before 2026-11-30 charged it
+as if the function had a whole core: USD 0.14 per million too little for the 512 MB delivery function)."""
+DELIVERY_MEMORY_GB = FUNCTIONS["delivery"].memory_mb / 1024
+CONSUMER_MEMORY_GB = FUNCTIONS["metering_stream"].memory_mb / 1024  # the deliveries stream's consumer
 PLATFORM_LOG_BYTES = 0
 """Lambda's own START/END/REPORT lines per delivery: none. Every function logs JSON with system log level WARN
 (tests/infra/test_services.py), and those lines are INFO: "By default, Lambda sets the system log level to INFO. With
@@ -59,6 +64,11 @@ def limiter_writes_per_million(chunk: int = RATE_LIMITS.chunk, measured_per_requ
     return 1_000_000 * max(1 / chunk, measured_per_request)
 
 
+def _slowdown(memory_gb: float) -> float:
+    """How much longer CPU-bound work takes in a function of this memory than on one full vCPU."""
+    return max(1.0, FULL_VCPU_MB / (memory_gb * 1024))
+
+
 def model(delivery: dict[str, Any], consumer: dict[str, Any]) -> dict[str, Any]:
     """Cost of one million deliveries, by component (USD)."""
     m = 1_000_000
@@ -68,10 +78,10 @@ def model(delivery: dict[str, Any], consumer: dict[str, Any]) -> dict[str, Any]:
         limiter_writes_per_million(measured_per_request=delivery.get("limiter_calls_per_delivery", 0.0)) / m
     )
     calls = delivery["calls_per_delivery"] + limiter_per_request
-    wall_s = max(delivery["cpu_ms_median"] / 1000 + calls * CALL_LATENCY_S, 0.001)
-    per_event_busy_s = consumer["consumer_cpu_ms_per_event"] / 1000 + consumer["consumer_calls_per_event"] * (
-        CALL_LATENCY_S * 3
-    )  # transactions of ~100 items take longer than single calls
+    wall_s = max(delivery["cpu_ms_median"] / 1000 * _slowdown(DELIVERY_MEMORY_GB) + calls * CALL_LATENCY_S, 0.001)
+    per_event_busy_s = consumer["consumer_cpu_ms_per_event"] / 1000 * _slowdown(CONSUMER_MEMORY_GB) + consumer[
+        "consumer_calls_per_event"
+    ] * (CALL_LATENCY_S * 3)  # transactions of ~100 items take longer than single calls
     # the delivery's reads as measured (named licence: licence + asset), eventually consistent (0.5 unit), < 4 KB
     reads_rru = 0.5 * delivery.get("read_items_per_delivery", 3.0)
     # the consumer's reads: one per read call measured (the batch's licences; a cursor re-read after a refusal),

@@ -43,8 +43,9 @@ def client(service: str, *, retries: int = 3) -> Any:  # Any: the untyped access
                     s3={"addressing_style": "path"} if service == "s3" else None,
                     # DynamoDB requests are built by our DAL code, never from raw input, and the service validates
                     # them anyway: botocore's client-side walk of every attribute was a fifth of the metering
-                    # consumer's CPU (100-item transactions). docs/decision_log.md, 2026-11-29.
-                    parameter_validation=service != "dynamodb",
+                    # consumer's CPU (100-item transactions). docs/decision_log.md, 2026-11-29. The same for the
+                    # delivery's one Kinesis record (functions.licensing.dal.deliveries builds it).
+                    parameter_validation=service not in ("dynamodb", "kinesis"),
                 )
                 c = boto3.client(service, config=cfg)  # type: ignore[call-overload]
                 _clients[name] = c

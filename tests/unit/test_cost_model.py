@@ -36,3 +36,29 @@ def test_measured_leases_above_one_per_chunk_are_priced_as_measured() -> None:
     assert high["total"] > low["total"]
     assert cost.limiter_writes_per_million(chunk=50) == 20_000
     assert cost.limiter_writes_per_million(chunk=1) == 1_000_000
+
+
+def test_cpu_is_priced_at_the_functions_share_of_a_vcpu() -> None:
+    # Given 10 ms more CPU per delivery, measured on one full core
+    low = cost.model({**DELIVERY, "cpu_ms_median": 2.0}, CONSUMER)["parts"]["Lambda delivery duration"]
+    high = cost.model({**DELIVERY, "cpu_ms_median": 12.0}, CONSUMER)["parts"]["Lambda delivery duration"]
+    # Then a million deliveries pay it at the delivery function's memory, stretched to its CPU share (1,769 MB = 1 vCPU)
+    memory_gb = cost.FUNCTIONS["delivery"].memory_mb / 1024
+    stretched_s = 0.010 * cost.FULL_VCPU_MB / cost.FUNCTIONS["delivery"].memory_mb
+    assert cost.FUNCTIONS["delivery"].memory_mb < cost.FULL_VCPU_MB
+    assert high - low == pytest.approx(1_000_000 * stretched_s * memory_gb * cost.PRICES["lambda_arm_gb_second"])
+
+
+def test_the_stream_replaces_the_queue_in_the_cost_lines() -> None:
+    # Given the bench's measurements, When the model prices a million deliveries
+    parts = cost.model(dict(DELIVERY), CONSUMER)["parts"]
+    # Then one Kinesis PUT unit per delivery and the shards' hours at the steady rate are charged, and no SQS message
+    assert (
+        parts["Kinesis PUT payload units (one record per delivery)"]
+        == cost.PRICES["kinesis_put_payload_units_per_million"]
+    )
+    hours = cost.STREAM_SHARDS * 1_000_000 / cost.STEADY_DELIVERIES_PER_S / 3600
+    assert [v for k, v in parts.items() if k.startswith("Kinesis shard hours")] == [
+        pytest.approx(hours * cost.PRICES["kinesis_shard_hour"])
+    ]
+    assert not [k for k in parts if "SQS" in k]
