@@ -1,6 +1,7 @@
 """The local mode's patches to the embedded AWS (moto), applied together: ``local.embedded_dynamodb`` (item-level
 transaction rollback, one lock per request, no storage on read misses, partition queries), ``local.embedded_sqs``
-(linear receive and send, bounded deleted-handle memory) and ``local.embedded_kms`` (``Sign`` over a digest), and no
+(linear receive and send, bounded deleted-handle memory), ``local.embedded_kms`` (``Sign`` over a digest) and
+``local.embedded_kinesis`` (reads by bisection, records kept for the stream's retention only), and no
 dashboard tracking of every model object moto creates (``_untrack``). Used by
 ``make run``, the benchmark's server process and the test fixtures; never by ``functions/``."""
 
@@ -15,11 +16,12 @@ def install() -> None:
     global _ORIGINAL_BACKEND_FOR_HOST
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
-    from local import embedded_dynamodb, embedded_kms, embedded_sqs
+    from local import embedded_dynamodb, embedded_kinesis, embedded_kms, embedded_sqs
 
     embedded_dynamodb.install()
     embedded_sqs.install()
     embedded_kms.install()
+    embedded_kinesis.install()
     _untrack(UNTRACKED_SERVICES)
     if _ORIGINAL_BACKEND_FOR_HOST is None:
         # moto's server finds the service of every request by listing its own package directory (os.listdir and an
@@ -95,7 +97,7 @@ def uninstall() -> None:
     global _ORIGINAL_BACKEND_FOR_HOST
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
-    from local import embedded_dynamodb, embedded_kms, embedded_sqs
+    from local import embedded_dynamodb, embedded_kinesis, embedded_kms, embedded_sqs
 
     if _ORIGINAL_BACKEND_FOR_HOST is not None:
         DomainDispatcherApplication.get_backend_for_host = _ORIGINAL_BACKEND_FOR_HOST  # type: ignore[method-assign]
@@ -104,3 +106,4 @@ def uninstall() -> None:
     embedded_dynamodb.uninstall()
     embedded_sqs.uninstall()
     embedded_kms.uninstall()
+    embedded_kinesis.uninstall()

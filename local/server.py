@@ -193,7 +193,7 @@ def start_moto(host: str, port: int) -> Any:
 
     from local.embedded_aws import install
 
-    install()  # the embedded DynamoDB and SQS patches (local/embedded_aws.py)
+    install()  # the embedded DynamoDB, SQS, KMS and Kinesis patches (local/embedded_aws.py)
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
     return server

@@ -1,0 +1,59 @@
+"""The embedded Kinesis patches (local/embedded_kinesis.py): the same records as moto's own ``get_records`` for every
+position and limit, found without walking the shard; records older than the retention dropped on put, the newest
+always kept so sequence numbers keep increasing."""
+
+from __future__ import annotations
+
+import base64
+import random
+import time
+
+from moto.kinesis.models import Shard
+
+from local import embedded_kinesis
+
+
+def _shard(n: int) -> Shard:
+    shard = Shard(0, 0, 2**128)
+    for i in range(n):
+        embedded_kinesis._put_record(shard, f"k{i}", base64.b64encode(f"r{i}".encode()).decode(), "")
+    return shard
+
+
+def test_get_records_answers_as_motos_walk_for_every_position_and_limit() -> None:
+    # Given a shard of 300 records
+    shard = _shard(300)
+    original = embedded_kinesis._ORIGINAL["get_records"]
+    rng = random.Random(20261130)
+    # When both read from random positions (before the first, inside, after the last) with random limits
+    for _ in range(300):
+        after, limit = str(rng.randint(0, 320)), rng.choice([None, 1, 7, 100, 1000])
+        mine, theirs = embedded_kinesis._get_records(shard, after, limit), original(shard, after, limit)
+        # Then the same records, the same next position and the same lag behind the newest record
+        assert [r.sequence_number for r in mine[0]] == [r.sequence_number for r in theirs[0]]
+        assert mine[1:] == theirs[1:]
+
+
+def test_put_numbers_on_from_the_newest_and_drops_what_is_past_retention() -> None:
+    # Given a shard whose 50 records are all older than the retention
+    shard = _shard(50)
+    for r in shard.records.values():
+        r.created_at = time.time() - embedded_kinesis.RETENTION_S - 60
+    # When one more record is put
+    seq = embedded_kinesis._put_record(shard, "k", base64.b64encode(b"new").decode(), "")
+    # Then it is number 51 and only it remains (the old ones are gone; numbering did not restart)
+    assert seq == "51" and list(shard.records) == [51]
+    # And with nothing past retention, nothing is dropped
+    embedded_kinesis._put_record(shard, "k", base64.b64encode(b"newer").decode(), "")
+    assert list(shard.records) == [51, 52]
+
+
+def test_the_newest_record_is_kept_even_when_it_is_old() -> None:
+    # Given a shard of one old record, When another old one is put (a clock moved: the local mode has a movable clock)
+    shard = _shard(1)
+    next(iter(shard.records.values())).created_at = 0.0
+    embedded_kinesis._put_record(shard, "k", base64.b64encode(b"x").decode(), "")
+    shard.records[2].created_at = 0.0
+    embedded_kinesis._put_record(shard, "k", base64.b64encode(b"y").decode(), "")
+    # Then the numbering goes on from the newest
+    assert list(shard.records) == [3]
