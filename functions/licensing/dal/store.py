@@ -174,9 +174,11 @@ class LicensingStore:
         reactivate: bool,
         renew_from: int | None,
         charge: tuple[str, int] | None = None,
+        also: list[TransactItem] | None = None,
     ) -> License | Literal["reserved", "changed", "insufficient"]:
         """One transaction: the budget record's cap and the licence's ``budget_cap_micros`` (and, when a lapsed licence is
-        reactivated, its status and indexes, and ``charge`` (id, micros) reserved on the new cap). ``reserved``:
+        reactivated, its status and indexes, ``charge`` (id, micros) reserved on the new cap, and ``also``: the charge's
+        outbox item, so a reserved charge is never left unsent). ``reserved``:
         lowering would take budget that live leases hold; ``insufficient``: the new cap cannot cover ``charge``."""
         ddb = self._ddb
         old = int(lic.budget_cap_micros or 0)
@@ -208,6 +210,7 @@ class LicensingStore:
                     "ExpressionAttributeValues": values,
                 }
             },
+            *(also or []),
         ]
         try:
             ddb.transact_write_items(TransactItems=items)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from functions.catalog.dal import reader as catalog
-from functions.licensing.dal import budget, queue
+from functions.licensing.dal import budget, outbox
 from functions.licensing.dal.statuslist import mark_invalid, mark_valid
 from functions.licensing.dal.store import LicensingStore
 from functions.licensing.logic import jws
@@ -24,6 +25,8 @@ from functions.shared.uses import covers
 if TYPE_CHECKING:
     from functions.catalog.dal.reader import OfferRecord
     from functions.metering.contracts import ChargeMessage
+
+log = logging.getLogger("imprimatur.licensing")
 
 TERMS_FIELDS = (
     "scope",
@@ -205,12 +208,16 @@ def set_cap(store: LicensingStore, lic: License, new_cap: int, spent: int, usage
     # a reactivated subscription pays for the running period at once: the raised cap must cover it (else it would
     # deliver unpaid until the next renewal run lapsed it again)
     charge = charge_message(lic, period) if reactivate and period is not None else None
+    created_at = iso(when)
     result = store.set_cap(
         lic,
         new_cap,
         reactivate=reactivate,
         renew_from=period,
         charge=(charge["charge_id"], int(charge["amount_micros"])) if charge else None,
+        # the reserved charge's message is written with the reservation (as a grant's is): a send failing after the
+        # transaction leaves it to the outbox relay instead of losing it (the period would be delivered unpaid)
+        also=[outbox.put_item(store.table, charge, created_at, charge["charge_id"])] if charge else None,
     )
     if result == "insufficient":
         raise RuleViolated(
@@ -232,5 +239,10 @@ def set_cap(store: LicensingStore, lic: License, new_cap: int, spent: int, usage
     if reactivate:
         mark_valid(store.table, lic.id)
     if charge is not None:
-        queue.send(usage_queue_url, charge)
+        try:
+            outbox.relay(
+                store.table, usage_queue_url, outbox.Pending(outbox.sort_key(created_at, charge["charge_id"]), charge)
+            )
+        except Exception:  # the cap, the reservation and the outbox item are committed: the relay sends the charge
+            log.exception("reactivation charge left to the outbox relay", extra={"license_id": lic.id})
     return result

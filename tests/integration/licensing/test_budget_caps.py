@@ -288,6 +288,59 @@ def test_renewals_past_the_cap_lapse_the_licence_and_a_raise_reactivates_it_from
     assert spend_record(aws, lic["id"]) == 3_000_000 <= budget_of(aws, lic["id"]).cap
 
 
+def test_a_reactivation_charge_whose_send_fails_is_left_to_the_outbox_and_booked_once(
+    aws: dict[str, str], gw: Any, admin: Any, market: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The running period's charge of a raise that reactivates a lapsed subscription is reserved on the new cap in the
+    raise's transaction; its message is written there too (the grant's outbox), so a send that fails afterwards
+    loses nothing: before, the period was reserved and delivered but never charged."""
+    from functions.licensing.dal import outbox
+    from functions.licensing.dal import queue as queue_dal
+    from functions.licensing.logic import licenses
+    from functions.metering.logic import jobs
+    from local.dispatch import run_job
+
+    buyer = market["buyer"]
+    sub = market["offer"](
+        uses=["ai-input"], pricing={"model": "subscription", "amount_micros": 1_000_000, "period_days": 30}
+    )
+    # Given a subscription capped at 1,500,000 that lapsed in its second period (the renewal did not fit)
+    lic = grant(buyer, sub["id"], "ai-input", 1_500_000).json["license"]
+    meter(aws, gw)
+    start = real_now()
+
+    def at(days: float) -> None:
+        monkeypatch.setattr(jobs, "now", lambda: start + timedelta(days=days))
+        monkeypatch.setattr(licenses, "now", lambda: start + timedelta(days=days))
+
+    at(31)
+    assert run_job(gw.invoke, "renew_subscriptions")["charges_queued"] == 0
+    meter(aws, gw)
+    assert buyer.get(f"/v1/licenses/{lic['id']}").json["status"] == "lapsed"
+    queue_messages(aws)
+    # When the buyer raises the cap while the usage queue refuses every send
+    with monkeypatch.context() as m:
+        m.setattr(queue_dal, "send", lambda *_: (_ for _ in ()).throw(ConnectionError("injected")))
+        raised = buyer.patch(f"/v1/licenses/{lic['id']}", {"budget_cap_micros": 2_500_000})
+    # Then the raise succeeds, the period is reserved, and its charge waits in the outbox (nothing was queued)
+    assert raised.status == 200, raised.body
+    assert raised.json["status"] == "active"
+    assert budget_of(aws, lic["id"]).reserved == 2_000_000
+    assert queue_messages(aws) == []
+    (pending,) = outbox.pending(aws["LICENSING_TABLE"], "9999")
+    assert pending.message["charge_id"] == f"sub:{lic['id']}:1" and pending.message["amount_micros"] == 1_000_000
+    # And the relay sends it (its sweep takes what is older than age_s: the raise happened 31 days on, by the moved
+    # clock), metering books it once, and the outbox is empty
+    assert run_job(gw.invoke, "relay_outbox", age_s=-32 * 86400) == {"relayed": 1}
+    meter(aws, gw)
+    assert outbox.pending(aws["LICENSING_TABLE"], "9999") == []
+    assert books(admin, lic["id"], buyer, market["buyer_acct"]["id"]) == {
+        "spent": 2_000_000,
+        "remaining": 500_000,
+        "balance": -2_000_000,
+    }
+
+
 def test_a_lapse_message_delivered_again_after_the_reactivation_does_not_lapse_the_licence(
     aws: dict[str, str], gw: Any, market: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
