@@ -74,16 +74,17 @@ def consume_stream(
     archive: Callable[[list[Entry]], object] | None = None,
 ) -> StreamOutcome:
     """Meter one batch of a shard, in sequence order, exactly once per record (``MeteringStore.commit`` with a
-    ``Cursor``). ``priced`` raises ``ValueError`` for a record that can never be metered (poison: reported, then
-    skipped). The first chunk that fails stops the batch: later chunks must not move the cursor past it."""
+    ``Cursor``). ``priced`` raises for a record that can never be metered (poison: reported, then
+    skipped; any exception of pricing counts, since it reads nothing and would fail the same way on every retry). The
+    first chunk that fails stops the batch: later chunks must not move the cursor past it."""
     out = StreamOutcome()
     seq_of: dict[str, str] = {}
     entries: list[Entry] = []
     for r in sorted(records, key=lambda r: int(r.seq)):
         try:
             e = priced(r)
-        except ValueError as exc:
-            out.poison.append((r, str(exc)))
+        except Exception as exc:  # pricing reads nothing: whatever it cannot price, it never will (R5: never blocks)
+            out.poison.append((r, f"{type(exc).__name__}: {exc}"))
             continue
         if e.dedup_key in seq_of:  # the same delivery twice in the stream (never sent twice by design; counted once)
             out.duplicates += 1

@@ -8,6 +8,7 @@ account (``pool_…``), which the monthly distribution passes on to its members.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, cast
 
@@ -20,6 +21,11 @@ from functions.shared.typeddict import missing
 
 if TYPE_CHECKING:
     from functions.licensing.dal.reader import LicenseRecord
+
+
+RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|\+00:00)")
+"""How every producer writes ``occurred_at`` (``functions.shared.clock.iso``; reported events are normalised at
+``POST /v1/usage``): the entry's day and period are its first 10 and 7 characters."""
 
 
 class PoisonMessage(ValueError):
@@ -35,6 +41,9 @@ def parse(raw: Mapping[str, object]) -> UsageQueueMessage:
     absent = missing(raw, UsageMessage if kind == "usage" else ChargeMessage)
     if absent:
         raise PoisonMessage(f"missing fields: {', '.join(absent)}")
+    at = raw.get("occurred_at")
+    if not isinstance(at, str) or not RFC3339.fullmatch(at):
+        raise PoisonMessage(f"occurred_at is not an RFC 3339 UTC time: {at!r}")  # it names the day and the period
     return cast(UsageQueueMessage, raw)
 
 

@@ -75,6 +75,8 @@ def test_fault_injection_run_on_the_stream_is_exactly_once(
         json.dumps({**unique[0], "event_id": "bad-units", "units": 0}).encode(),
         json.dumps({**unique[1], "event_id": "ghost", "license_id": "lic_00000000000000000000000000"}).encode(),
         json.dumps({**unique[2], "event_id": "a-report", "source": "report"}).encode(),
+        json.dumps({**unique[3], "event_id": "odd-units", "units": [1]}).encode(),  # a TypeError, not a ValueError
+        json.dumps({**unique[4], "event_id": "odd-time", "occurred_at": 20261130}).encode(),
     ]
     payloads = [json.dumps(u).encode() for u in unique] + poison
     rng.shuffle(payloads)

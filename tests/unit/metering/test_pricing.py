@@ -111,6 +111,9 @@ def test_a_lease_is_kept_only_on_a_charged_delivery() -> None:
         (usage(buyer_id="acct_other"), licence(), "does not belong to the buyer"),
         (usage(units=0), licence(), "units must be >= 1"),
         (charge(-1), licence("flat"), "negative charge"),
+        (usage(occurred_at=20261130), licence(), "occurred_at is not an RFC 3339"),
+        (usage(occurred_at="30/11/2026"), licence(), "occurred_at is not an RFC 3339"),
+        (usage(occurred_at="2026-11-30"), licence(), "occurred_at is not an RFC 3339"),
     ],
 )
 def test_poison(msg: dict[str, Any], lic: dict[str, Any] | None, why: str) -> None:
