@@ -57,3 +57,17 @@ def test_the_newest_record_is_kept_even_when_it_is_old() -> None:
     embedded_kinesis._put_record(shard, "k", base64.b64encode(b"y").decode(), "")
     # Then the numbering goes on from the newest
     assert list(shard.records) == [3]
+
+
+def test_records_put_through_the_embedded_aws_are_not_tracked_for_ever(aws: dict[str, str]) -> None:
+    # Given the embedded AWS (moto tracks every model object it creates, for its dashboard, unless untracked)
+    import boto3
+    from moto.kinesis.models import Record
+
+    tracked = len(getattr(Record, "instances_tracked", []))
+    # When 200 deliveries' records are put on the deliveries stream
+    kinesis = boto3.client("kinesis")
+    for i in range(200):
+        kinesis.put_record(StreamName=aws["DELIVERIES_STREAM"], Data=b"{}", PartitionKey=f"evt_{i}")
+    # Then none of them joined moto's tracking list (they did, and slowed every request of a long run: 2026-11-30)
+    assert len(getattr(Record, "instances_tracked", [])) == tracked
