@@ -9,7 +9,10 @@ delivery's record for as long as it ran. Here:
   the records it returns (same records, same next position, same ``MillisBehindLatest`` as moto's walk);
 - ``put_record`` finds the next sequence number from the last record instead of listing every key, and drops records
   older than the stream's retention (24 hours, as Kinesis does: ``STREAMS`` in ``infra.definitions``), oldest first,
-  always keeping the newest (sequence numbers keep increasing).
+  always keeping the newest (sequence numbers keep increasing);
+- both hold one lock: moto reads the last number and writes the next without one, so two threads putting at once (the
+  concurrency tests, ``make run``'s threaded server) took the same number and one record replaced the other, a
+  delivery lost. Kinesis itself numbers each record once.
 
 Applied with the other patches by ``local.embedded_aws.install``; never imported by ``functions/``.
 """
@@ -17,6 +20,7 @@ Applied with the other patches by ``local.embedded_aws.install``; never imported
 from __future__ import annotations
 
 import bisect
+import threading
 import time
 from typing import Any
 
@@ -28,30 +32,33 @@ RETENTION_S = max(s.retention_h for s in STREAMS.values()) * 3600
 
 _ORIGINAL: dict[str, Any] = {"get_records": Shard.get_records, "put_record": Shard.put_record}
 _installed = False
+_LOCK = threading.Lock()  # one for every shard: a put is microseconds, and the local mode's shards are few
 
 
 def _get_records(self: Shard, last_sequence_id: str, limit: int | None) -> tuple[list[Record], int, int]:
     last = int(last_sequence_id)
-    keys = list(self.records)  # increasing: moto numbers a shard's records 1, 2, 3...
-    start = bisect.bisect_right(keys, last)
-    picked = keys[start : start + limit] if limit else keys[start:]
-    results = [self.records[k] for k in picked]
-    if not results:
-        return [], last, 0
-    very_last = self.records[keys[-1]]
+    with _LOCK:
+        keys = list(self.records)  # increasing: moto numbers a shard's records 1, 2, 3...
+        start = bisect.bisect_right(keys, last)
+        picked = keys[start : start + limit] if limit else keys[start:]
+        results = [self.records[k] for k in picked]
+        if not results:
+            return [], last, 0
+        very_last = self.records[keys[-1]]
     return results, picked[-1], int((very_last.created_at - results[-1].created_at) * 1000)
 
 
 def _put_record(self: Shard, partition_key: str, data: str, explicit_hash_key: str) -> str:
-    # moto lists every key to find the last one; an ordered dict's last key is O(1)
-    sequence_number = next(reversed(self.records)) + 1 if self.records else 1
-    self.records[sequence_number] = Record(partition_key, data, sequence_number, explicit_hash_key)
     horizon = time.time() - RETENTION_S
-    while len(self.records) > 1:  # never the newest: numbering continues from it (a cursor relies on that)
-        oldest = next(iter(self.records.values()))
-        if oldest.created_at >= horizon:
-            break
-        self.records.popitem(last=False)  # type: ignore[call-arg]
+    with _LOCK:
+        # moto lists every key to find the last one; an ordered dict's last key is O(1)
+        sequence_number = next(reversed(self.records)) + 1 if self.records else 1
+        self.records[sequence_number] = Record(partition_key, data, sequence_number, explicit_hash_key)
+        while len(self.records) > 1:  # never the newest: numbering continues from it (a cursor relies on that)
+            oldest = next(iter(self.records.values()))
+            if oldest.created_at >= horizon:
+                break
+            self.records.popitem(last=False)  # type: ignore[call-arg]
     return str(sequence_number)
 
 
