@@ -104,19 +104,25 @@ class Tables(Construct):
         return [f"{table.table_arn}/index/{g.name}" for g in self.defs[logical].gsis]
 
 
+def dead_letter_queue(scope: Construct, construct_id: str = "Dlq") -> sqs.Queue:
+    """A dead-letter queue as every one in the stack is: SSE (SQS-managed), TLS only, kept 14 days (``DLQ_RETENTION``).
+    Each caller tags it and says, to cdk-nag, why it has no dead-letter queue of its own."""
+    return sqs.Queue(
+        scope,
+        construct_id,
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+        retention_period=DLQ_RETENTION,
+    )
+
+
 class WorkQueue(Construct):
     """A queue from ``QUEUES`` and its dead-letter queue: SSE (SQS-managed), TLS only, bounded redrive."""
 
     def __init__(self, scope: Construct, construct_id: str, *, definition: QueueDef) -> None:
         super().__init__(scope, construct_id)
         self.definition = definition
-        self.dlq = sqs.Queue(
-            self,
-            "Dlq",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=DLQ_RETENTION,
-        )
+        self.dlq = dead_letter_queue(self)
         tag_definition(self.dlq, "queue", definition.dlq_name)
         self.queue = sqs.Queue(
             self,
@@ -161,13 +167,7 @@ class DataStream(Construct):
             removal_policy=RemovalPolicy.RETAIN,
         )
         tag_definition(self.stream, "stream", definition.name)
-        self.dlq = sqs.Queue(
-            self,
-            "Dlq",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=DLQ_RETENTION,
-        )
+        self.dlq = dead_letter_queue(self)
         tag_definition(self.dlq, "queue", definition.dlq_name)
         acknowledge(
             self.dlq,

@@ -17,10 +17,10 @@ from constructs import Construct
 from infra.constants import (
     ASYNC_MAX_EVENT_AGE,
     ASYNC_RETRY_ATTEMPTS,
-    DLQ_RETENTION,
     SCHEDULE_MAX_EVENT_AGE,
     SCHEDULE_RETRY_ATTEMPTS,
 )
+from infra.constructs.data import dead_letter_queue
 from infra.constructs.services import Services
 from infra.definitions import SCHEDULES
 from infra.nag import acknowledge
@@ -48,13 +48,7 @@ def _construct_id(name: str) -> str:
 class Schedules(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, services: Services) -> None:
         super().__init__(scope, construct_id)
-        self.dlq = sqs.Queue(
-            self,
-            "Dlq",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=DLQ_RETENTION,
-        )
+        self.dlq = dead_letter_queue(self)
         acknowledge(
             self.dlq,
             "AwsSolutions-SQS3",
