@@ -73,41 +73,24 @@ def queue(h: Harness, batch: int = 100) -> Drained:
             )
 
 
-_positions: dict[tuple[str, str, str], str] = {}  # (stream ARN, created, shard): last sequence number handed over
-
-
 def stream(h: Harness, batch: int = STREAMS["deliveries"].batch_size, *, take: list[Any] | None = None) -> Drained:
     """Hand every record of the deliveries stream not handed over yet to its consumer, in batches of ``batch`` per
     shard (the event source mapping's batch size by default: at P3's 1,000 deliveries/s over 2 shards, a 2 s batching
-    window fills it). ``take``: collect the records there instead of metering them."""
+    window fills it), keeping the checkpoints where ``make run``'s dispatcher keeps them (``local.dispatch``).
+    ``take``: collect the records there instead of metering them."""
+    from local.dispatch import after_checkpoint, checkpoint, stream_shards
     from local.events import kinesis_event
 
     d = STREAMS["deliveries"]
-    kinesis: Any = boto3.client("kinesis")
-    name = h.env[d.env_var]
-    summary = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]
-    arn, created = summary["StreamARN"], str(summary["StreamCreationTimestamp"])
+    kinesis, arn, name, shards = stream_shards(h.env, "deliveries")
     out = Drained()
-    for shard in [s["ShardId"] for s in kinesis.list_shards(StreamName=name)["Shards"]]:
-        while True:
-            after = _positions.get((arn, created, shard))
-            it = kinesis.get_shard_iterator(
-                StreamName=name,
-                ShardId=shard,
-                **(
-                    {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "StartingSequenceNumber": after}
-                    if after
-                    else {"ShardIteratorType": "TRIM_HORIZON"}
-                ),
-            )["ShardIterator"]
-            records = kinesis.get_records(ShardIterator=it, Limit=batch)["Records"]
-            if not records:
-                break
+    for shard, key in shards:
+        while records := after_checkpoint(kinesis, name, shard, key, batch):
             if take is None:
                 _invoke(h, d.consumer, kinesis_event(records, arn, shard), out, len(records))
             else:  # taken off the stream, not metered
                 take += records
-            _positions[(arn, created, shard)] = records[-1]["SequenceNumber"]
+            checkpoint(key, records[-1]["SequenceNumber"])
     return out
 
 

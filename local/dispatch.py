@@ -58,7 +58,7 @@ the consumer's cursor drops what it committed (exactly once either way)."""
 _positions_lock = threading.Lock()
 
 
-def _shards(env: dict[str, str], stream: str) -> tuple[Any, str, str, list[tuple[str, tuple[str, str, str]]]]:
+def stream_shards(env: dict[str, str], stream: str) -> tuple[Any, str, str, list[tuple[str, tuple[str, str, str]]]]:
     """(client, stream ARN, stream name, [(shard id, checkpoint key)])."""
     import boto3
 
@@ -70,7 +70,8 @@ def _shards(env: dict[str, str], stream: str) -> tuple[Any, str, str, list[tuple
     return kinesis, arn, name, [(shard, (name, created, shard)) for shard in shards]
 
 
-def _after_checkpoint(kinesis: Any, name: str, shard: str, key: tuple[str, str, str], limit: int) -> list[Any]:
+def after_checkpoint(kinesis: Any, name: str, shard: str, key: tuple[str, str, str], limit: int) -> list[Any]:
+    """Up to ``limit`` records of ``shard`` after its checkpoint (from the oldest when it has none)."""
     with _positions_lock:
         after = _positions.get(key)
     if after is None:
@@ -82,16 +83,21 @@ def _after_checkpoint(kinesis: Any, name: str, shard: str, key: tuple[str, str, 
     return list(kinesis.get_records(ShardIterator=it["ShardIterator"], Limit=limit)["Records"])
 
 
+def checkpoint(key: tuple[str, str, str], sequence_number: str) -> None:
+    """Every record of the shard up to ``sequence_number`` was handed over."""
+    with _positions_lock:
+        _positions[key] = sequence_number
+
+
 def take_stream_records(env: dict[str, str], stream: str) -> list[Any]:
     """Take every record not handed over yet off ``stream`` (its checkpoints move past them; the consumer never sees
     them): for tests that hold deliveries back, as a late pipeline would, and put them on the stream again later."""
-    kinesis, _arn, name, shards = _shards(env, stream)
+    kinesis, _arn, name, shards = stream_shards(env, stream)
     taken: list[Any] = []
     for shard, key in shards:
-        records = _after_checkpoint(kinesis, name, shard, key, 10_000)
+        records = after_checkpoint(kinesis, name, shard, key, 10_000)
         if records:
-            with _positions_lock:
-                _positions[key] = records[-1]["SequenceNumber"]
+            checkpoint(key, records[-1]["SequenceNumber"])
             taken += records
     return taken
 
@@ -101,10 +107,10 @@ def drain_stream_once(invoke: Invoke, env: dict[str, str], stream: str) -> int:
     mapping does (one batch per shard at a time, in order; a partial batch failure resumes at the failed record, an
     exception retries the whole batch). Returns the number of records seen."""
     d = STREAMS[stream]
-    kinesis, arn, name, shards = _shards(env, stream)
+    kinesis, arn, name, shards = stream_shards(env, stream)
     seen = 0
     for shard_id, key in shards:
-        records = _after_checkpoint(kinesis, name, shard_id, key, d.batch_size)
+        records = after_checkpoint(kinesis, name, shard_id, key, d.batch_size)
         if not records:
             continue
         seen += len(records)
@@ -123,8 +129,7 @@ def drain_stream_once(invoke: Invoke, env: dict[str, str], stream: str) -> int:
             done = seqs[i - 1]
         else:
             done = seqs[-1]
-        with _positions_lock:
-            _positions[key] = done
+        checkpoint(key, done)
     return seen
 
 
