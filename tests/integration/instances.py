@@ -16,7 +16,7 @@ import importlib
 import importlib.util
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
 from typing import TypeVar
@@ -89,6 +89,30 @@ def in_threads(jobs: list[Callable[[], T]], workers: int | None = None) -> list[
 
     with ThreadPoolExecutor(max_workers=workers or len(jobs)) as pool:
         return list(pool.map(run, jobs))
+
+
+def run_at_once(
+    targets: Sequence[Callable[[], object]], switch_interval: float = 1e-5, names: Sequence[str] | None = None
+) -> None:
+    """Run each target in its own thread (named from ``names`` if given), all released at once, while the interpreter
+    switches threads every ``switch_interval`` seconds so that their steps interleave; returns when every thread has
+    ended, with the switch interval restored. A target's exception is the target's to record."""
+    start = threading.Barrier(len(targets))
+
+    def run(target: Callable[[], object]) -> None:
+        start.wait()
+        target()
+
+    threads = [threading.Thread(target=run, args=(t,), name=names[i] if names else None) for i, t in enumerate(targets)]
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(switch_interval)
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(old)
 
 
 def rounds(per_thread: int, job: Callable[[], T]) -> Callable[[], list[T]]:

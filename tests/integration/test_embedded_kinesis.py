@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import base64
 import random
-import sys
-import threading
 import time
 
 from moto.kinesis.models import Shard
 
 from local import embedded_kinesis
+from tests.integration.instances import run_at_once
 
 
 def _shard(n: int) -> Shard:
@@ -82,32 +81,21 @@ def test_puts_from_parallel_threads_all_land_with_distinct_numbers() -> None:
     licence charged 1 access for 4 concurrent deliveries in the money model)."""
     # Given a shard and 8 threads that each put 400 records while readers poll the shard
     shard, threads, each = _shard(0), 8, 400
-    start = threading.Barrier(threads + 1)
     read_errors: list[BaseException] = []
 
     def put(t: int) -> None:
-        start.wait()
         for i in range(each):
             embedded_kinesis._put_record(shard, f"k{t}", base64.b64encode(f"{t}-{i}".encode()).decode(), "")
 
     def read() -> None:
-        start.wait()
         try:
             for _ in range(200):
                 embedded_kinesis._get_records(shard, "0", 100)
         except BaseException as exc:
             read_errors.append(exc)
 
-    workers = [threading.Thread(target=put, args=(t,)) for t in range(threads)] + [threading.Thread(target=read)]
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # switch threads as often as possible: the race shows in every run
-    try:
-        for w in workers:
-            w.start()
-        for w in workers:
-            w.join()
-    finally:
-        sys.setswitchinterval(old)
+    # switch threads as often as possible: the race shows in every run
+    run_at_once([*(lambda t=t: put(t) for t in range(threads)), read], switch_interval=1e-6)
     # Then every record is there, numbered 1..n without a gap, and reading alongside never failed
     payloads = {base64.b64decode(r.data).decode() for r in shard.records.values()}
     assert len(payloads) == threads * each

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import sys
 import threading
 from datetime import UTC, datetime
 from typing import Any
@@ -30,6 +29,7 @@ import pytest
 
 from functions.metering.dal.store import MeteringStore
 from local.events import LambdaContext, kinesis_event
+from tests.integration.instances import run_at_once
 from tests.integration.metering.test_exactly_once import scan
 
 EVENTS = 90
@@ -104,27 +104,18 @@ def test_overlapping_invocations_on_one_shard_meter_each_delivery_once(
     # When, at the same moment: a stale invocation of that old batch, the next batch, two retries of it with other
     # sizes (bisected), and the same batch twice more
     batches = [records[:20], records[20:], records[20:55], records[20:37], records[20:], records[20:71]]
-    start = threading.Barrier(len(batches))
     answers: list[Any] = [None] * len(batches)
 
     def run(i: int) -> None:
-        start.wait()
         try:
             answers[i] = handler(kinesis_event(batches[i], arn, shard), LambdaContext())
         except BaseException as exc:  # reported by the assertion below
             answers[i] = exc
 
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-5)  # switch threads often: the invocations' chunks interleave
-    try:
-        threads = [threading.Thread(target=run, args=(i,), name=f"invocation-{i}") for i in range(len(batches))]
-        CHUNK.update({t.name: 3 + i % 5 for i, t in enumerate(threads)})
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        sys.setswitchinterval(old)
+    names = [f"invocation-{i}" for i in range(len(batches))]
+    CHUNK.update({name: 3 + i % 5 for i, name in enumerate(names)})
+    # switch threads often: the invocations' chunks interleave
+    run_at_once([lambda i=i: run(i) for i in range(len(batches))], switch_interval=1e-5, names=names)
 
     # Then every invocation answered (none crashed)
     assert all(isinstance(a, dict) for a in answers), answers
