@@ -11,7 +11,7 @@ charged 100,000, a flat licence above its cap was charged, renewals charged past
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -47,6 +47,24 @@ def budget_of(aws: dict[str, str], license_id: str) -> budget_rules.Budget:
 def spend_record(aws: dict[str, str], license_id: str) -> int:
     row = MeteringStore(aws["METERING_TABLE"]).get(f"SPEND#{license_id}", "SPEND") or {}
     return int(row.get("spent_micros", 0))
+
+
+MONTHLY = {"model": "subscription", "amount_micros": 1_000_000, "period_days": 30}
+
+
+def subscribed(aws: dict[str, str], gw: Any, market: dict[str, Any], cap: int) -> tuple[dict[str, Any], datetime]:
+    """The buyer's ai-input licence on a new subscription offer at 1,000,000 micros per 30 days, capped at ``cap``,
+    its first period metered; and the moment after that, which the renewal tests move the clocks from."""
+    sub = market["offer"](uses=["ai-input"], pricing=MONTHLY)
+    lic: dict[str, Any] = grant(market["buyer"], sub["id"], "ai-input", cap).json["license"]
+    meter(aws, gw)
+    return lic, real_now()
+
+
+def days_on(monkeypatch: pytest.MonkeyPatch, start: datetime, days: float, *modules: Any) -> None:
+    """``now`` of each module (the renewal job's, licensing's) ``days`` after ``start``."""
+    for module in modules:
+        monkeypatch.setattr(module, "now", lambda: start + timedelta(days=days))
 
 
 class Clock:
@@ -177,9 +195,7 @@ def test_flat_and_subscription_above_the_cap_are_refused_and_nothing_is_charged(
 ) -> None:
     buyer, asset = market["buyer"], market["asset"]
     flat = market["flat"]  # 5,000,000 micros
-    sub = market["offer"](
-        uses=["ai-input"], pricing={"model": "subscription", "amount_micros": 1_000_000, "period_days": 30}
-    )
+    sub = market["offer"](uses=["ai-input"], pricing=MONTHLY)
     for offer, use, price in ((flat, "ai-train", 5_000_000), (sub, "ai-input", 1_000_000)):
         r = grant(buyer, offer["id"], use, price - 1)
         assert r.status == 422 and r.json["code"] == "budget_below_price", r.body
@@ -232,17 +248,11 @@ def test_renewals_past_the_cap_lapse_the_licence_and_a_raise_reactivates_it_from
     from local.dispatch import run_job
 
     buyer, asset = market["buyer"], market["asset"]
-    sub = market["offer"](
-        uses=["ai-input"], pricing={"model": "subscription", "amount_micros": 1_000_000, "period_days": 30}
-    )
     # Given a subscription at 1,000,000 per 30 days capped at 2,500,000: two periods fit, a third does not
-    lic = grant(buyer, sub["id"], "ai-input", 2_500_000).json["license"]
-    meter(aws, gw)
-    start = real_now()
+    lic, start = subscribed(aws, gw, market, 2_500_000)
 
     def at(days: float) -> None:
-        monkeypatch.setattr(jobs, "now", lambda: start + timedelta(days=days))
-        monkeypatch.setattr(licenses, "now", lambda: start + timedelta(days=days))
+        days_on(monkeypatch, start, days, jobs, licenses)
 
     def renew() -> int:
         sent = int(run_job(gw.invoke, "renew_subscriptions")["charges_queued"])
@@ -301,17 +311,11 @@ def test_a_reactivation_charge_whose_send_fails_is_left_to_the_outbox_and_booked
     from local.dispatch import run_job
 
     buyer = market["buyer"]
-    sub = market["offer"](
-        uses=["ai-input"], pricing={"model": "subscription", "amount_micros": 1_000_000, "period_days": 30}
-    )
     # Given a subscription capped at 1,500,000 that lapsed in its second period (the renewal did not fit)
-    lic = grant(buyer, sub["id"], "ai-input", 1_500_000).json["license"]
-    meter(aws, gw)
-    start = real_now()
+    lic, start = subscribed(aws, gw, market, 1_500_000)
 
     def at(days: float) -> None:
-        monkeypatch.setattr(jobs, "now", lambda: start + timedelta(days=days))
-        monkeypatch.setattr(licenses, "now", lambda: start + timedelta(days=days))
+        days_on(monkeypatch, start, days, jobs, licenses)
 
     at(31)
     assert run_job(gw.invoke, "renew_subscriptions")["charges_queued"] == 0
@@ -355,14 +359,8 @@ def test_a_lapse_message_delivered_again_after_the_reactivation_does_not_lapse_t
     from local.dispatch import run_job
 
     buyer = market["buyer"]
-    sub = market["offer"](
-        uses=["ai-input"], pricing={"model": "subscription", "amount_micros": 1_000_000, "period_days": 30}
-    )
-    lic = grant(buyer, sub["id"], "ai-input", 1_500_000).json["license"]
-    meter(aws, gw)
-    start = real_now()
-    monkeypatch.setattr(jobs, "now", lambda: start + timedelta(days=31))
-    monkeypatch.setattr(licenses, "now", lambda: start + timedelta(days=31))
+    lic, start = subscribed(aws, gw, market, 1_500_000)
+    days_on(monkeypatch, start, 31, jobs, licenses)
     sqs = boto3.client("sqs")
     assert run_job(gw.invoke, "renew_subscriptions")["charges_queued"] == 0
     sent = sqs.receive_message(QueueUrl=aws["LICENSING_QUEUE_URL"], MaxNumberOfMessages=10, VisibilityTimeout=0)
@@ -391,13 +389,8 @@ def test_a_cap_raised_before_the_lapse_is_processed_keeps_the_licence_and_charge
     from local.dispatch import drain, run_job
 
     buyer = market["buyer"]
-    sub = market["offer"](
-        uses=["ai-input"], pricing={"model": "subscription", "amount_micros": 1_000_000, "period_days": 30}
-    )
-    lic = grant(buyer, sub["id"], "ai-input", 1_500_000).json["license"]
-    meter(aws, gw)
-    start = real_now()
-    monkeypatch.setattr(jobs, "now", lambda: start + timedelta(days=31))
+    lic, start = subscribed(aws, gw, market, 1_500_000)
+    days_on(monkeypatch, start, 31, jobs)  # only the renewal job's clock moves
     assert run_job(gw.invoke, "renew_subscriptions")["charges_queued"] == 0  # a lapse message is queued
     raised = buyer.patch(f"/v1/licenses/{lic['id']}", {"budget_cap_micros": 2_000_000})
     assert raised.json["status"] == "active"
@@ -687,15 +680,9 @@ def test_a_raise_that_cannot_pay_the_running_period_does_not_reactivate(
     from local.dispatch import run_job
 
     buyer, asset = market["buyer"], market["asset"]
-    sub = market["offer"](
-        uses=["ai-input"], pricing={"model": "subscription", "amount_micros": 1_000_000, "period_days": 30}
-    )
     # Given a subscription capped at one period, lapsed at its first renewal
-    lic = grant(buyer, sub["id"], "ai-input", 1_000_000).json["license"]
-    meter(aws, gw)
-    start = real_now()
-    for module in (jobs, licenses):
-        monkeypatch.setattr(module, "now", lambda: start + timedelta(days=31))
+    lic, start = subscribed(aws, gw, market, 1_000_000)
+    days_on(monkeypatch, start, 31, jobs, licenses)
     run_job(gw.invoke, "renew_subscriptions")
     meter(aws, gw)
     assert buyer.get(f"/v1/licenses/{lic['id']}").json["status"] == "lapsed"
