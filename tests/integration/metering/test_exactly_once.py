@@ -9,39 +9,22 @@ journal and of the raw events.
 from __future__ import annotations
 
 import json
-import os
 import random
 import uuid
 from collections import Counter, defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import pytest
 
-from functions.metering.dal.store import MeteringStore, unsharded
+from functions.metering.dal.store import MeteringStore
 from functions.shared import money
 from local.events import LambdaContext
-
-# One seed by default keeps `make test` fast; R1_SEEDS="1 2 3" runs more.
-SEEDS = [int(s) for s in os.environ.get("R1_SEEDS", "2026").split()]
-EVENTS = int(os.environ.get("R1_EVENTS", "200"))
+from tests.integration.metering import r1_helpers as r1
 
 
-def scan(table: str) -> list[dict[str, Any]]:
-    from functions.shared.ddb import from_item
-
-    ddb = boto3.client("dynamodb")
-    items, start = [], None
-    while True:
-        got = ddb.scan(TableName=table, **({"ExclusiveStartKey": start} if start else {}))  # test-only recount
-        items += [from_item(i) for i in got["Items"]]
-        start = got.get("LastEvaluatedKey")
-        if not start:
-            return items
-
-
-@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("seed", r1.SEEDS)
 def test_fault_injection_run_is_exactly_once(
     aws: dict[str, str], market: dict[str, Any], seed: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -58,26 +41,11 @@ def test_fault_injection_run_is_exactly_once(
     # Given EVENTS unique events: deliveries, reports and charges, with out-of-order and late timestamps
     now = datetime.now(UTC)
     unique: list[dict[str, Any]] = []
-    for i in range(EVENTS):
-        at = now - timedelta(days=rng.choice([0, 0, 0, 1, 2, 33]), seconds=rng.randint(0, 80_000))
-        at_s = at.isoformat(timespec="seconds").replace("+00:00", "Z")
+    for i in range(r1.EVENTS):
+        at_s = r1.occurred_at(rng, now)
         kind = rng.random()
         if kind < 0.5:
-            unique.append(
-                {
-                    "kind": "usage",
-                    "event_id": f"evt-{seed}-{i}",
-                    "source": "delivery",
-                    "buyer_id": buyer_id,
-                    "license_id": lic_access["id"],
-                    "asset_id": asset["id"],
-                    "publisher_id": pub_id,
-                    "pool_id": None,
-                    "use": "ai-input",
-                    "units": 1,
-                    "occurred_at": at_s,
-                }
-            )
+            unique.append(r1.delivery(market, lic_access["id"], f"evt-{seed}-{i}", at_s))
         elif kind < 0.9:
             unique.append(
                 {
@@ -177,7 +145,7 @@ def test_fault_injection_run_is_exactly_once(
     assert {m["body"] for m in dead} <= set(poison)
     assert set(poison) <= {m["body"] for m in dead}
 
-    items = scan(aws["METERING_TABLE"])
+    items = r1.scan(aws["METERING_TABLE"])
     journal = [i for i in items if i["sk"] == "E"]
     # every unique event charged exactly once
     expected_keys = {
@@ -208,32 +176,18 @@ def test_fault_injection_run_is_exactly_once(
         if i["pk"] == "USAGE#ALL"
     }
     assert agg == dict(usage_all)
-    balances: dict[str, int] = defaultdict(int)
-    for i in items:
-        if i["pk"].startswith("BAL#"):  # the platform's balance is kept in shards: fold them
-            account, currency = i["pk"].removeprefix("BAL#").rsplit("#", 1)
-            balances[f"BAL#{unsharded(account)}#{currency}"] += i["balance_micros"]
+    folded = r1.balances(items)  # the platform's balance is kept in shards: folded
     recount: dict[str, int] = defaultdict(int)
     for i in journal:
         for p in i["postings"]:
             recount[f"BAL#{p['account']}#USD"] += p["amount_micros"]
-    assert dict(balances) == {k: v for k, v in recount.items()}
+    assert folded == {k: v for k, v in recount.items()}
     # and the platform's fees went to several shards (concurrent chunks do not all write one item)
     assert len({i["pk"] for i in items if i["pk"].startswith("BAL#platform~")}) > 1
-    assert sum(balances.values()) == 0
-    stmt_gross: dict[str, int] = defaultdict(int)
-    for i in items:
-        if i["pk"].startswith(f"STMT#{buyer_id}#"):
-            stmt_gross[i["pk"].rsplit("#", 1)[1]] += i["gross_micros"]
+    assert sum(folded.values()) == 0
     journal_gross: dict[str, int] = defaultdict(int)
     for i in journal:
         journal_gross[i["occurred_at"][:7]] += i["gross_micros"]
-    assert dict(stmt_gross) == {k: v for k, v in journal_gross.items()}
+    assert r1.statement_gross(items, buyer_id) == {k: v for k, v in journal_gross.items()}
     # and the raw-event archive holds every unique event (at least once; Athena queries use DISTINCT)
-    s3 = boto3.client("s3")
-    archived: set[str] = set()
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=aws["USAGE_BUCKET"], Prefix="usage/dt="):
-        for obj in page.get("Contents", []):
-            body = s3.get_object(Bucket=aws["USAGE_BUCKET"], Key=obj["Key"])["Body"].read().decode()
-            archived |= {json.loads(line)["event_id"] for line in body.splitlines()}
-    assert {u.get("event_id") or u["charge_id"] for u in unique} <= archived
+    assert {u.get("event_id") or u["charge_id"] for u in unique} <= r1.archived_event_ids(aws)

@@ -30,7 +30,7 @@ import pytest
 from functions.metering.dal.store import MeteringStore
 from local.events import LambdaContext, kinesis_event
 from tests.integration.instances import run_at_once
-from tests.integration.metering.test_exactly_once import scan
+from tests.integration.metering.r1_helpers import delivery, scan
 
 EVENTS = 90
 CHUNK = {"MainThread": 4}  # records per transaction, per invocation: many commits per batch, so that the threads'
@@ -40,22 +40,7 @@ CHUNK = {"MainThread": 4}  # records per transaction, per invocation: many commi
 
 def _messages(lic: dict[str, Any], market: dict[str, Any]) -> list[dict[str, Any]]:
     at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    return [
-        {
-            "kind": "usage",
-            "event_id": f"evt-par-{i}",
-            "source": "delivery",
-            "buyer_id": market["buyer_acct"]["id"],
-            "license_id": lic["id"],
-            "asset_id": market["asset"]["id"],
-            "publisher_id": market["pub_acct"]["id"],
-            "pool_id": None,
-            "use": "ai-input",
-            "units": 1,
-            "occurred_at": at,
-        }
-        for i in range(EVENTS)
-    ]
+    return [delivery(market, lic["id"], f"evt-par-{i}", at) for i in range(EVENTS)]
 
 
 def test_overlapping_invocations_on_one_shard_meter_each_delivery_once(

@@ -21,29 +21,25 @@ from __future__ import annotations
 import base64
 import itertools
 import json
-import os
 import random
 from collections import Counter, defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import pytest
 
-from functions.metering.dal.store import MeteringStore, unsharded
+from functions.metering.dal.store import MeteringStore
 from local.events import LambdaContext, kinesis_event
-from tests.integration.metering.test_exactly_once import scan
-
-SEEDS = [int(s) for s in os.environ.get("R1_SEEDS", "2026").split()]
-EVENTS = int(os.environ.get("R1_EVENTS", "200"))
+from tests.integration.metering import r1_helpers as r1
 
 
-@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("seed", r1.SEEDS)
 def test_fault_injection_run_on_the_stream_is_exactly_once(
     aws: dict[str, str], market: dict[str, Any], seed: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rng = random.Random(seed)
-    buyer, asset, pub_id = market["buyer"], market["asset"], market["pub_acct"]["id"]
+    buyer, asset = market["buyer"], market["asset"]
     buyer_id = market["buyer_acct"]["id"]
     lic = buyer.post("/v1/licenses", {"offer_id": market["per_access"]["id"], "use": "ai-input"}).json["license"]
     kinesis = boto3.client("kinesis")
@@ -52,23 +48,8 @@ def test_fault_injection_run_on_the_stream_is_exactly_once(
     # Given EVENTS deliveries on the stream, spread over its shards, with out-of-order and late timestamps
     now = datetime.now(UTC)
     unique: list[dict[str, Any]] = []
-    for i in range(EVENTS):
-        at = now - timedelta(days=rng.choice([0, 0, 0, 1, 2, 33]), seconds=rng.randint(0, 80_000))
-        unique.append(
-            {
-                "kind": "usage",
-                "event_id": f"evt-{seed}-{i}",
-                "source": "delivery",
-                "buyer_id": buyer_id,
-                "license_id": lic["id"],
-                "asset_id": asset["id"],
-                "publisher_id": pub_id,
-                "pool_id": None,
-                "use": "ai-input",
-                "units": 1,
-                "occurred_at": at.isoformat(timespec="seconds").replace("+00:00", "Z"),
-            }
-        )
+    for i in range(r1.EVENTS):
+        unique.append(r1.delivery(market, lic["id"], f"evt-{seed}-{i}", r1.occurred_at(rng, now)))
     poison = [
         b"not json",
         json.dumps([1, 2]).encode(),
@@ -164,11 +145,11 @@ def test_fault_injection_run_on_the_stream_is_exactly_once(
             sqs.delete_message(QueueUrl=aws["DELIVERIES_DLQ_URL"], ReceiptHandle=m["ReceiptHandle"])
     assert dead == set(poison)
 
-    items = scan(aws["METERING_TABLE"])
+    items = r1.scan(aws["METERING_TABLE"])
     # no journal item per delivery: one per chunk, whose counts add up to the unique deliveries, once each
     assert not [i for i in items if i["pk"].startswith("EVT#")]
     chunks = [i for i in items if i["pk"].startswith("SEQ#") and i["sk"].startswith("C#")]
-    assert sum(c["events"] for c in chunks) == EVENTS
+    assert sum(c["events"] for c in chunks) == r1.EVENTS
     # per shard, the committed chunks' sequence ranges do not overlap, and the cursor stands at the last record
     for shard in shards:
         mine = sorted((int(c["first_seq"]), int(c["last_seq"])) for c in chunks if c["shard"] == shard)
@@ -177,13 +158,9 @@ def test_fault_injection_run_on_the_stream_is_exactly_once(
         valid = [r for r in by_shard[shard] if r["Data"] not in poison]
         assert int(cursor["seq"]) == int(valid[-1]["SequenceNumber"])
     # every delivery charged once: the licence's spend, the statement lines, the usage rows
-    assert buyer.get(f"/v1/licenses/{lic['id']}").json["spent_micros"] == 10_000 * EVENTS
+    assert buyer.get(f"/v1/licenses/{lic['id']}").json["spent_micros"] == 10_000 * r1.EVENTS
     per_month = Counter(u["occurred_at"][:7] for u in unique)
-    stmt: dict[str, int] = defaultdict(int)
-    for i in items:
-        if i["pk"].startswith(f"STMT#{buyer_id}#"):
-            stmt[i["pk"].rsplit("#", 1)[1]] += i["gross_micros"]
-    assert dict(stmt) == {m: 10_000 * n for m, n in per_month.items()}
+    assert r1.statement_gross(items, buyer_id) == {m: 10_000 * n for m, n in per_month.items()}
     per_day = Counter(f"{u['occurred_at'][:10]}#{lic['id']}#{asset['id']}#ai-input" for u in unique)
     usage = {i["sk"]: (i["accesses"], i["amount_micros"]) for i in items if i["pk"] == "USAGE#ALL"}
     assert usage == {k: (n, 10_000 * n) for k, n in per_day.items()}
@@ -194,18 +171,8 @@ def test_fault_injection_run_on_the_stream_is_exactly_once(
             assert sum(p["amount_micros"] for p in cur["postings"]) == 0
             for p in cur["postings"]:
                 posted[f"BAL#{p['account']}#{cur['currency']}"] += p["amount_micros"]
-    balances: dict[str, int] = defaultdict(int)
-    for i in items:
-        if i["pk"].startswith("BAL#"):
-            account, currency = i["pk"].removeprefix("BAL#").rsplit("#", 1)
-            balances[f"BAL#{unsharded(account)}#{currency}"] += i["balance_micros"]
-    assert dict(balances) == dict(posted)
-    assert balances[f"BAL#{buyer_id}#USD"] == -10_000 * EVENTS
+    folded = r1.balances(items)
+    assert folded == dict(posted)
+    assert folded.get(f"BAL#{buyer_id}#USD") == -10_000 * r1.EVENTS
     # and the raw-event archive holds every delivery (at least once; Athena queries use DISTINCT)
-    s3 = boto3.client("s3")
-    archived: set[str] = set()
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=aws["USAGE_BUCKET"], Prefix="usage/dt="):
-        for obj in page.get("Contents", []):
-            body = s3.get_object(Bucket=aws["USAGE_BUCKET"], Key=obj["Key"])["Body"].read().decode()
-            archived |= {json.loads(line)["event_id"] for line in body.splitlines()}
-    assert {u["event_id"] for u in unique} <= archived
+    assert {u["event_id"] for u in unique} <= r1.archived_event_ids(aws)
