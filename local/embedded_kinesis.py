@@ -9,7 +9,7 @@ delivery's record for as long as it ran. Here:
   the records it returns (same records, same next position, same ``MillisBehindLatest`` as moto's walk);
 - ``put_record`` finds the next sequence number from the last record instead of listing every key, and drops records
   older than the stream's retention (24 hours, as Kinesis does: ``STREAMS`` in ``infra.definitions``), oldest first,
-  always keeping the newest (sequence numbers keep increasing);
+  always keeping the newest (sequence numbers keep increasing), aged on the records' own clock;
 - both hold one lock: moto reads the last number and writes the next without one, so two threads putting at once (the
   concurrency tests, ``make run``'s threaded server) took the same number and one record replaced the other, a
   delivery lost. Kinesis itself numbers each record once.
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import bisect
 import threading
-import time
 from typing import Any
 
 from moto.kinesis.models import Record, Shard
@@ -49,11 +48,13 @@ def _get_records(self: Shard, last_sequence_id: str, limit: int | None) -> tuple
 
 
 def _put_record(self: Shard, partition_key: str, data: str, explicit_hash_key: str) -> str:
-    horizon = time.time() - RETENTION_S
     with _LOCK:
         # moto lists every key to find the last one; an ordered dict's last key is O(1)
         sequence_number = next(reversed(self.records)) + 1 if self.records else 1
-        self.records[sequence_number] = Record(partition_key, data, sequence_number, explicit_hash_key)
+        record = self.records[sequence_number] = Record(partition_key, data, sequence_number, explicit_hash_key)
+        # the horizon on the records' own clock (moto's utcnow), never time.time: tests and the local mode move
+        # time.time (virtual days), and a record stamped by one clock and aged by the other was dropped unread
+        horizon = record.created_at - RETENTION_S
         while len(self.records) > 1:  # never the newest: numbering continues from it (a cursor relies on that)
             oldest = next(iter(self.records.values()))
             if oldest.created_at >= horizon:

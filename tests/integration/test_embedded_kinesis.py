@@ -7,7 +7,9 @@ from __future__ import annotations
 import base64
 import random
 import time
+from typing import Any
 
+import pytest
 from moto.kinesis.models import Shard
 
 from local import embedded_kinesis
@@ -101,3 +103,36 @@ def test_puts_from_parallel_threads_all_land_with_distinct_numbers() -> None:
     assert len(payloads) == threads * each
     assert list(shard.records) == list(range(1, threads * each + 1))
     assert not read_errors, read_errors
+
+
+def test_moving_time_time_forward_drops_no_record(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The money model and the local mode move ``time.time`` forward by virtual days; moto stamps a record with its own
+    clock (``utcnow``). Aged against ``time.time``, every record but the newest was past retention after a virtual
+    month, so deliveries put together (concurrent instances) were dropped before the consumer read them: the money
+    model saw 2 of 4 concurrent deliveries charged (CI at 95d0236)."""
+    # Given time.time 31 days ahead of moto's clock
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + 31 * 86400)
+    # When four records are put, none read yet
+    shard = _shard(4)
+    # Then all four are still there for the consumer
+    assert list(shard.records) == [1, 2, 3, 4]
+
+
+def test_concurrent_deliveries_a_virtual_month_later_are_all_metered(
+    aws: dict[str, str], market: dict[str, Any], instances: Any, gw: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The money model's failing sequence, end to end: time.time moved 31 days on, then 4 deliveries at once from
+    4 instances; each is metered (before the fix, only the newest record survived each put: 1 or 2 of 4 charged)."""
+    from tests.integration.conftest import meter
+    from tests.integration.instances import in_threads
+
+    buyer, asset = market["buyer"], market["asset"]
+    lic = buyer.post("/v1/licenses", {"offer_id": market["per_access"]["id"], "use": "ai-input"}).json["license"]
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + 31 * 86400)
+    path, params = f"/v1/assets/{asset['id']}/content", {"use": "ai-input", "license_id": lic["id"]}
+    results = in_threads([lambda c=c: c.get(path, params=params) for c in instances(buyer.key, 4)])
+    assert [r.status for r in results] == [200] * 4
+    meter(aws, gw)
+    assert buyer.get(f"/v1/licenses/{lic['id']}").json["spent_micros"] == 4 * 10_000
