@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import ConfigDict, Field
+
 from functions.shared.model import DeferredModel
 
 
@@ -24,9 +26,11 @@ class UsageItem(DeferredModel):
 
 
 class UsageReport(DeferredModel):
+    model_config = ConfigDict(defer_build=True, populate_by_name=True)
+
     items: list[UsageItem]
     group_by: str
-    from_: str | None = None
+    from_: str | None = Field(default=None, alias="from")  # the query parameter's name; ``from`` is a Python keyword
     to: str | None = None
 
 

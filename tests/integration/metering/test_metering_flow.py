@@ -68,6 +68,9 @@ def test_deliveries_and_reported_usage_reconcile(
     assert by_lic[per_access["license"]["id"]]["accesses"] == 7
     assert by_lic[per_unit["license"]["id"]]["units"] == 200
     assert by_lic[flat["license"]["id"]]["amount_micros"] == 5_000_000
+    window = buyer.get("/v1/usage", params={"group_by": "day", "from": "2026-01-01", "to": "2026-12-31"}).json
+    assert (window["from"], window["to"], window["group_by"]) == ("2026-01-01", "2026-12-31", "day")  # the contract's
+    assert "from_" not in window  # names, not the Python field's
     pub_usage = pub.get("/v1/usage", params={"group_by": "buyer", "as": "publisher"}).json["items"]
     assert pub_usage == [{"key": market["buyer_acct"]["id"], "units": 207, "accesses": 7, "amount_micros": gross}]
     csv = buyer.get(f"/v1/statements/{period}", headers={"accept": "text/csv"})
