@@ -35,4 +35,7 @@ def load_env(model: type[T]) -> T:
 
 
 def clear_env_cache() -> None:
+    from functions.shared.settings import load_settings  # the hot path's settings (no pydantic) are cached too
+
     load_env.cache_clear()
+    load_settings.cache_clear()

@@ -32,10 +32,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from pydantic import Field
-
-from functions.shared.config import BaseEnv, load_env
 from functions.shared.jsontypes import LambdaEvent
+from functions.shared.settings import bounded, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -50,19 +48,21 @@ DEFAULT_PER_IP = 600
 DEFAULT_CHUNK = 50
 
 
-class RateLimitEnv(BaseEnv):
+@dataclass(frozen=True)
+class RateLimitEnv:
     """The limits, from the environment (the stack sets them from ``infra.definitions.RATE_LIMITS`` and the
-    ``rate_limits`` context; ``make run`` from the same definitions). Without ``LIMITS_TABLE`` nothing is limited."""
+    ``rate_limits`` context; ``make run`` from the same definitions). Without ``LIMITS_TABLE`` nothing is limited.
+    Read without pydantic (``functions.shared.settings``): every function runs the limiter, the delivery among them."""
 
     LIMITS_TABLE: str | None = None
-    RATE_LIMIT_WINDOW_S: int = Field(DEFAULT_WINDOW_S, ge=1, le=3600)
-    RATE_LIMIT_PER_KEY: int = Field(DEFAULT_PER_KEY, ge=1)
-    RATE_LIMIT_PER_IP: int = Field(DEFAULT_PER_IP, ge=1)
-    RATE_LIMIT_CHUNK: int = Field(DEFAULT_CHUNK, ge=1)
+    RATE_LIMIT_WINDOW_S: int = bounded(DEFAULT_WINDOW_S, ge=1, le=3600)
+    RATE_LIMIT_PER_KEY: int = bounded(DEFAULT_PER_KEY, ge=1)
+    RATE_LIMIT_PER_IP: int = bounded(DEFAULT_PER_IP, ge=1)
+    RATE_LIMIT_CHUNK: int = bounded(DEFAULT_CHUNK, ge=1)
 
 
 def env() -> RateLimitEnv:
-    return load_env(RateLimitEnv)
+    return load_settings(RateLimitEnv)
 
 
 class Counter(Protocol):

@@ -7,6 +7,7 @@ import pytest
 from pydantic import BaseModel
 
 from functions.shared.config import BaseEnv, load_env
+from functions.shared.settings import load_settings
 
 
 def test_readers_reuse_one_environment_model(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -16,14 +17,14 @@ def test_readers_reuse_one_environment_model(monkeypatch: pytest.MonkeyPatch) ->
 
     monkeypatch.setenv("CATALOG_TABLE", "cat")
     monkeypatch.setenv("LICENSING_TABLE", "lic")
-    load_env.cache_clear()
+    load_settings.cache_clear()
     # When they are asked for their table many times
     for _ in range(50):
         assert catalog_reader._table() == "cat"
         assert licensing_reader._table() == "lic"
     # Then the cache holds one entry per reader, not one per call
-    assert load_env.cache_info().currsize == 2
-    load_env.cache_clear()
+    assert load_settings.cache_info().currsize == 2
+    load_settings.cache_clear()
 
 
 def test_a_model_defined_per_call_is_refused() -> None:

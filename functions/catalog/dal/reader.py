@@ -5,7 +5,7 @@ typed by the records below (TypedDicts, one definition each), cheap to import (t
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import cache
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, cast
 
 from functions.shared import aws, clock
@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 
     from functions.catalog.models.domain import Asset, AssetStatus
     from functions.catalog.models.input import Model as PricingModel
-    from functions.shared.config import BaseEnv
 
 
 class Scope(TypedDict):
@@ -102,23 +101,18 @@ _POOL_FIELDS = tuple(PoolRecord.__annotations__)
 _MEMBER_FIELDS = tuple(PoolMemberRecord.__annotations__)
 
 
-@cache
-def _env_model() -> type[BaseEnv]:
-    """The reader's environment model, defined once (pydantic is imported on first use, not at import: the delivery
-    hot path imports this module). A class defined per call would be a new ``load_env`` cache key every call."""
-    from functions.shared.config import BaseEnv
+@dataclass(frozen=True)
+class _Env:
+    """The reader's one setting, read without pydantic (``functions.shared.settings``): the delivery hot path and the
+    402 path call this reader."""
 
-    class _Env(BaseEnv):
-        __env_singleton__ = True  # built once by the cached _env_model(): load_env may cache it
-        CATALOG_TABLE: str
-
-    return _Env
+    CATALOG_TABLE: str
 
 
 def _table() -> str:
-    from functions.shared.config import load_env
+    from functions.shared.settings import load_settings
 
-    return str(load_env(_env_model()).CATALOG_TABLE)
+    return load_settings(_Env).CATALOG_TABLE
 
 
 def asset_key(asset_id: str) -> AttrItem:

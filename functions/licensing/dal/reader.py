@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from functools import cache
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 from functions.catalog.dal.reader import Pricing, Scope
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     )
 
     from functions.licensing.models.domain import License, LicenseStatus
-    from functions.shared.config import BaseEnv
 
 
 class Terms(TypedDict, total=False):
@@ -66,23 +65,18 @@ class LicenseRecord(TypedDict):
 _FIELDS = tuple(LicenseRecord.__annotations__)
 
 
-@cache
-def _env_model() -> type[BaseEnv]:
-    """The reader's environment model, defined once (pydantic is imported on first use, not at import: the delivery
-    hot path imports this module). A class defined per call would be a new ``load_env`` cache key every call."""
-    from functions.shared.config import BaseEnv
+@dataclass(frozen=True)
+class _Env:
+    """The reader's one setting, read without pydantic (``functions.shared.settings``): the delivery hot path and the
+    402 path call this reader."""
 
-    class _Env(BaseEnv):
-        __env_singleton__ = True  # built once by the cached _env_model(): load_env may cache it
-        LICENSING_TABLE: str
-
-    return _Env
+    LICENSING_TABLE: str
 
 
 def _table() -> str:
-    from functions.shared.config import load_env
+    from functions.shared.settings import load_settings
 
-    return str(load_env(_env_model()).LICENSING_TABLE)
+    return load_settings(_Env).LICENSING_TABLE
 
 
 def license_key(license_id: str) -> AttrItem:

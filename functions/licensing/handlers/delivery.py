@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -27,7 +28,6 @@ from functions.licensing.logic.entitlement import access_price, covers_asset, re
 from functions.licensing.models.exceptions import PayPerCrawlRace
 from functions.shared import aws, clock, ratelimit
 from functions.shared.auth import principal_from_event, raise_pending
-from functions.shared.config import BaseEnv, load_env
 from functions.shared.errors import (
     BadRequest,
     Conflict,
@@ -43,6 +43,7 @@ from functions.shared.faults import Fault
 from functions.shared.ids import is_id, new_id
 from functions.shared.jsontypes import LambdaEvent
 from functions.shared.money import format_price_header, parse_price_header
+from functions.shared.settings import load_settings
 from functions.shared.urls import base_url
 from functions.shared.uses import USES, covers
 
@@ -63,7 +64,11 @@ URL_TTL_S = 300
 HOLDER = Holder()  # this instance's budget leases (capped licences), spent in memory
 
 
-class DeliveryEnv(BaseEnv):
+@dataclass(frozen=True)
+class DeliveryEnv:
+    """Read without pydantic (``functions.shared.settings``): importing it was about a quarter of this handler's cold
+    import beyond boto3's (P2)."""
+
     LICENSING_TABLE: str
     CATALOG_TABLE: str
     CONTENT_BUCKET: str
@@ -74,7 +79,7 @@ class DeliveryEnv(BaseEnv):
 
 
 def env() -> DeliveryEnv:
-    return load_env(DeliveryEnv)
+    return load_settings(DeliveryEnv)
 
 
 def _now() -> str:
