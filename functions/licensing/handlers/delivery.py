@@ -26,7 +26,7 @@ from functions.licensing.dal.reader import license_from_item, license_from_model
 from functions.licensing.logic.budget import Holder, acquire
 from functions.licensing.logic.entitlement import access_price, covers_asset, refusal
 from functions.licensing.models.exceptions import PayPerCrawlRace
-from functions.shared import aws, clock, ratelimit
+from functions.shared import aws, clock, ratelimit, wire
 from functions.shared.auth import principal_from_event, raise_pending
 from functions.shared.errors import (
     BadRequest,
@@ -87,11 +87,13 @@ def _now() -> str:
 
 
 def _batch_get(keys: dict[str, list[LambdaEvent]]) -> dict[str, list[LambdaEvent]]:
+    """One ``BatchGetItem`` (eventually consistent), sent by ``functions.shared.wire``: the same client, signer,
+    events and retries, without botocore's generic pipeline (a third of this handler's CPU; issue 16)."""
     ddb = aws.client("dynamodb")
-    request = {t: {"Keys": k} for t, k in keys.items() if k}
+    request: dict[str, object] = {t: {"Keys": k} for t, k in keys.items() if k}
     out: dict[str, list[LambdaEvent]] = {t: [] for t in keys}
     for _ in range(5):
-        got = ddb.batch_get_item(RequestItems=request)
+        got = wire.call(ddb, "BatchGetItem", {"RequestItems": request})
         for table, items in got.get("Responses", {}).items():
             out[table] += items
         request = got.get("UnprocessedKeys") or {}
