@@ -185,13 +185,15 @@ def metering_record(item: Mapping[str, object]) -> Record | None:
         account = unsharded(account)  # the platform's balance is kept in shards (dal.store.PLATFORM_SHARDS)
         return BalanceRecord(pk, sk, account, str(item.get("currency") or currency), _int(item.get("balance_micros")))
     if head == "DISTM":  # DISTM#<pool>#<period>#<currency>#<account>
-        _, _pool, _period, currency, account = pk.split("#", 4)
+        _, pool, period, currency, account = pk.split("#", 4)
         return AppliedPosting(
             pk,
             sk,
             str(item.get("account") or account),
             str(item.get("currency") or currency),
             _int(item.get("amount_micros")),
+            f"DIST#{pool}#{period}",
+            str(item.get("booked_period") or ""),
         )
     if head == "SPEND" and sk == "SPEND":
         return SpendRecord(pk, sk, pk.removeprefix("SPEND#"), _int(item.get("spent_micros")))

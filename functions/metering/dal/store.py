@@ -66,6 +66,7 @@ from functions.metering.models.records import (
 )
 from functions.shared import aws, clock
 from functions.shared.ddb import from_item, to_item, to_value
+from functions.shared.faults import StateConflict
 from functions.shared.jsontypes import AttrItem, AttrValue, CheckAction, Record, TransactItem, UpdateAction
 
 if TYPE_CHECKING:
@@ -79,6 +80,9 @@ if TYPE_CHECKING:
 JOURNAL_TTL_S = 400 * 86400
 MAX_TX_ITEMS = 100
 DIST_POSTINGS_PER_TX = 24  # 4 items per posting + the booking period's check: <= 100 per transaction
+DIST_PENDING = "DISTPENDING#"
+"""``DISTPENDING#<booked period>``: the distributions booked in that period whose postings are not all booked yet
+(``pending``, a string set of ``<pool>#<period>``). The period cannot close while it is not empty."""
 CLOSED_PERIODS: set[str] = set()  # periods seen closed (closing is final: safe to remember for the instance's life)
 CLOSE_MARGIN_S = 15 * 60
 """A period can be closed only this long after it ended, and a metering transaction books in the running period
@@ -597,12 +601,44 @@ class MeteringStore:
 
     def close_period(self, period: str, closed_at: str, closed_by: str | None) -> str:
         """Close the period for good (once); returns its ``closed_at``. From this write on, no metering transaction
-        can book in it: each carries a condition on this record."""
+        can book in it: each carries a condition on this record. Refused (``distribution_in_progress``) while a pool
+        distribution booked in this period is not completely booked (``pending_distributions``): a distribution is
+        booked in one period, whole."""
         item = {"pk": f"PERIOD#{period}", "sk": "P", "period": period, "closed_at": closed_at, "closed_by": closed_by}
-        self.put_once(item)
+        done = self.transact(
+            [
+                {
+                    "ConditionCheck": {
+                        "TableName": self.table,
+                        "Key": _key(f"{DIST_PENDING}{period}", "P"),
+                        "ConditionExpression": "attribute_not_exists(pending)",
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": to_item(item),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+            ]
+        )
         got = self.period(period)
-        assert got is not None
+        if got is None:
+            assert not done
+            pending = ", ".join(f"pool {p} for {d}" for p, d in self.pending_distributions(period))
+            raise StateConflict(
+                f"{period} has pool distributions still being booked in it ({pending}); close it again.",
+                code="distribution_in_progress",
+            )
         return str(got["closed_at"])
+
+    def pending_distributions(self, booked_period: str) -> list[tuple[str, str]]:
+        """``(pool_id, distributed period)`` of each distribution booked in ``booked_period`` whose postings are not
+        all booked yet (a run crashed, or is running)."""
+        got = self.get(f"{DIST_PENDING}{booked_period}", "P") or {}
+        pending = cast("list[str]", got.get("pending") or [])
+        return [cast("tuple[str, str]", tuple(x.rsplit("#", 1))) for x in sorted(pending)]
 
     def statement_accounts(self, period: str) -> list[str]:
         names = (unsharded(str(r["sk"])) for r in self.query_all(f"STMTIDX#{period}", consistent=True))
@@ -668,6 +704,7 @@ class MeteringStore:
         values: dict[str, AttrValue] = {":n": {"N": str(version + 1)}, ":o": to_value(carries)}
         if version:
             values[":v"] = {"N": str(version)}
+        booked = record["booked_period"]
         return self.transact(
             [
                 {
@@ -675,6 +712,16 @@ class MeteringStore:
                         "TableName": self.table,
                         "Item": to_item({"pk": f"DIST#{pool_id}#{record['period']}", "sk": "DIST", **record}),
                         "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                # booked in one open period, whole: that period cannot close until every posting is booked
+                {"ConditionCheck": self._period_check(booked)},
+                {
+                    "Update": {
+                        "TableName": self.table,
+                        "Key": _key(f"{DIST_PENDING}{booked}", "P"),
+                        "UpdateExpression": "ADD pending :d",
+                        "ExpressionAttributeValues": {":d": {"SS": [f"{pool_id}#{record['period']}"]}},
                     }
                 },
                 {
@@ -712,6 +759,12 @@ class MeteringStore:
                         break  # applied by an earlier run
                 else:
                     raise RuntimeError("could not book the distribution")
+        self._ddb.update_item(
+            TableName=self.table,
+            Key=_key(f"{DIST_PENDING}{record['booked_period']}", "P"),
+            UpdateExpression="DELETE pending :d",
+            ExpressionAttributeValues={":d": {"SS": [f"{pool_id}#{period}"]}},
+        )
 
     def _posting_items(
         self, pool_id: str, period: str, cur: CurrencyRecord, posting: Posting, booked: str

@@ -31,7 +31,8 @@ INVARIANTS: dict[Invariant, str] = {
     "zero_sum": "every transaction sums to zero (journal entries; distributions per currency)",
     "balance": "every balance equals the sum of its postings",
     "cap": "spent <= cap for every capped licence",
-    "pool": "every pool distribution conserves its net per currency (shares + carried forward = net + carried in)",
+    "pool": "every pool distribution conserves its net per currency (shares + carried forward = net + carried in) "
+    "and is booked in one period",
     "closed_statement": "every closed statement still hashes to its sha256",
 }
 
@@ -96,6 +97,8 @@ class AppliedPosting:
     account: str
     currency: str
     amount_micros: int
+    distribution: str = ""  # ``DIST#<pool>#<period>``: the distribution it belongs to
+    booked_period: str = ""  # the period its statement line and balance were booked in ("" for older markers)
 
 
 @dataclass(frozen=True)
@@ -222,6 +225,7 @@ class Auditor:
         self._distributions: list[DistributionRecord] = []
         self._lines: dict[tuple[str, str], list[StatementLineRecord]] = defaultdict(list)
         self._closes: list[StatementClose] = []
+        self._booked: dict[str, set[str]] = defaultdict(set)  # distribution -> the periods its postings were booked in
         self.skipped: dict[Invariant, str] = {}
         """Invariants that could not be checked, with the reason (printed by the CLI; never silently passed)."""
 
@@ -235,6 +239,8 @@ class Auditor:
                     self._journal(entry)
             case AppliedPosting():
                 self._post(record.account, record.currency, record.amount_micros, (record.pk, record.sk))
+                if record.booked_period:
+                    self._booked[record.distribution].add(record.booked_period)
             case BalanceRecord():  # several records of one account are its shards (the platform's): their sum
                 prev = self._balances.get((record.account, record.currency))
                 if prev is not None:
@@ -378,6 +384,9 @@ class Auditor:
     def _pool_violations(self) -> list[Violation]:
         out: list[Violation] = []
         for d in sorted(self._distributions, key=lambda d: d.pk):
+            booked = sorted(self._booked.get(d.pk, ()))
+            if len(booked) > 1:  # one distribution, several statements' months (a crashed run completed late)
+                out.append(Violation("pool", d.pk, d.sk, f"booked in several periods: {', '.join(booked)}", None))
             nets: dict[str, int] = defaultdict(int)
             for line in self._lines.get((d.pool_id, d.period), []):
                 if not line.distribution:

@@ -130,6 +130,10 @@ def close_period(
             f"{period} has not ended (a period can be closed from {CLOSE_MARGIN_S // 60} minutes after its end).",
             code="period_not_ended",
         )
+    for pool_id, distributed in store.pending_distributions(period):  # a crashed run: complete it, then close
+        record = store.distribution(pool_id, distributed)
+        if record is not None:
+            store.apply_distribution(record)
     closed_at = store.close_period(period, now_iso(), by)
     accounts = store.statement_accounts(period)
     for account in accounts:

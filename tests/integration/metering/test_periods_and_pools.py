@@ -207,3 +207,73 @@ def test_a_statement_names_its_parties_frozen_at_close(
     assert buyer.get(f"/v1/statements/{period}").json == closed
     pub_st = pub.get(f"/v1/statements/{period}").json
     assert {p["account_id"] for p in pub_st["parties"]} == {buyer_id, pub_id} and pub_st["sha256"] == body_hash(pub_st)
+
+
+def test_a_distribution_is_booked_in_one_period_even_when_its_booking_crashed(
+    aws: dict[str, str], gw: Any, admin: Any, make_account: Any, monkeypatch: Any
+) -> None:
+    """A distribution over many publishers is booked in several transactions. Before 2026-11-30 a run that crashed
+    between them was completed by the next run in whatever period was open then: one distribution, two months. Now
+    the period it is booked in cannot close while any of its postings is missing; closing completes it first."""
+    import boto3
+    import pytest
+
+    from functions.metering.dal import store as store_mod
+    from functions.shared.faults import StateConflict
+
+    p = _pool(admin, make_account, aws)
+    pool, members = p["pool"], p["members"]
+    per_access = p["offer"](uses=["ai-input"], pricing={"model": "per_access", "amount_micros": 10_000})
+    buyer, _ = make_account("buyer")
+    buyer.post("/v1/licenses", {"offer_id": per_access["id"], "use": "ai-input"})
+    for m in members:
+        assert buyer.get(f"/v1/assets/{m['asset']['id']}/content", params={"use": "ai-input"}).status == 200
+    drain(gw.invoke, aws)
+    period = now_iso()[:7]
+    clock.set_offset(MONTH)
+    assert admin.post(f"/v1/periods/{period}/close").status == 200
+    booked = now_iso()[:7]
+
+    # Given a distribution whose booking crashes after its first transaction (one posting per transaction here)
+    monkeypatch.setattr(store_mod, "DIST_POSTINGS_PER_TX", 1)
+    real = store_mod.MeteringStore._posting_items
+    built: list[int] = []
+
+    def crash_on_second(self: Any, *args: Any) -> Any:
+        built.append(1)
+        if len(built) == 2:
+            raise RuntimeError("the function stopped between two transactions")
+        return real(self, *args)
+
+    monkeypatch.setattr(store_mod.MeteringStore, "_posting_items", crash_on_second)
+    assert admin.post(f"/v1/pools/{pool['id']}/distributions", {"period": period}).status == 500
+    monkeypatch.setattr(store_mod.MeteringStore, "_posting_items", real)
+    ms = store_mod.MeteringStore(aws["METERING_TABLE"])
+    assert ms.pending_distributions(booked) == [(pool["id"], period)]
+
+    # When the month it is booked in ends: closing it without completing the distribution is refused...
+    clock.set_offset(2 * MONTH)
+    with pytest.raises(StateConflict) as exc:
+        ms.close_period(booked, now_iso(), None)
+    assert exc.value.code == "distribution_in_progress" and pool["id"] in str(exc.value)
+    assert ms.period(booked) is None
+    # ...and the close job completes it first, then closes
+    assert admin.post(f"/v1/periods/{booked}/close").status == 200
+    assert ms.pending_distributions(booked) == []
+
+    # Then every posting of the distribution is booked in that one period, and the books balance there
+    markers = boto3.client("dynamodb").scan(TableName=aws["METERING_TABLE"])["Items"]
+    booked_in = {i["booked_period"]["S"] for i in markers if i["pk"]["S"].startswith(f"DISTM#{pool['id']}#")}
+    assert booked_in == {booked}
+    lines = [
+        admin.get(f"/v1/statements/{booked}", params={"account_id": acct}).json["distributions"]
+        for acct in [pool["id"], *(m["account"]["id"] for m in members)]
+    ]
+    shares = [line["share_micros"] for ls in lines for line in ls]
+    assert len(shares) == 4 and sum(shares) == 0 and shares[0] == -27_000
+    assert admin.post(f"/v1/pools/{pool['id']}/distributions", {"period": period}).status in (200, 201)
+    # And `make audit` finds every invariant kept, "booked in one period" among them
+    from tests.integration.metering.test_audit import audit_cli
+
+    code, out = audit_cli(aws)
+    assert code == 0 and "VIOLATION" not in out, out

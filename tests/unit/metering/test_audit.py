@@ -294,6 +294,19 @@ def test_a_distribution_that_does_not_conserve() -> None:
     assert "member shares 4001 + carried forward 500" in v.detail
 
 
+def test_a_distribution_booked_in_two_periods() -> None:
+    # Given a distribution whose postings were booked in two months (a crashed run completed after a close)
+    metering, licensing = ledger()
+    for n, account in enumerate(("pool_1", "acc_p2", "acc_p3")):
+        item(metering, f"DISTM#pool_1#{P}#EUR#{account}")["booked_period"] = "2026-11" if n < 2 else "2026-12"
+    (v,) = check(metering, licensing)
+    assert (v.invariant, v.pk, v.sk) == ("pool", f"DIST#pool_1#{P}", "DIST")
+    assert v.detail == "booked in several periods: 2026-11, 2026-12"
+    # One period for all of them passes
+    item(metering, f"DISTM#pool_1#{P}#EUR#acc_p3")["booked_period"] = "2026-11"
+    assert check(metering, licensing) == []
+
+
 def test_a_distribution_whose_net_is_not_the_pools_statement_net() -> None:
     # Given a pool statement line changed after the distribution (net 4,500 -> 4,400)
     metering, licensing = ledger()
