@@ -20,7 +20,33 @@ PRICES = {  # USD
     "s3_put_per_thousand": 0.005,
     "logs_ingest_per_gb": 0.50,
     "xray_traces_per_million": 5.00,
+    "data_transfer_out_per_gb": 0.09,  # to the internet, first 10 TB a month (API Gateway bills at this rate)
 }
+_LISTED = f"list price as recorded on {PRICES_DATE}"
+PRICE_SOURCES = {
+    "apigw_http_per_million": "https://aws.amazon.com/api-gateway/pricing/ (HTTP APIs, us-east-1, first 300 M "
+    f"requests a month; {_LISTED}; the same USD 1.00 on apigatewaycost.com and amnic.com, checked 2026-11-30)",
+    "lambda_request_per_million": f"https://aws.amazon.com/lambda/pricing/ (us-east-1; {_LISTED})",
+    "lambda_arm_gb_second": "https://aws.amazon.com/lambda/pricing/ (us-east-1, Arm, first 7.5 billion GB-s a month; "
+    f"{_LISTED}; the same figure on cloudchipr.com, checked 2026-11-30)",
+    "ddb_ondemand_rru_per_million": "https://aws.amazon.com/dynamodb/pricing/on-demand/ (us-east-1), read 2026-11-29",
+    "ddb_ondemand_wru_per_million": "https://aws.amazon.com/dynamodb/pricing/on-demand/ (us-east-1), read 2026-11-29",
+    "kinesis_put_payload_units_per_million": "https://aws.amazon.com/kinesis/data-streams/pricing/ (us-east-1, "
+    "provisioned mode), read 2026-11-30: re-check (KINESIS_PRICE_SOURCE)",
+    "kinesis_shard_hour": "https://aws.amazon.com/kinesis/data-streams/pricing/ (us-east-1, provisioned mode), read "
+    "2026-11-30: re-check (KINESIS_PRICE_SOURCE)",
+    "s3_get_per_thousand": f"https://aws.amazon.com/s3/pricing/ (S3 Standard GET, us-east-1; {_LISTED})",
+    "s3_put_per_thousand": f"https://aws.amazon.com/s3/pricing/ (S3 Standard PUT, us-east-1; {_LISTED})",
+    "logs_ingest_per_gb": f"https://aws.amazon.com/cloudwatch/pricing/ (Logs, standard ingestion, us-east-1; {_LISTED})",
+    "xray_traces_per_million": f"https://aws.amazon.com/xray/pricing/ (traces recorded; {_LISTED})",
+    "data_transfer_out_per_gb": "https://aws.amazon.com/ec2/pricing/on-demand/ (data transfer out to the internet, "
+    "us-east-1, first 10 TB a month; API Gateway's pricing page bills HTTP APIs' data out at this rate), added "
+    "2026-11-30; the same USD 0.09 on apigatewaycost.com and amnic.com, checked 2026-11-30",
+}
+"""Where each price comes from and when it was read: every cost line of the results names its prices (issue 16)."""
+APIGW_HEADER_BYTES = 120
+"""What API Gateway adds to each response beyond the function's status, headers and body (``Date``,
+``Content-Length``, ``Connection``, ``Apigw-Requestid``): about 120 bytes, an estimate, not measured here."""
 KINESIS_PRICE_SOURCE = (
     "https://aws.amazon.com/kinesis/data-streams/pricing/ (us-east-1, provisioned mode: USD 0.015 per shard hour, "
     "USD 0.014 per million PUT payload units of 25 KB), as read for docs/performance.md on 2026-11-30; the stored copy "
@@ -89,6 +115,7 @@ def model(delivery: dict[str, Any], consumer: dict[str, Any]) -> dict[str, Any]:
     consumer_rru = consumer.get("consumer_read_calls_per_event", 0.0)
     shard_hours = STREAM_SHARDS * m / STEADY_DELIVERIES_PER_S / 3600
     log_bytes = delivery["log_bytes_per_delivery"] + PLATFORM_LOG_BYTES
+    out_bytes = delivery.get("response_bytes", 0) + APIGW_HEADER_BYTES
     consumer_invocations = consumer["consumer_invocations"] / max(consumer["events"], 1)
     parts = {
         "API Gateway (HTTP API)": p["apigw_http_per_million"],
@@ -110,8 +137,31 @@ def model(delivery: dict[str, Any], consumer: dict[str, Any]) -> dict[str, Any]:
         "S3 archive PUTs": consumer["s3_puts"] / max(consumer["events"], 1) * m / 1000 * p["s3_put_per_thousand"],
         "CloudWatch Logs (delivery)": m * log_bytes / 1e9 * p["logs_ingest_per_gb"],
         "X-Ray traces (sampled)": XRAY_SAMPLED * p["xray_traces_per_million"],
+        f"API Gateway data transfer out (the 200, {out_bytes:.0f} bytes)": m
+        * out_bytes
+        / 2**30
+        * p["data_transfer_out_per_gb"],
     }
     total = sum(parts.values())
+    prices_of = {
+        "API Gateway": ["apigw_http_per_million"],
+        "Lambda": ["lambda_request_per_million", "lambda_arm_gb_second"],
+        "Metering consumer": ["lambda_request_per_million", "lambda_arm_gb_second"],
+        "Authoriser": ["lambda_request_per_million", "ddb_ondemand_rru_per_million"],
+        "DynamoDB reads": ["ddb_ondemand_rru_per_million"],
+        "DynamoDB writes": ["ddb_ondemand_wru_per_million"],
+        "Kinesis PUT": ["kinesis_put_payload_units_per_million"],
+        "Kinesis shard": ["kinesis_shard_hour"],
+        "S3 GET": ["s3_get_per_thousand"],
+        "S3 archive": ["s3_put_per_thousand"],
+        "CloudWatch": ["logs_ingest_per_gb"],
+        "X-Ray": ["xray_traces_per_million"],
+        "API Gateway data transfer": ["data_transfer_out_per_gb"],
+    }
+    sources = {}
+    for part in parts:
+        keys = next(v for k, v in sorted(prices_of.items(), key=lambda kv: -len(kv[0])) if part.startswith(k))
+        sources[part] = "; ".join(f"{k} = {p[k]}: {PRICE_SOURCES[k]}" for k in keys)
     # The same load on provisioned DynamoDB capacity: a steady 1,000 deliveries/s for a month costs per million
     wcu_hour, rcu_hour = 0.00065, 0.00013
     per_s = 1000
@@ -124,6 +174,7 @@ def model(delivery: dict[str, Any], consumer: dict[str, Any]) -> dict[str, Any]:
     )
     return {
         "parts": parts,
+        "sources": sources,
         "total": total,
         "total_with_provisioned_ddb": total - ondemand_ddb + provisioned,
         "prices": p,

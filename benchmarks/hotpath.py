@@ -349,12 +349,16 @@ def delivery_profile(h: Harness, s: dict[str, Any], n: int) -> dict[str, Any]:
         stream.seek(0)
         stream.truncate()
         cpu, wall = [], []
+        out_bytes = 0
         for _ in range(n):
             c0, w0 = time.process_time(), time.perf_counter()
-            status, _, _ = h.call("GET", path, s["buyer"], None, query)
+            status, body, headers = h.call("GET", path, s["buyer"], None, query)
             cpu.append(time.process_time() - c0)
             wall.append(time.perf_counter() - w0)
             assert status == 200
+            # what the function answers, as bytes on the wire: status line, its headers, the compact JSON body
+            sent = len(json.dumps(body, separators=(",", ":")).encode()) + len(b"HTTP/1.1 200 OK\r\n\r\n")
+            out_bytes = max(out_bytes, sent + sum(len(k) + len(v) + 4 for k, v in headers.items()))
         results[label] = {
             "calls_per_delivery": sum(h.log.calls.values()) / n,
             "limiter_calls_per_delivery": h.log.limiter_calls / n,
@@ -364,6 +368,7 @@ def delivery_profile(h: Harness, s: dict[str, Any], n: int) -> dict[str, Any]:
             "cpu_ms_median": statistics.median(cpu) * 1000,
             "wall_ms_median": statistics.median(wall) * 1000,
             "log_bytes_per_delivery": len(stream.getvalue().encode()) / n,
+            "response_bytes": out_bytes,
             "detail": dict(h.log.calls),
         }
     logging.getLogger("imprimatur.delivery").removeHandler(handler)

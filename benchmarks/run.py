@@ -253,7 +253,10 @@ def main() -> int:
     )
     rows += x402_rows
     model = cost.model(named, consumer)
-    rows += [row("P4", f"cost: {k}", round(v, 4), "USD / 1M deliveries", "", None) for k, v in model["parts"].items()]
+    rows += [
+        row("P4", f"cost: {k}", round(v, 4), f"USD / 1M deliveries (prices: {model['sources'][k]})", "", None)
+        for k, v in model["parts"].items()
+    ]
     rows.append(
         row(
             "P4",

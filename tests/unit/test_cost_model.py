@@ -62,3 +62,22 @@ def test_the_stream_replaces_the_queue_in_the_cost_lines() -> None:
         pytest.approx(hours * cost.PRICES["kinesis_shard_hour"])
     ]
     assert not [k for k in parts if "SQS" in k]
+
+
+def test_the_response_leaves_through_api_gateway_at_the_data_transfer_rate() -> None:
+    # Given a 200 of 700 bytes as the function sends it, When a million are priced
+    parts = cost.model({**DELIVERY, "response_bytes": 700}, CONSUMER)["parts"]
+    line = next(k for k in parts if k.startswith("API Gateway data transfer out"))
+    # Then its bytes plus what API Gateway adds leave at USD 0.09 per GB
+    sent = 700 + cost.APIGW_HEADER_BYTES
+    assert parts[line] == pytest.approx(1_000_000 * sent / 2**30 * 0.09)
+    assert f"{sent} bytes" in line
+
+
+def test_every_cost_line_names_its_prices_and_where_and_when_they_were_read() -> None:
+    got = cost.model(dict(DELIVERY), CONSUMER)
+    assert set(got["sources"]) == set(got["parts"])
+    for part, source in got["sources"].items():
+        assert "https://aws.amazon.com/" in source and "2026-" in source, part
+    assert "apigw_http_per_million = 1.0" in got["sources"]["API Gateway (HTTP API)"]
+    assert set(cost.PRICE_SOURCES) == set(cost.PRICES)  # no price without a source
