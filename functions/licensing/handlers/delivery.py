@@ -338,11 +338,15 @@ def _check_asset(asset: AssetRecord | None) -> None:
 
 def _licenses_of(table: str, index_key: str) -> list[LicenseRecord]:
     """A buyer's active (``ACTIVE#``) or ended (``ENDED#``) licences, from the sparse index gsi3."""
-    got = aws.client("dynamodb").query(
-        TableName=table,
-        IndexName="gsi3",
-        KeyConditionExpression="gsi3pk = :p",
-        ExpressionAttributeValues={":p": {"S": index_key}},
+    got = wire.call(  # the delivery's reads skip botocore's generic pipeline (functions.shared.wire)
+        aws.client("dynamodb"),
+        "Query",
+        {
+            "TableName": table,
+            "IndexName": "gsi3",
+            "KeyConditionExpression": "gsi3pk = :p",
+            "ExpressionAttributeValues": {":p": {"S": index_key}},
+        },
     )
     return [license_from_item(i) for i in got.get("Items", [])]
 
