@@ -47,6 +47,10 @@ PRICE_SOURCES = {
 APIGW_HEADER_BYTES = 120
 """What API Gateway adds to each response beyond the function's status, headers and body (``Date``,
 ``Content-Length``, ``Connection``, ``Apigw-Requestid``): about 120 bytes, an estimate, not measured here."""
+SESSION_TOKEN_BYTES = 1100
+"""In Lambda the presigned URL also carries the execution role's session token (``X-Amz-Security-Token``): about
+1,000-1,100 characters URL-encoded, an estimate (the role's temporary credentials; here the keys are static, so the
+measured response lacks it)."""
 KINESIS_PRICE_SOURCE = (
     "https://aws.amazon.com/kinesis/data-streams/pricing/ (us-east-1, provisioned mode: USD 0.015 per shard hour, "
     "USD 0.014 per million PUT payload units of 25 KB), as read for docs/performance.md on 2026-11-30; the stored copy "
@@ -115,7 +119,7 @@ def model(delivery: dict[str, Any], consumer: dict[str, Any]) -> dict[str, Any]:
     consumer_rru = consumer.get("consumer_read_calls_per_event", 0.0)
     shard_hours = STREAM_SHARDS * m / STEADY_DELIVERIES_PER_S / 3600
     log_bytes = delivery["log_bytes_per_delivery"] + PLATFORM_LOG_BYTES
-    out_bytes = delivery.get("response_bytes", 0) + APIGW_HEADER_BYTES
+    out_bytes = delivery.get("response_bytes", 0) + APIGW_HEADER_BYTES + SESSION_TOKEN_BYTES
     consumer_invocations = consumer["consumer_invocations"] / max(consumer["events"], 1)
     parts = {
         "API Gateway (HTTP API)": p["apigw_http_per_million"],

@@ -68,8 +68,8 @@ def test_the_response_leaves_through_api_gateway_at_the_data_transfer_rate() -> 
     # Given a 200 of 700 bytes as the function sends it, When a million are priced
     parts = cost.model({**DELIVERY, "response_bytes": 700}, CONSUMER)["parts"]
     line = next(k for k in parts if k.startswith("API Gateway data transfer out"))
-    # Then its bytes plus what API Gateway adds leave at USD 0.09 per GB
-    sent = 700 + cost.APIGW_HEADER_BYTES
+    # Then its bytes, what API Gateway adds and the session token a presigned URL carries in Lambda leave at USD 0.09/GB
+    sent = 700 + cost.APIGW_HEADER_BYTES + cost.SESSION_TOKEN_BYTES
     assert parts[line] == pytest.approx(1_000_000 * sent / 2**30 * 0.09)
     assert f"{sent} bytes" in line
 
