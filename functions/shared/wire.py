@@ -59,14 +59,15 @@ def _binary(d: dict[str, object]) -> dict[str, object]:
     return d
 
 
-def _error(op: str, status: int, body: dict[str, object], headers: Any) -> Exception:
+def _error(op: str, status: int, body: dict[str, object], headers: Any) -> Exception:  # Any: botocore's headers
     from botocore.exceptions import ClientError
 
     code = str(body.get("__type") or "").rpartition("#")[2]
     if not code:
         code = str(headers.get("x-amzn-ErrorType") or status).partition(":")[0]
     message = str(body.get("message") or body.get("Message") or "")
-    error: Any = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}
+    error: Any = {"Error": {"Code": code, "Message": message}}  # Any: the stubs' TypedDict wants every field
+    error["ResponseMetadata"] = {"HTTPStatusCode": status}
     return ClientError(error, op)
 
 

@@ -97,7 +97,7 @@ class AppliedPosting:
     account: str
     currency: str
     amount_micros: int
-    distribution: str = ""  # ``DIST#<pool>#<period>``: the distribution it belongs to
+    distribution: str = ""  # the key of the distribution record it belongs to (set by the DAL)
     booked_period: str = ""  # the period its statement line and balance were booked in ("" for older markers)
 
 
