@@ -605,7 +605,7 @@ class MeteringStore:
         distribution booked in this period is not completely booked (``pending_distributions``): a distribution is
         booked in one period, whole."""
         item = {"pk": f"PERIOD#{period}", "sk": "P", "period": period, "closed_at": closed_at, "closed_by": closed_by}
-        done = self.transact(
+        done = self._transact_retrying(
             [
                 {
                     "ConditionCheck": {
@@ -705,7 +705,7 @@ class MeteringStore:
         if version:
             values[":v"] = {"N": str(version)}
         booked = record["booked_period"]
-        return self.transact(
+        return self._transact_retrying(
             [
                 {
                     "Put": {
@@ -753,18 +753,36 @@ class MeteringStore:
                     items: list[TransactItem] = [{"ConditionCheck": self._period_check(booked)}]
                     for p in group:
                         items += self._posting_items(pool_id, period, cur, p, booked)
-                    if self.transact(items):
+                    if self._transact_retrying(items):  # balances are shared with metering: conflicts happen
                         break
                     if self.get(f"DISTM#{pool_id}#{period}#{cur['currency']}#{group[0]['account']}", "D"):
                         break  # applied by an earlier run
                 else:
                     raise RuntimeError("could not book the distribution")
-        self._ddb.update_item(
-            TableName=self.table,
-            Key=_key(f"{DIST_PENDING}{record['booked_period']}", "P"),
-            UpdateExpression="DELETE pending :d",
-            ExpressionAttributeValues={":d": {"SS": [f"{pool_id}#{period}"]}},
-        )
+        ddb = self._ddb
+        for attempt in range(COMMIT_ATTEMPTS):
+            try:
+                ddb.update_item(
+                    TableName=self.table,
+                    Key=_key(f"{DIST_PENDING}{record['booked_period']}", "P"),
+                    UpdateExpression="DELETE pending :d",
+                    ExpressionAttributeValues={":d": {"SS": [f"{pool_id}#{period}"]}},
+                )
+                return
+            except ddb.exceptions.TransactionConflictException:  # another distribution's save holds the set
+                time.sleep(backoff(attempt))
+        raise RuntimeError("could not clear the distribution's pending mark (the next close completes it)")
+
+    def _transact_retrying(self, items: list[TransactItem]) -> bool:
+        """``transact``, with a ``TransactionConflict`` (another transaction on one of the items: a chunk checking the
+        same period, another distribution's save of the same pending set) waited out with jittered backoff."""
+        ddb = self._ddb
+        for attempt in range(COMMIT_ATTEMPTS):
+            try:
+                return self.transact(items)
+            except ddb.exceptions.TransactionCanceledException:  # no condition failed: a conflict
+                time.sleep(backoff(attempt))
+        raise RuntimeError("the transaction kept conflicting after retries")
 
     def _posting_items(
         self, pool_id: str, period: str, cur: CurrencyRecord, posting: Posting, booked: str

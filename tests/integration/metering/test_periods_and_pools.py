@@ -246,7 +246,16 @@ def test_a_distribution_is_booked_in_one_period_even_when_its_booking_crashed(
         return real(self, *args)
 
     monkeypatch.setattr(store_mod.MeteringStore, "_posting_items", crash_on_second)
+    # (its save meets two TransactionConflicts first, as another pool's save of the same pending set would cause)
+    from functions.shared import aws as shared_aws
+    from tests.integration.metering.test_consumer_conflicts import ConflictingDynamoDB
+
+    waits: list[float] = []
+    monkeypatch.setattr(store_mod.time, "sleep", waits.append)
+    conflicting = ConflictingDynamoDB(shared_aws.dynamodb(), 2)
+    monkeypatch.setattr(shared_aws, "dynamodb", lambda: conflicting)
     assert admin.post(f"/v1/pools/{pool['id']}/distributions", {"period": period}).status == 500
+    assert conflicting.refused == 2 and len(waits) == 2  # waited out, then saved: the crash came after
     monkeypatch.setattr(store_mod.MeteringStore, "_posting_items", real)
     ms = store_mod.MeteringStore(aws["METERING_TABLE"])
     assert ms.pending_distributions(booked) == [(pool["id"], period)]
@@ -257,8 +266,10 @@ def test_a_distribution_is_booked_in_one_period_even_when_its_booking_crashed(
         ms.close_period(booked, now_iso(), None)
     assert exc.value.code == "distribution_in_progress" and pool["id"] in str(exc.value)
     assert ms.period(booked) is None
-    # ...and the close job completes it first, then closes
+    # ...and the close job completes it first, then closes (its own transaction waits out a conflict too)
+    conflicting.left = 1
     assert admin.post(f"/v1/periods/{booked}/close").status == 200
+    assert conflicting.refused == 3
     assert ms.pending_distributions(booked) == []
 
     # Then every posting of the distribution is booked in that one period, and the books balance there
