@@ -88,6 +88,27 @@ BUCKETS: dict[str, BucketDef] = {
     "usage": BucketDef("usage"),
 }
 
+DELIVERY_COPIES = BucketDef("delivery", versioned=False)
+"""Delivery copies (issue 16, P4): the verifier copies each verified object of up to
+``functions.catalog.models.domain.DELIVERY_COPY_MAX_BYTES``
+into an S3 Express One Zone directory bucket, and deliveries presign on that copy (USD 0.03 per million GETs
+instead of S3 Standard's 0.40). The content bucket stays the record (versioned, multi-AZ). Env var
+``DELIVERY_BUCKET``; empty where the region has no S3 Express zone (``EXPRESS_ZONES``): deliveries then presign
+on the content bucket, as before. Locally a general-purpose bucket stands in (moto has no directory buckets)."""
+DELIVERY_COPY_USERS: tuple[str, ...] = ("catalog", "verifier", "delivery")
+"""Who needs ``DELIVERY_BUCKET``: the two that verify (and copy), and the delivery (presigns, read-only session)."""
+EXPRESS_ZONES: dict[str, str] = {
+    # One S3 Express One Zone AZ ID per region that has any, from
+    # https://docs.aws.amazon.com/AmazonS3/latest/userguide/s3-express-Endpoints.html (read 2026-11-30)
+    "us-east-1": "use1-az4",
+    "us-east-2": "use2-az1",
+    "us-west-2": "usw2-az1",
+    "ap-south-1": "aps1-az1",
+    "ap-northeast-1": "apne1-az1",
+    "eu-west-1": "euw1-az1",
+    "eu-north-1": "eun1-az1",
+}
+
 
 @dataclass(frozen=True)
 class QueueDef:

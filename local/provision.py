@@ -11,6 +11,7 @@ from typing import Any
 from infra.definitions import (
     BUCKETS,
     CONTENT_CORS,
+    DELIVERY_COPIES,
     LOCAL_PREFIX,
     PLATFORM_FEE_BPS,
     QUEUES,
@@ -111,6 +112,15 @@ def provision(session: Any | None = None, *, public_base_url: str = LOCAL_PUBLIC
         if b.versioned:
             s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
         env[b.env_var] = name
+
+    # Delivery copies (issue 16): the stack's is an S3 Express One Zone directory bucket, which moto does not have; a
+    # general-purpose bucket stands in, with the same code copying into it and presigning on it.
+    name = local_name("bucket", DELIVERY_COPIES.name)
+    try:
+        s3.create_bucket(Bucket=name)
+    except s3.exceptions.BucketAlreadyOwnedByYou:
+        pass
+    env[DELIVERY_COPIES.env_var] = name
 
     # Browser uploads read each part's ETag: the same CORS rule as the stack.
     s3.put_bucket_cors(Bucket=env[BUCKETS["content"].env_var], CORSConfiguration={"CORSRules": [CONTENT_CORS]})

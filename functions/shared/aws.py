@@ -52,10 +52,74 @@ def client(service: str, *, retries: int = 3) -> Any:  # Any: the untyped access
     return c
 
 
+def is_directory_bucket(bucket: str) -> bool:
+    """An S3 Express One Zone directory bucket's name ends in ``--x-s3`` (``<base>--<zone id>--x-s3``)."""
+    return bucket.endswith("--x-s3")
+
+
+def s3_express(*, read_only: bool = False) -> S3Client:
+    """S3 for a directory bucket (S3 Express One Zone). botocore signs its requests and presigned URLs with an S3
+    Express session (``CreateSession``, one per bucket, cached until it expires after 5 minutes); the
+    ``signature_version`` that ``client("s3")`` forces would turn that off. ``read_only``: ask for ReadOnly sessions,
+    the only kind the delivery function's role may create (``s3express:SessionMode``); botocore asks for none,
+    which S3 takes as ReadWrite."""
+    name = "s3express/ro" if read_only else "s3express"
+    c = _clients.get(name)
+    if c is None:
+        with _lock:
+            c = _clients.get(name)
+            if c is None:
+                import boto3
+                from botocore.config import Config
+
+                c = boto3.client(
+                    "s3",
+                    config=Config(
+                        retries={"max_attempts": 3, "mode": "standard"},
+                        connect_timeout=2,
+                        read_timeout=int(os.environ.get("AWS_READ_TIMEOUT_S", "10")),
+                    ),
+                )
+                if read_only:
+                    c.meta.events.register("before-parameter-build.s3.CreateSession", _read_only_session)
+                c.meta.events.register("before-sign.s3", _remember_sessions)  # after botocore's own resolver
+                _clients[name] = c
+    return cast("S3Client", c)
+
+
+def _read_only_session(params: dict[str, object], **_: object) -> None:
+    params.setdefault("SessionMode", "ReadOnly")
+
+
+_sessions: dict[str, Any] = {}  # Any: botocore's S3ExpressIdentityCache (private to botocore)
+
+
+def _remember_sessions(request: Any, **_: object) -> None:  # Any: botocore's AWSRequest
+    cache = request.context.get("signing", {}).get("identity_cache")
+    if cache is not None:
+        _sessions["cache"] = cache
+
+
+def s3_express_session_left(bucket: str) -> float | None:
+    """Seconds until the S3 Express session that signed the last URL for ``bucket`` expires, or None if unknown. A
+    session lasts 5 minutes and botocore renews it only when fewer than 45 seconds are left, so a URL presigned with
+    it works for as long as the session does, which may be less than the URL's own ``X-Amz-Expires``."""
+    import datetime
+
+    cache = _sessions.get("cache")
+    if cache is None:
+        return None
+    expiry = getattr(cache.get_credentials(bucket), "_expiry_time", None)  # lru-cached: no new session here
+    if not isinstance(expiry, datetime.datetime):
+        return None
+    return (expiry - datetime.datetime.now(datetime.UTC)).total_seconds()
+
+
 def reset_clients() -> None:
     """Forget cached clients (tests switch between moto contexts)."""
     with _lock:
         _clients.clear()
+        _sessions.clear()
 
 
 def dynamodb() -> DynamoDBClient:

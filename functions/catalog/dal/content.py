@@ -15,15 +15,32 @@ from functions.shared.faults import RuleViolated
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
-    from mypy_boto3_s3.type_defs import GetObjectRequestTypeDef, ListPartsRequestTypeDef
+    from mypy_boto3_s3.type_defs import CopySourceTypeDef, GetObjectRequestTypeDef, ListPartsRequestTypeDef
 
 CHUNK = 8 * 1024 * 1024
 RANGE = 16 * 1024 * 1024  # one ranged GET of the verifier's read-ahead
 
 
 class ContentStore:
-    def __init__(self, bucket: str) -> None:
+    def __init__(self, bucket: str, delivery_bucket: str = "") -> None:
         self.bucket = bucket
+        self.delivery_bucket = delivery_bucket  # delivery copies (S3 Express One Zone); "" where there are none
+
+    def copy_for_delivery(self, key: str, version_id: str | None, delivery_key: str, media_type: str) -> None:
+        """Copy the verified version of ``key`` into the delivery bucket under ``delivery_key``, with its media type
+        as the copy's Content-Type (deliveries presign on the copy without a response override). One ``CopyObject``;
+        the copy is never changed after: its key names the bytes' SHA-256, and only the verifying functions write."""
+        source: CopySourceTypeDef = {"Bucket": self.bucket, "Key": key}
+        if version_id:
+            source["VersionId"] = version_id  # the bytes verified, even if the key was overwritten since
+        s3 = aws.s3_express() if aws.is_directory_bucket(self.delivery_bucket) else self._s3
+        s3.copy_object(
+            Bucket=self.delivery_bucket,
+            Key=delivery_key,
+            CopySource=source,
+            MetadataDirective="REPLACE",
+            ContentType=media_type,
+        )
 
     @property
     def _s3(self) -> S3Client:

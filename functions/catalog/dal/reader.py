@@ -56,6 +56,7 @@ class AssetRecord(TypedDict):
     status: AssetStatus
     s3_key: str  # the object key in the content bucket
     content_version: str | None  # the S3 VersionId that was verified (None before verification, or unversioned)
+    delivery_key: str | None  # the key of the verified bytes' copy in the delivery bucket (None: no copy)
     collection_id: str | None
     pool_ids: list[str]  # the pools it is a member of now (not those it has left)
     published_at: str | None

@@ -40,7 +40,7 @@ def catalog_store() -> CatalogStore:
 
 
 def content_store() -> ContentStore:
-    return ContentStore(env().CONTENT_BUCKET)
+    return ContentStore(env().CONTENT_BUCKET, env().DELIVERY_BUCKET)
 
 
 def asset_out(a: Asset) -> AssetOut:

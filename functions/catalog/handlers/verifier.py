@@ -39,7 +39,9 @@ def record_handler(record: SQSRecord) -> None:
         if bucket != env().CONTENT_BUCKET or asset_id is None:
             logger.warning("ignoring object outside the catalogue", extra={"bucket": bucket, "key": key})
             continue
-        result = verify_asset(CatalogStore(env().CATALOG_TABLE), ContentStore(env().CONTENT_BUCKET), asset_id)
+        result = verify_asset(
+            CatalogStore(env().CATALOG_TABLE), ContentStore(env().CONTENT_BUCKET, env().DELIVERY_BUCKET), asset_id
+        )
         logger.info("verified", extra={"asset_id": asset_id, "status": result.status if result else None})
 
 

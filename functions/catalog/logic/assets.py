@@ -9,6 +9,7 @@ from functions.catalog.dal.content import ContentStore
 from functions.catalog.dal.store import CatalogStore
 from functions.catalog.logic.verify import SMALL_JSON_BYTES, SNIFF_BYTES, judge, verify
 from functions.catalog.models.domain import (
+    DELIVERY_COPY_MAX_BYTES,
     PART_SIZE,
     PART_URL_TTL_S,
     PUT_MAX_BYTES,
@@ -218,6 +219,7 @@ def verify_asset(store: CatalogStore, content: ContentStore, asset_id: str, *, i
             body.chunks, declared_size=asset.size_bytes, declared_sha256=asset.sha256, media_type=asset.media_type
         )
         version = body.version_id
+    delivery_key = _copy_for_delivery(content, asset, version) if verdict.ok else None
     when = now_iso()
     current: Asset | None = asset
     for _ in range(3):  # `complete` may move the asset to verifying while the verifier hashes it
@@ -231,12 +233,26 @@ def verify_asset(store: CatalogStore, content: ContentStore, asset_id: str, *, i
                 "updated_at": when,
                 "published_at": current.published_at or when,
                 "content_version": version if verdict.ok else None,
+                "delivery_key": delivery_key,
             }
         )
         if store.save_asset(result, expect_status=current.status):
             return result
         current = store.get_asset(asset_id)
     return current
+
+
+def _copy_for_delivery(content: ContentStore, asset: Asset, version: str | None) -> str | None:
+    """Copy verified bytes of up to ``DELIVERY_COPY_MAX_BYTES`` to the delivery bucket (S3 Express One Zone, issue
+    16) before the asset becomes available, so no delivery presigns a copy that is not there yet; the key names the
+    SHA-256, so a verification run twice writes the same bytes to the same key. None when there is no delivery
+    bucket or the object is larger: deliveries then presign on the content bucket. A failed copy raises, and the
+    asset stays unverified until the verifier's retry (its queue redelivers the event)."""
+    if not content.delivery_bucket or asset.size_bytes > DELIVERY_COPY_MAX_BYTES:
+        return None
+    key = f"{asset.s3_key}/{asset.sha256}"
+    content.copy_for_delivery(asset.s3_key, version, key, asset.media_type)
+    return key
 
 
 def asset_id_from_key(key: str) -> str | None:

@@ -40,7 +40,10 @@ def test_licensed_delivery_presigned_get_link_and_one_usage_message(
         body = r.json
         assert body["license_id"] == lic["id"] and body["sha256"] == asset["sha256"]
         q = parse_qs(urlparse(body["url"]).query)
-        assert int(q["X-Amz-Expires"][0]) <= 300 and urlparse(body["url"]).path.endswith(asset["id"])
+        # one object: the verified bytes' copy in the delivery bucket (test_delivery_copies), named by its SHA-256
+        assert int(q["X-Amz-Expires"][0]) <= 300 and urlparse(body["url"]).path.endswith(
+            f"{asset['id']}/{asset['sha256']}"
+        )
         assert r.headers["link"].endswith('/rsl.xml>; rel="license"; type="application/rsl+xml"')
     usage = [m for m in delivery_records(aws) if m["kind"] == "usage"]  # one record per 200 on the deliveries stream
     assert len(usage) == 2 and len({m["event_id"] for m in usage}) == 2
@@ -147,14 +150,21 @@ def test_p1_aws_calls_per_delivery(gw: Any, market: dict[str, Any], named: bool,
     assert writes == [], calls  # P3: a delivery writes no DynamoDB key
 
 
+@pytest.mark.parametrize("copies", [True, False], ids=["delivery-copy", "content-bucket-version"])
 def test_delivery_serves_the_verified_bytes_after_the_object_is_overwritten(
-    aws: dict[str, str], market: dict[str, Any]
+    aws: dict[str, str], market: dict[str, Any], monkeypatch: pytest.MonkeyPatch, copies: bool
 ) -> None:
-    """Issue 17: the verifier records the S3 VersionId it hashed and deliveries presign on it, so bytes written over
-    a verified object (by anyone holding s3:PutObject) are never served in its name."""
+    """Issue 17: the verifier records the S3 VersionId it hashed and deliveries presign on it, or on the copy of those
+    bytes it made (issue 16), so bytes written over a verified object (by anyone holding s3:PutObject) are never
+    served in its name."""
     import boto3
     import httpx
 
+    from functions.shared.config import clear_env_cache
+
+    if not copies:  # a region without S3 Express: no delivery bucket
+        monkeypatch.setenv("DELIVERY_BUCKET", "")
+        clear_env_cache()
     buyer, asset = market["buyer"], market["asset"]
     lic = buyer.post("/v1/licenses", {"offer_id": market["per_access"]["id"], "use": "ai-input"}).json["license"]
     s3 = boto3.client("s3")
@@ -165,12 +175,19 @@ def test_delivery_serves_the_verified_bytes_after_the_object_is_overwritten(
     # Then a delivery still names the verified version
     r = content(buyer, asset["id"], use="ai-input", license_id=lic["id"])
     assert r.status == 200, r.body
-    q = parse_qs(urlparse(r.json["url"]).query)
-    assert q["versionId"] == [verified_version]
+    url = urlparse(r.json["url"])
+    q = parse_qs(url.query)
+    bucket, _, url_key = url.path.lstrip("/").partition("/")
+    if copies:
+        assert (bucket, url_key) == (aws["DELIVERY_BUCKET"], f"{key}/{asset['sha256']}") and "versionId" not in q
+    else:
+        assert (bucket, url_key, q["versionId"]) == (aws["CONTENT_BUCKET"], key, [verified_version])
     # And that URL serves the verified bytes (the presigned GET, through the embedded S3's HTTP interface when the
-    # tests run against a moto server, else through boto3 with the same version)
+    # tests run against a moto server, else through boto3 with the same bucket, key and version)
     endpoint = shared_aws.client("s3").meta.endpoint_url
     if endpoint.startswith("http://127.0.0.1") or endpoint.startswith("http://localhost"):
         assert httpx.get(r.json["url"]).content == market["data"]
-    got = s3.get_object(Bucket=aws["CONTENT_BUCKET"], Key=key, VersionId=q["versionId"][0])["Body"].read()
+    version = {"VersionId": q["versionId"][0]} if "versionId" in q else {}
+    got = s3.get_object(Bucket=bucket, Key=url_key, **version)["Body"].read()
     assert got == market["data"]
+    clear_env_cache()
