@@ -18,6 +18,9 @@ PRICES = {  # USD
     "kinesis_shard_hour": 0.015,  # provisioned mode
     "s3_get_per_thousand": 0.0004,
     "s3_put_per_thousand": 0.005,
+    "s3express_get_per_thousand": 0.00003,  # S3 Express One Zone: the delivery copies (issue 16)
+    "s3express_put_per_thousand": 0.00113,
+    "s3express_retrieval_per_gb": 0.0006,
     "logs_ingest_per_gb": 0.50,
     "xray_traces_per_million": 5.00,
     "data_transfer_out_per_gb": 0.09,  # to the internet, first 10 TB a month (API Gateway bills at this rate)
@@ -37,6 +40,13 @@ PRICE_SOURCES = {
     "2026-11-30: re-check (KINESIS_PRICE_SOURCE)",
     "s3_get_per_thousand": f"https://aws.amazon.com/s3/pricing/ (S3 Standard GET, us-east-1; {_LISTED})",
     "s3_put_per_thousand": f"https://aws.amazon.com/s3/pricing/ (S3 Standard PUT, us-east-1; {_LISTED})",
+    "s3express_get_per_thousand": "https://aws.amazon.com/s3/pricing/ and https://aws.amazon.com/s3/faqs/ (S3 "
+    "Express One Zone, us-east-1: the FAQ's worked example prices 9,000,000 GETs at USD 0.00003 per 1,000), read "
+    "2026-11-30",
+    "s3express_put_per_thousand": "https://aws.amazon.com/s3/faqs/ (S3 Express One Zone, us-east-1: USD 0.00113 per "
+    "1,000 PUTs in the FAQ's worked example), read 2026-11-30; CreateSession is priced here as a PUT, an upper bound",
+    "s3express_retrieval_per_gb": "https://aws.amazon.com/s3/faqs/ (S3 Express One Zone, us-east-1: data retrieval "
+    "USD 0.0006 per GB in the FAQ's worked example, charged on every byte read), read 2026-11-30",
     "logs_ingest_per_gb": f"https://aws.amazon.com/cloudwatch/pricing/ (Logs, standard ingestion, us-east-1; {_LISTED})",
     "xray_traces_per_million": f"https://aws.amazon.com/xray/pricing/ (traces recorded; {_LISTED})",
     "data_transfer_out_per_gb": "https://aws.amazon.com/ec2/pricing/on-demand/ (data transfer out to the internet, "
@@ -51,6 +61,11 @@ SESSION_TOKEN_BYTES = 1100
 """In Lambda the presigned URL also carries the execution role's session token (``X-Amz-Security-Token``): about
 1,000-1,100 characters URL-encoded, an estimate (the role's temporary credentials; here the keys are static, so the
 measured response lacks it)."""
+EXPRESS_HOST_EXTRA_BYTES = 60
+"""A delivery copy's URL in the stack names the zonal endpoint (``<name>--use1-az4--x-s3.s3express-use1-az4.us-east-1
+.amazonaws.com``, about 100 characters) where the local stand-in's names ``s3.amazonaws.com/imprimatur-local-delivery``
+(42): about 60 bytes more, an estimate. Its ``X-Amz-S3session-Token`` (the S3 Express session's, not the role's) is
+counted in ``SESSION_TOKEN_BYTES`` at the role token's size, an upper bound we could not measure here."""
 KINESIS_PRICE_SOURCE = (
     "https://aws.amazon.com/kinesis/data-streams/pricing/ (us-east-1, provisioned mode: USD 0.015 per shard hour, "
     "USD 0.014 per million PUT payload units of 25 KB), as read for docs/performance.md on 2026-11-30; the stored copy "
@@ -79,6 +94,9 @@ XRAY_SAMPLED = 0.0
 an upstream service if it contains a tracing header with sampled=1" (https://docs.aws.amazon.com/cdk/api/v2/docs/
 aws-cdk-lib.aws_lambda.Tracing.html, read 2026-11-30), and HTTP APIs send none. Active tracing sampled 5 % (Lambda's
 fixed rule, 1 request per second plus 5 %): USD 0.25 per million at USD 5.00 per million traces."""
+EXPRESS_SESSION_RENEWED_S = 255
+"""An S3 Express session lasts 300 s and botocore renews it when fewer than 45 s are left (``IdentityCache``'s
+advisory timeout): one ``CreateSession`` per warm delivery instance every 255 s at most."""
 CALL_LATENCY_S = 0.006  # typical in-region DynamoDB/Kinesis/S3 call latency (moto's timings are not AWS's)
 AUTH_MISS_RATE = 0.001  # authoriser cache misses per delivery (60 s cache per key; a crawler reuses its key)
 LIMITER_PRICE_SOURCE = (
@@ -119,8 +137,21 @@ def model(delivery: dict[str, Any], consumer: dict[str, Any]) -> dict[str, Any]:
     consumer_rru = consumer.get("consumer_read_calls_per_event", 0.0)
     shard_hours = STREAM_SHARDS * m / STEADY_DELIVERIES_PER_S / 3600
     log_bytes = delivery["log_bytes_per_delivery"] + PLATFORM_LOG_BYTES
-    out_bytes = delivery.get("response_bytes", 0) + APIGW_HEADER_BYTES + SESSION_TOKEN_BYTES
+    out_bytes = (
+        delivery.get("response_bytes", 0)
+        + APIGW_HEADER_BYTES
+        + SESSION_TOKEN_BYTES
+        + delivery.get("copy_share", 0.0) * EXPRESS_HOST_EXTRA_BYTES
+    )
     consumer_invocations = consumer["consumer_invocations"] / max(consumer["events"], 1)
+    # The content GET: the share presigned on a delivery copy is an S3 Express One Zone GET plus its retrieval
+    # charge on the object's bytes; the rest an S3 Standard GET. One CreateSession per warm instance per session.
+    copy_share = delivery.get("copy_share", 0.0)
+    express_get = p["s3express_get_per_thousand"] / 1000 + delivery.get("size_bytes", 0) / 2**30 * p[
+        "s3express_retrieval_per_gb"
+    ]
+    instances = STEADY_DELIVERIES_PER_S * wall_s  # concurrent executions at the steady rate (Little's law)
+    sessions_per_million = (instances * m / STEADY_DELIVERIES_PER_S / EXPRESS_SESSION_RENEWED_S) if copy_share else 0
     parts = {
         "API Gateway (HTTP API)": p["apigw_http_per_million"],
         "Lambda delivery requests": p["lambda_request_per_million"],
@@ -133,7 +164,13 @@ def model(delivery: dict[str, Any], consumer: dict[str, Any]) -> dict[str, Any]:
         "Kinesis PUT payload units (one record per delivery)": p["kinesis_put_payload_units_per_million"],
         f"Kinesis shard hours ({STREAM_SHARDS} shards at {STEADY_DELIVERIES_PER_S}/s)": shard_hours
         * p["kinesis_shard_hour"],
-        "S3 GET of the content (presigned)": m / 1000 * p["s3_get_per_thousand"],
+        "S3 GET of the content (presigned, S3 Standard)": (1 - copy_share) * m / 1000 * p["s3_get_per_thousand"],
+        f"S3 Express GET of the delivery copy ({copy_share:.0%} of deliveries, {delivery.get('size_bytes', 0)} bytes"
+        " retrieved)": copy_share * m * express_get,
+        f"S3 Express CreateSession ({sessions_per_million:.0f} per million: {instances:.0f} instances at "
+        f"{STEADY_DELIVERIES_PER_S}/s, one per {EXPRESS_SESSION_RENEWED_S} s)": sessions_per_million
+        / 1000
+        * p["s3express_put_per_thousand"],
         "Metering consumer requests": consumer_invocations * p["lambda_request_per_million"],
         "Metering consumer duration": m * per_event_busy_s * CONSUMER_MEMORY_GB * p["lambda_arm_gb_second"],
         "DynamoDB writes (metering)": consumer["write_units_per_1000"] / 1000 * p["ddb_ondemand_wru_per_million"],
@@ -157,6 +194,8 @@ def model(delivery: dict[str, Any], consumer: dict[str, Any]) -> dict[str, Any]:
         "Kinesis PUT": ["kinesis_put_payload_units_per_million"],
         "Kinesis shard": ["kinesis_shard_hour"],
         "S3 GET": ["s3_get_per_thousand"],
+        "S3 Express GET": ["s3express_get_per_thousand", "s3express_retrieval_per_gb"],
+        "S3 Express CreateSession": ["s3express_put_per_thousand"],
         "S3 archive": ["s3_put_per_thousand"],
         "CloudWatch": ["logs_ingest_per_gb"],
         "X-Ray": ["xray_traces_per_million"],

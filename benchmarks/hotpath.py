@@ -350,6 +350,7 @@ def delivery_profile(h: Harness, s: dict[str, Any], n: int) -> dict[str, Any]:
         stream.truncate()
         cpu, wall = [], []
         out_bytes = 0
+        copies, size = 0, 0
         for _ in range(n):
             c0, w0 = time.process_time(), time.perf_counter()
             status, body, headers = h.call("GET", path, s["buyer"], None, query)
@@ -359,6 +360,9 @@ def delivery_profile(h: Harness, s: dict[str, Any], n: int) -> dict[str, Any]:
             # what the function answers, as bytes on the wire: status line, its headers, the compact JSON body
             sent = len(json.dumps(body, separators=(",", ":")).encode()) + len(b"HTTP/1.1 200 OK\r\n\r\n")
             out_bytes = max(out_bytes, sent + sum(len(k) + len(v) + 4 for k, v in headers.items()))
+            # presigned on the delivery copy (S3 Express One Zone in the stack; issue 16) or on the content bucket
+            copies += urlsplit(body["url"]).path.lstrip("/").split("/")[0] == h.env.get("DELIVERY_BUCKET")
+            size = max(size, int(body["size_bytes"]))
         results[label] = {
             "calls_per_delivery": sum(h.log.calls.values()) / n,
             "limiter_calls_per_delivery": h.log.limiter_calls / n,
@@ -369,6 +373,8 @@ def delivery_profile(h: Harness, s: dict[str, Any], n: int) -> dict[str, Any]:
             "wall_ms_median": statistics.median(wall) * 1000,
             "log_bytes_per_delivery": len(stream.getvalue().encode()) / n,
             "response_bytes": out_bytes,
+            "copy_share": copies / n,
+            "size_bytes": size,
             "detail": dict(h.log.calls),
         }
     logging.getLogger("imprimatur.delivery").removeHandler(handler)

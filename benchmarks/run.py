@@ -28,16 +28,47 @@ def row(target: str, metric: str, value: Any, unit: str, limit: str, met: bool |
 
 
 P4_LIMIT_USD = 2.00
-"""Issue 16's target per million named-licence deliveries (v1's was 3.00). Reported against this limit, not
-gating: on the bench's traffic (one asset on one licence) the lines the design and the contract fix (API Gateway,
-Lambda requests, the S3 GET, the licence and asset reads, the stream record, the bytes out, metering) come to about
-1.99 before the delivery function's duration (docs/performance.md, "The floor under the contract"), and crawl-shaped
-traffic (each delivery a different asset) is far above it while per-asset aggregates are written in the metering
-transaction. Gating it now would fail every run."""
-GATED_TARGETS = ("P1", "P3", "13")
-"""Rows of these targets with a limit fail the run when unmet, with the embedded-mode scale rows (P5). P2 (cold
-imports) is reported: its exceptions are explained with their measured cost in docs/performance.md, and this shared
-machine's noise (up to 0.4x) would make a gate flaky. P4: see P4_LIMIT_USD."""
+"""Issue 16's target per million named-licence deliveries (v1's was 3.00), gating: the on-demand total and the
+provisioned one fail the run above it. Met since the content GET is an S3 Express One Zone GET of the delivery copy
+(docs/performance.md, "The cost of a delivery"). Crawl-shaped traffic (each delivery a different asset) is reported
+against it, not gated: per-asset aggregates are written in the metering transaction (the roll-up plan in
+docs/performance.md)."""
+GATED_TARGETS = ("P1", "P3", "13", "P4")
+"""Rows of these targets with a limit fail the run when unmet, with the embedded-mode scale rows (P5) and P2 as
+``P2_EXCEPTIONS`` says."""
+P2_LIMIT = 1.5
+P2_EXCEPTIONS: dict[str, tuple[float, str]] = {
+    # function: (the ratio above which the run fails, why it may exceed 1.5x). The measured cost of each framework
+    # step is in docs/performance.md ("Why P2 is not met ..."): the house style's Powertools resolver, validation,
+    # BatchProcessor and pydantic add 0.45-0.75x before any line of ours, and this machine's noise is up to 0.4x.
+    "accounts": (2.4, "API handler: Powertools resolver + validation + pydantic + Logger, 0.55-0.75x"),
+    "catalog": (2.4, "API handler: Powertools resolver + validation + pydantic + Logger, 0.55-0.75x"),
+    "licensing": (2.4, "API handler: Powertools resolver + validation + pydantic + Logger, 0.55-0.75x"),
+    "metering": (2.4, "API handler: Powertools resolver + validation + pydantic + Logger, 0.55-0.75x"),
+    "licensing_consumer": (2.3, "SQS consumer: BatchProcessor + pydantic + Logger, 0.45-0.65x"),
+    "metering_consumer": (2.3, "SQS consumer: BatchProcessor + pydantic + Logger, 0.45-0.65x (1.35-2.13x measured)"),
+    "verifier": (2.3, "SQS consumer: BatchProcessor + pydantic + Logger, 0.45-0.65x (1.41-1.87x measured)"),
+    "metering_jobs": (2.3, "scheduled jobs: pydantic models and Logger, 0.3-0.45x (1.24-1.85x measured)"),
+    "ledger_audit": (2.2, "auditor: pydantic models and Logger, 0.3-0.4x (1.36-1.65x measured)"),
+    "authorizer": (2.0, "pydantic through the accounts store's domain models, about 0.2x (1.07-1.72x measured)"),
+}
+"""P2 rows keep their limit (1.5x) and say whether they met it; the run fails when a function without an exception is
+above 1.5x, or one with an exception is above its ceiling (a regression well outside the frameworks' measured share
+and the noise). Gated strictly: the delivery, the outbox and the stream consumer (no Powertools, no pydantic on their
+path)."""
+
+
+def p2_gate_failures(rows: list[dict[str, Any]]) -> list[str]:
+    """The P2 rows that fail the run: above 1.5x without an exception, or above their exception's ceiling."""
+    out = []
+    for r in rows:
+        if r["target"] != "P2" or not isinstance(r["value"], int | float):
+            continue
+        name = r["metric"].removeprefix("cold import ").split(" ")[0]
+        ceiling = P2_EXCEPTIONS.get(name, (P2_LIMIT, ""))[0]
+        if r["value"] > ceiling:
+            out.append(f"{r['metric']} {r['value']}x > {ceiling}x")
+    return out
 
 
 def main() -> int:
@@ -115,7 +146,7 @@ def main() -> int:
         for r in routes
     ]
     print("cold starts (fresh interpreters)...", flush=True)
-    rows += [{**r, "limit": r["limit"]} for r in cold_start.run(samples=5)]
+    rows += [_p2_limit(r) for r in cold_start.run(samples=5)]
     rows.append(
         row(
             "P3",
@@ -306,7 +337,7 @@ def main() -> int:
             "not gating: per-asset aggregates, docs/performance.md)",
             round(crawl_model["total"], 3),
             "USD",
-            f"report (≤ {P4_LIMIT_USD:.2f} not yet)",
+            f"report (≤ {P4_LIMIT_USD:.2f} not yet; not gated)",
             None,
         )
     )
@@ -329,11 +360,19 @@ def main() -> int:
         },
     )
     gated = scale_rows + [r for r in rows if r["target"] in GATED_TARGETS]
-    unmet = [r["metric"] for r in gated if r["met"] is False]
-    if unmet:  # P2 and P4 are reported (GATED_TARGETS and P4_LIMIT_USD say why)
+    unmet = [r["metric"] for r in gated if r["met"] is False] + p2_gate_failures(rows)
+    if unmet:
         print("UNMET:", "; ".join(unmet), file=sys.stderr)
         return 1
     return 0
+
+
+def _p2_limit(r: dict[str, Any]) -> dict[str, Any]:
+    name = r["metric"].removeprefix("cold import ").split(" ")[0]
+    if name not in P2_EXCEPTIONS:
+        return r
+    ceiling, why = P2_EXCEPTIONS[name]
+    return {**r, "limit": f"{r['limit']} (exception, fails above {ceiling}: {why})"}
 
 
 def write(rows: list[dict[str, Any]], raw: dict[str, Any]) -> None:

@@ -69,7 +69,7 @@ def test_the_response_leaves_through_api_gateway_at_the_data_transfer_rate() -> 
     parts = cost.model({**DELIVERY, "response_bytes": 700}, CONSUMER)["parts"]
     line = next(k for k in parts if k.startswith("API Gateway data transfer out"))
     # Then its bytes, what API Gateway adds and the session token a presigned URL carries in Lambda leave at USD 0.09/GB
-    sent = 700 + cost.APIGW_HEADER_BYTES + cost.SESSION_TOKEN_BYTES
+    sent = 700 + cost.APIGW_HEADER_BYTES + cost.SESSION_TOKEN_BYTES  # no delivery copy: no zonal host
     assert parts[line] == pytest.approx(1_000_000 * sent / 2**30 * 0.09)
     assert f"{sent} bytes" in line
 
@@ -81,3 +81,41 @@ def test_every_cost_line_names_its_prices_and_where_and_when_they_were_read() ->
         assert "https://aws.amazon.com/" in source and "2026-" in source, part
     assert "apigw_http_per_million = 1.0" in got["sources"]["API Gateway (HTTP API)"]
     assert set(cost.PRICE_SOURCES) == set(cost.PRICES)  # no price without a source
+
+
+def test_a_delivery_copy_is_priced_as_an_s3_express_get_with_its_retrieval_and_sessions() -> None:
+    # Given every delivery presigned on its 100 KiB copy in S3 Express One Zone
+    standard = cost.model({**DELIVERY, "copy_share": 0.0, "size_bytes": 100 * 1024}, CONSUMER)
+    express = cost.model({**DELIVERY, "copy_share": 1.0, "size_bytes": 100 * 1024}, CONSUMER)
+    parts = express["parts"]
+    got = next(v for k, v in parts.items() if k.startswith("S3 Express GET of the delivery copy"))
+    # Then a million GETs cost USD 0.03 plus USD 0.0006 per GB retrieved, and no S3 Standard GET is charged
+    assert got == pytest.approx(0.03 + 1_000_000 * 100 * 1024 / 2**30 * 0.0006)
+    assert parts["S3 GET of the content (presigned, S3 Standard)"] == 0
+    assert standard["parts"]["S3 GET of the content (presigned, S3 Standard)"] == pytest.approx(0.40)
+    # And the sessions: one per warm instance every 255 s, priced as PUTs (an upper bound)
+    sessions = next(v for k, v in parts.items() if k.startswith("S3 Express CreateSession"))
+    assert 0 < sessions < 0.001
+    assert express["total"] == pytest.approx(sum(parts.values()))
+    assert standard["total"] - express["total"] > 0.3
+
+
+def test_the_copy_limit_is_below_the_size_where_s3_express_stops_being_cheaper() -> None:
+    from functions.catalog.models.domain import DELIVERY_COPY_MAX_BYTES
+
+    p = cost.PRICES
+    express = p["s3express_get_per_thousand"] / 1000 + DELIVERY_COPY_MAX_BYTES / 2**30 * p["s3express_retrieval_per_gb"]
+    assert express < p["s3_get_per_thousand"] / 1000
+
+
+def test_p2_fails_the_run_above_the_limit_or_an_exceptions_ceiling() -> None:
+    from benchmarks import run
+
+    def r(name: str, value: float) -> dict[str, object]:
+        return run.row("P2", f"cold import {name} (dynamodb)", value, "x", "≤ 1.5", value <= 1.5)
+
+    assert run.p2_gate_failures([r("delivery", 1.49), r("accounts", 1.9)]) == []
+    assert run.p2_gate_failures([r("delivery", 1.51)]) == ["cold import delivery (dynamodb) 1.51x > 1.5x"]
+    ceiling = run.P2_EXCEPTIONS["accounts"][0]
+    assert run.p2_gate_failures([r("accounts", ceiling + 0.01)])
+    assert "delivery" not in run.P2_EXCEPTIONS and "licensing_outbox" not in run.P2_EXCEPTIONS
