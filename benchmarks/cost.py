@@ -147,9 +147,9 @@ def model(delivery: dict[str, Any], consumer: dict[str, Any]) -> dict[str, Any]:
     # The content GET: the share presigned on a delivery copy is an S3 Express One Zone GET plus its retrieval
     # charge on the object's bytes; the rest an S3 Standard GET. One CreateSession per warm instance per session.
     copy_share = delivery.get("copy_share", 0.0)
-    express_get = p["s3express_get_per_thousand"] / 1000 + delivery.get("size_bytes", 0) / 2**30 * p[
-        "s3express_retrieval_per_gb"
-    ]
+    express_get = (
+        p["s3express_get_per_thousand"] / 1000 + delivery.get("size_bytes", 0) / 2**30 * p["s3express_retrieval_per_gb"]
+    )
     instances = STEADY_DELIVERIES_PER_S * wall_s  # concurrent executions at the steady rate (Little's law)
     sessions_per_million = (instances * m / STEADY_DELIVERIES_PER_S / EXPRESS_SESSION_RENEWED_S) if copy_share else 0
     parts = {
