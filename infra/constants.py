@@ -74,6 +74,8 @@ class Outputs:
     CONSOLE_URL: Final = "ConsoleUrl"
     JWKS_URL: Final = "JwksUrl"
     CONTENT_BUCKET_NAME: Final = "ContentBucketName"
+    DELIVERY_BUCKET_NAME: Final = "DeliveryBucketName"
+    """The delivery copies' directory bucket (issue 16); only in a region with an S3 Express zone (``HasExpressZone``)."""
     USAGE_BUCKET_NAME: Final = "UsageBucketName"
     USAGE_QUEUE_URL: Final = "UsageQueueUrl"
     SIGNING_KEY_ID: Final = "SigningKeyId"

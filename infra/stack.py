@@ -96,6 +96,9 @@ class ImprimaturStack(Stack):
         }
         for key, value in values.items():
             CfnOutput(self, key, value=value)
+            if key == Outputs.CONTENT_BUCKET_NAME:  # next to it: the delivery copies, where the region has a zone
+                delivery = self.storage.delivery
+                CfnOutput(self, Outputs.DELIVERY_BUCKET_NAME, value=delivery.bucket.ref, condition=delivery.condition)
 
 
 def _pascal(name: str) -> str:

@@ -1,17 +1,19 @@
-"""Stateful resources, built from ``infra.definitions``: tables, buckets, queues, data streams, the usage archive
-catalogue and the licence-signing key."""
+"""Stateful resources, built from ``infra.definitions``: tables, buckets (and the delivery copies' S3 Express One Zone
+directory bucket), queues, data streams, the usage archive catalogue and the licence-signing key."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Final
 
-from aws_cdk import Aws, Duration, RemovalPolicy, Stack, Tags
+from aws_cdk import Aws, CfnCondition, CfnMapping, Duration, Fn, ICfnConditionExpression, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3express as s3express
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -29,6 +31,8 @@ from infra.constants import (
 from infra.definitions import (
     BUCKETS,
     CONTENT_CORS,
+    DELIVERY_COPIES,
+    EXPRESS_ZONES,
     QUEUES,
     STREAMS,
     TABLES,
@@ -221,9 +225,66 @@ def _standard_lifecycle(versioned: bool) -> list[s3.LifecycleRule]:
     return [rule]
 
 
+EXPRESS_ZONES_MAPPING: Final = "ExpressZones"
+"""Logical id of the template's mapping region -> ``{"zone": <S3 Express One Zone AZ ID>}`` (``EXPRESS_ZONES``)."""
+EXPRESS_ZONE_KEY: Final = "zone"
+HAS_EXPRESS_ZONE: Final = "HasExpressZone"
+"""Logical id of the condition "the stack's region is one of ``EXPRESS_ZONES``": the directory bucket, its grants and
+its output exist only then, and ``DELIVERY_BUCKET`` is empty otherwise."""
+FN_OR_MAX: Final = 10
+"""CloudFormation's ``Fn::Or`` takes 2 to 10 conditions; ``Fn.condition_or`` nests beyond that and returns a single
+condition as itself (tests/infra/test_delivery_copies.py holds it to that)."""
+SINGLE_AZ: Final = "SingleAvailabilityZone"
+
+
+def region_is_one_of(regions: Iterable[str]) -> ICfnConditionExpression:
+    return Fn.condition_or(*[Fn.condition_equals(Aws.REGION, r) for r in regions])
+
+
+class DeliveryCopies(Construct):
+    """The delivery copies (issue 16, ``DELIVERY_COPIES``): an S3 Express One Zone directory bucket in the region's
+    zone from ``EXPRESS_ZONES``, created only where the region has one (the stack stays region-agnostic: a mapping and
+    the ``HasExpressZone`` condition, no fixed region). No bucket name (CloudFormation generates
+    ``<name>--<zone>--x-s3``), SSE-S3, retained like every bucket. A directory bucket has no public access to block, no
+    ACLs, no versioning and no server access logs; every request to it is authorised by a session (``CreateSession``)
+    whose grants live on the functions' roles (``infra.constructs.services``)."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.mapping = CfnMapping(
+            self, "Zones", mapping={region: {EXPRESS_ZONE_KEY: zone} for region, zone in EXPRESS_ZONES.items()}
+        )
+        self.mapping.override_logical_id(EXPRESS_ZONES_MAPPING)
+        self.condition = CfnCondition(self, "HasZone", expression=region_is_one_of(EXPRESS_ZONES))
+        self.condition.override_logical_id(HAS_EXPRESS_ZONE)
+        self.bucket = s3express.CfnDirectoryBucket(
+            self,
+            "Bucket",
+            data_redundancy=SINGLE_AZ,
+            location_name=self.mapping.find_in_map(Aws.REGION, EXPRESS_ZONE_KEY),
+            bucket_encryption=s3express.CfnDirectoryBucket.BucketEncryptionProperty(
+                server_side_encryption_configuration=[
+                    s3express.CfnDirectoryBucket.ServerSideEncryptionRuleProperty(
+                        server_side_encryption_by_default=s3express.CfnDirectoryBucket.ServerSideEncryptionByDefaultProperty(
+                            sse_algorithm="AES256"
+                        )
+                    )
+                ]
+            ),
+        )
+        self.bucket.cfn_options.condition = self.condition
+        self.bucket.apply_removal_policy(RemovalPolicy.RETAIN)
+        tag_definition(self.bucket, "bucket", DELIVERY_COPIES.name)
+
+    @property
+    def name_or_empty(self) -> str:
+        """The bucket's name where it exists, else "" (no delivery copies: deliveries presign on the content bucket)."""
+        return Fn.condition_if(self.condition.logical_id, self.bucket.ref, "").to_string()
+
+
 class Storage(Construct):
-    """The content bucket (presigned browser uploads and downloads), the usage archive bucket and the bucket
-    that receives both buckets' server access logs."""
+    """The content bucket (presigned browser uploads and downloads), the usage archive bucket, the bucket
+    that receives both buckets' server access logs, and the delivery copies' directory bucket (``DeliveryCopies``)."""
 
     def __init__(self, scope: Construct, construct_id: str, *, naming: Naming, uploads: WorkQueue) -> None:
         super().__init__(scope, construct_id)
@@ -280,6 +341,8 @@ class Storage(Construct):
             lifecycle_rules=_standard_lifecycle(usage_def.versioned),
         )
         tag_definition(self.usage, "bucket", usage_def.name)
+
+        self.delivery = DeliveryCopies(self, "DeliveryCopies")
 
     def _notify_uploads(self, content_arn_pattern: str, uploads: WorkQueue) -> None:
         policy = uploads.queue.add_to_resource_policy(

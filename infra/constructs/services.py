@@ -2,15 +2,15 @@
 and the queue and stream consumers' event source mappings.
 
 Permissions are written out as exact actions on exact resources. Table access comes from each
-``FunctionDef`` (``tables_rw`` / ``tables_r``); the few other capabilities (content bucket, usage queue and
-archive, deliveries stream, signing key) are declared in the tables below, so the whole access matrix reads in one
+``FunctionDef`` (``tables_rw`` / ``tables_r``); the few other capabilities (content bucket, delivery copies, usage queue
+and archive, deliveries stream, signing key) are declared in the tables below, so the whole access matrix reads in one
 screen.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Final
+from typing import Final, Literal
 
 from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
@@ -30,9 +30,20 @@ from infra.constants import (
     Naming,
 )
 from infra.constructs.build import LambdaPackages
-from infra.constructs.data import DataStream, Queues, SigningKey, Storage, Streams, Tables, WorkQueue
+from infra.constructs.data import (
+    DataStream,
+    DeliveryCopies,
+    Queues,
+    SigningKey,
+    Storage,
+    Streams,
+    Tables,
+    WorkQueue,
+)
 from infra.definitions import (
     BUCKETS,
+    DELIVERY_COPIES,
+    DELIVERY_COPY_USERS,
     FUNCTIONS,
     PLATFORM_FEE_BPS,
     QUEUES,
@@ -62,9 +73,17 @@ TABLE_WRITE_ACTIONS: Final = (
 CONTENT_BUCKET_ACCESS: Final[Mapping[str, tuple[str, ...]]] = {
     # Presigned PUT (single and multipart: CreateMultipartUpload, UploadPart and CompleteMultipartUpload are all
     # authorised by s3:PutObject), reading the object back to verify it on /complete, aborting a stale upload.
-    "catalog": ("s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"),
-    # Reads the stored object to check its size and SHA-256 after an ObjectCreated event.
-    "verifier": ("s3:GetObject",),
+    # Both verifying functions copy the verified version into the delivery copies (issue 16): a CopyObject whose
+    # source names a VersionId is authorised by s3:GetObjectVersion on the source, not s3:GetObject.
+    "catalog": (
+        "s3:PutObject",
+        "s3:GetObject",
+        "s3:GetObjectVersion",
+        "s3:AbortMultipartUpload",
+        "s3:ListMultipartUploadParts",
+    ),
+    # Reads the stored object to check its size and SHA-256 after an ObjectCreated event, and copies that version.
+    "verifier": ("s3:GetObject", "s3:GetObjectVersion"),
     # Signs presigned GET URLs (the hot path; the bytes never pass through Lambda) of the verified version: a GET
     # with a VersionId is authorised by s3:GetObjectVersion (issue 17: the verified bytes are the bytes served).
     "delivery": ("s3:GetObject", "s3:GetObjectVersion"),
@@ -72,6 +91,16 @@ CONTENT_BUCKET_ACCESS: Final[Mapping[str, tuple[str, ...]]] = {
 # s3:ListBucket on the bucket (not its objects): without it S3 answers a missing object with 403, not 404, and
 # `complete` before the upload, or a verifier racing a deleted object, would be a 500 (issue 17; moto ignores IAM).
 CONTENT_BUCKET_LISTERS: Final = ("catalog", "verifier")
+DELIVERY_COPY_SESSIONS: Final[Mapping[str, Literal["ReadOnly", "ReadWrite"]]] = {
+    # The delivery copies' directory bucket (issue 16): every object request is authorised by a session, so
+    # s3express:CreateSession on the bucket is the whole grant; the session's mode bounds what it may do. The two
+    # verifying functions CopyObject into it (read-write; reading the source takes their content-bucket grant),
+    # the delivery presigns GETs on it and may only open read-only sessions (s3express:SessionMode).
+    "catalog": "ReadWrite",
+    "verifier": "ReadWrite",
+    "delivery": "ReadOnly",
+}
+SESSION_ACTIONS: Final = ("s3express:CreateSession",)
 USAGE_QUEUE_SENDERS: Final = ("licensing", "licensing_outbox", "metering", "metering_jobs")
 """Reported usage, grant charges (sent by the grant, or relayed from the outbox), renewals. Not the delivery function:
 its events go to the deliveries stream (issue 16)."""
@@ -193,11 +222,14 @@ class Services(Construct):
             }
             if name in SIGNERS:
                 env["SIGNING_KEY_ID"] = signing_key.key.key_id
+            if name in DELIVERY_COPY_USERS:  # "" where the region has no S3 Express zone (no delivery copies)
+                env[DELIVERY_COPIES.env_var] = storage.delivery.name_or_empty
             fn = ServiceFunction(self, _construct_id(name), definition=definition, packages=packages, environment=env)
             self.functions[name] = fn
             self._grant_tables(fn)
 
         self._grant_content(storage.content)
+        self._grant_delivery_copies(storage.delivery)
         self._grant_usage(queues.queues["usage"], storage.usage)
         self._relay_outbox()
         for name in SIGNERS:
@@ -245,6 +277,21 @@ class Services(Construct):
                 "Content objects are keyed per asset and created at run time; this bucket holds nothing but "
                 f"asset content, and the actions are limited to {', '.join(actions)}.",
             )
+
+    def _grant_delivery_copies(self, copies: DeliveryCopies) -> None:
+        """``s3express:CreateSession`` on the directory bucket, in a policy of its own that exists only with the bucket
+        (the ``HasExpressZone`` condition: a policy cannot name a bucket that is not there)."""
+        for name, mode in DELIVERY_COPY_SESSIONS.items():
+            fn = self.functions[name]
+            statement = iam.PolicyStatement(
+                actions=list(SESSION_ACTIONS),
+                resources=[copies.bucket.attr_arn],
+                conditions={"StringEquals": {"s3express:SessionMode": "ReadOnly"}} if mode == "ReadOnly" else None,
+            )
+            policy = iam.Policy(fn, "DeliveryCopiesPolicy", statements=[statement], roles=[fn.role])
+            cfn_policy = policy.node.default_child
+            assert isinstance(cfn_policy, iam.CfnPolicy)
+            cfn_policy.cfn_options.condition = copies.condition
 
     def _grant_usage(self, usage: WorkQueue, archive: s3.Bucket) -> None:
         for name in USAGE_QUEUE_SENDERS:
@@ -353,12 +400,14 @@ def _construct_id(name: str) -> str:
 def _assert_known() -> None:
     names = set(FUNCTIONS)
     declared = set(CONTENT_BUCKET_ACCESS) | set(USAGE_QUEUE_SENDERS) | set(USAGE_ARCHIVE_WRITERS) | set(SIGNERS)
-    declared |= set(LICENSING_QUEUE_SENDERS)
+    declared |= set(LICENSING_QUEUE_SENDERS) | set(DELIVERY_COPY_USERS)
     declared |= {q.consumer for q in QUEUES.values()} | set(RATE_LIMITED_FUNCTIONS)
     declared |= {s.consumer for s in STREAMS.values()} | {w for ws in STREAM_WRITERS.values() for w in ws}
     unknown = declared - names
     if unknown:
         raise ValueError(f"access tables name unknown functions: {sorted(unknown)}")
+    if set(DELIVERY_COPY_SESSIONS) != set(DELIVERY_COPY_USERS):
+        raise ValueError("DELIVERY_COPY_SESSIONS must grant a session to exactly DELIVERY_COPY_USERS")
     if set(STREAM_WRITERS) - set(STREAMS):
         raise ValueError(f"writers declared for unknown streams: {sorted(set(STREAM_WRITERS) - set(STREAMS))}")
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from infra.definitions import BUCKETS, QUEUES, ROUTES, STREAMS, TABLES
-from tests.infra.conftest import Resources, by_definition, getatt_arn, of_type, tag
+from infra.definitions import BUCKETS, DELIVERY_COPIES, DELIVERY_COPY_USERS, FUNCTIONS, QUEUES, ROUTES, STREAMS, TABLES
+from tests.infra.conftest import Resources, by_definition, function_id, getatt_arn, of_type, tag
 
 
 def _tagged(resources: Resources, cfn_type: str, kind: str) -> set[str]:
@@ -72,6 +72,19 @@ def test_queue_matches_definition(resources: Resources, logical: str) -> None:
 
 def test_exactly_the_defined_buckets(resources: Resources) -> None:
     assert _tagged(resources, "AWS::S3::Bucket", "bucket") == set(BUCKETS)
+    # and the delivery copies' S3 Express One Zone directory bucket (issue 16), which is not a general-purpose bucket
+    assert _tagged(resources, "AWS::S3Express::DirectoryBucket", "bucket") == {DELIVERY_COPIES.name}
+    assert DELIVERY_COPIES.name not in BUCKETS
+
+
+def test_delivery_bucket_variable_is_given_to_exactly_the_defined_users(resources: Resources) -> None:
+    # The local mode sets DELIVERY_BUCKET too, to a general-purpose stand-in (test_local_provision_matches_template)
+    given = {
+        name
+        for name in FUNCTIONS
+        if DELIVERY_COPIES.env_var in resources[function_id(resources, name)]["Properties"]["Environment"]["Variables"]
+    }
+    assert given == set(DELIVERY_COPY_USERS)
 
 
 @pytest.mark.parametrize("logical", sorted(BUCKETS))

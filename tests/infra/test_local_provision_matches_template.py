@@ -1,7 +1,7 @@
 """The local side of the drift check: the resources `make run` creates in moto (local/provision.py) have the same
 shape as the synthesized CloudFormation template — tables (keys, indexes, TTL), queues (visibility timeout,
-redrive), streams (shards, retention, dead-letter queue), buckets (versioning) and the content bucket's notification to
-the uploads queue."""
+redrive), streams (shards, retention, dead-letter queue), buckets (versioning), the content bucket's notification to
+the uploads queue, and the delivery copies' stand-in bucket."""
 
 from __future__ import annotations
 
@@ -14,8 +14,17 @@ import pytest
 from moto import mock_aws
 
 from infra.constructs.services import stream_dlq_env_var
-from infra.definitions import BUCKETS, QUEUES, STREAMS, TABLES, local_name
-from tests.infra.conftest import Resources, by_definition
+from infra.definitions import (
+    BUCKETS,
+    DELIVERY_COPIES,
+    DELIVERY_COPY_USERS,
+    FUNCTIONS,
+    QUEUES,
+    STREAMS,
+    TABLES,
+    local_name,
+)
+from tests.infra.conftest import Resources, by_definition, function_id
 
 
 @pytest.fixture(scope="module")
@@ -112,3 +121,26 @@ def test_content_bucket_cors_matches(local: dict[str, Any], resources: Resources
         (r["AllowedMethods"], r["AllowedOrigins"], r["AllowedHeaders"], r["ExposeHeaders"], r["MaxAgeSeconds"])
         for r in here
     ]
+
+
+def test_local_delivery_bucket_stands_in_for_the_directory_bucket(local: dict[str, Any], resources: Resources) -> None:
+    """Issue 16: the stack's delivery copies are an S3 Express One Zone directory bucket, whose name it gives exactly
+    DELIVERY_COPY_USERS (empty where the region has no zone); moto has no directory buckets, so `make run` gives the
+    same variable a general-purpose bucket of its own (one environment for every function locally)."""
+    # Given the template's directory bucket and the functions it names it to
+    by_definition(resources, "AWS::S3Express::DirectoryBucket", "bucket", DELIVERY_COPIES.name)
+    users = {
+        name
+        for name in FUNCTIONS
+        if DELIVERY_COPIES.env_var in resources[function_id(resources, name)]["Properties"]["Environment"]["Variables"]
+    }
+    assert users == set(DELIVERY_COPY_USERS)
+
+    # Then the local environment names a bucket for the same variable: a bucket of its own, which exists, unversioned
+    # like a directory bucket (DELIVERY_COPIES.versioned is False)
+    name = local["env"][DELIVERY_COPIES.env_var]
+    assert name == local_name("bucket", DELIVERY_COPIES.name)
+    assert name not in {local_name("bucket", b) for b in BUCKETS}
+    local["s3"].head_bucket(Bucket=name)
+    assert not DELIVERY_COPIES.versioned
+    assert local["s3"].get_bucket_versioning(Bucket=name).get("Status", "Suspended") == "Suspended"

@@ -7,7 +7,13 @@ from typing import Any
 import pytest
 
 from infra.constants import ARCHITECTURE_NAME, LOG_RETENTION, RUNTIME_NAME
-from infra.constructs.services import CONTENT_BUCKET_ACCESS, CONTENT_BUCKET_LISTERS, SIGNERS, USAGE_QUEUE_SENDERS
+from infra.constructs.services import (
+    CONTENT_BUCKET_ACCESS,
+    CONTENT_BUCKET_LISTERS,
+    DELIVERY_COPY_SESSIONS,
+    SIGNERS,
+    USAGE_QUEUE_SENDERS,
+)
 from infra.definitions import BUCKETS, FUNCTIONS, PLATFORM_FEE_BPS, QUEUES, RATE_LIMITED_FUNCTIONS, TABLES
 from tests.infra.conftest import (
     Resources,
@@ -196,23 +202,29 @@ def test_content_bucket_access_per_function(resources: Resources) -> None:
         listing = {"s3:ListBucket"} if name in CONTENT_BUCKET_LISTERS else set()
         assert granted == set(CONTENT_BUCKET_ACCESS.get(name, ())) | listing, name
     assert CONTENT_BUCKET_ACCESS["delivery"] == ("s3:GetObject", "s3:GetObjectVersion")
-    assert CONTENT_BUCKET_ACCESS["verifier"] == ("s3:GetObject",)
+    assert CONTENT_BUCKET_ACCESS["verifier"] == ("s3:GetObject", "s3:GetObjectVersion")
 
 
-def test_delivery_may_read_the_verified_version_of_a_content_object(resources: Resources) -> None:
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_the_verified_version_of_a_content_object_is_read_by_the_delivery_and_the_copiers(
+    resources: Resources, name: str
+) -> None:
     """Issue 17: deliveries presign on the S3 VersionId the verifier hashed; S3 authorises a GET naming a version with
     s3:GetObjectVersion (moto ignores IAM, so only the template shows it), on the content bucket's objects only, and
-    that bucket keeps versions."""
+    that bucket keeps versions. Issue 16: the functions that copy that version into the delivery copies (CopyObject
+    with a source VersionId) need it too; no other function has it."""
     bucket_id, bucket = by_definition(resources, "AWS::S3::Bucket", "bucket", "content")
     assert bucket["Properties"]["VersioningConfiguration"] == {"Status": "Enabled"}
-    statements = role_statements(resources, role_id(resources, "delivery"))
+    statements = role_statements(resources, role_id(resources, name))
     versioned = [s for s in statements if "s3:GetObjectVersion" in actions([s])]
-    assert versioned and all(s["Effect"] == "Allow" for s in versioned)
-    assert statements_on(versioned, bucket_id) == versioned
-    for name in FUNCTIONS:
-        if name != "delivery":
-            others = role_statements(resources, role_id(resources, name))
-            assert "s3:GetObjectVersion" not in actions(others), name
+    copiers = {n for n, mode in DELIVERY_COPY_SESSIONS.items() if mode == "ReadWrite"}
+    assert copiers == {"catalog", "verifier"}
+    if name == "delivery" or name in copiers:
+        assert versioned and all(s["Effect"] == "Allow" for s in versioned)
+        assert statements_on(versioned, bucket_id) == versioned
+        assert all(s["Resource"] == {"Fn::Join": ["", [getatt_arn(bucket_id), "/*"]]} for s in versioned), versioned
+    else:
+        assert versioned == [], name
 
 
 def test_the_verifier_can_hash_the_largest_asset_within_its_timeout(resources: Resources) -> None:
