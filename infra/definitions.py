@@ -363,6 +363,8 @@ SCHEDULES: dict[str, tuple[str, str, dict[str, str]]] = {
     "pool-distributions": ("metering_jobs", "cron(0 3 1 * ? *)", {"job": "pool_distributions"}),
     # daily, after the monthly jobs' hour: the money invariants (functions.metering.logic.audit)
     "ledger-audit": ("ledger_audit", "cron(30 4 * * ? *)", {"job": "ledger_audit"}),
+    # the delivery copies' repair (issue 16): copy what is missing (assets verified before copies, a lost zone)
+    "delivery-copies": ("verifier", "cron(15 5 * * ? *)", {"job": "delivery_copies"}),
     # the backstop of the outbox's stream relay: charges older than a minute still in the outbox (issue 17)
     "outbox-sweep": ("licensing_outbox", "rate(15 minutes)", {"job": "relay_outbox"}),
 }

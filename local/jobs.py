@@ -4,6 +4,7 @@
     .venv/bin/python -m local.jobs monthly_close --period 2026-11
     .venv/bin/python -m local.jobs pool_distributions --period 2026-11
     .venv/bin/python -m local.jobs ledger_audit     # the scheduled auditor (``make audit`` prints its findings)
+    .venv/bin/python -m local.jobs delivery_copies  # the delivery copies' repair (on the verifier)
 
 It runs the same handler EventBridge Scheduler invokes in the cloud (the schedule's function: ``metering_jobs``, or
 ``ledger_audit``), against the embedded AWS named in ``.imprimatur/local.json``; queued charges are then metered by the

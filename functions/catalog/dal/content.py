@@ -57,6 +57,19 @@ class ContentStore:
         )
         return url, {"Content-Type": media_type, "x-amz-checksum-sha256": checksum}
 
+    def has_delivery_copy(self, delivery_key: str) -> bool:
+        """Whether the delivery bucket holds ``delivery_key`` (a ``HeadObject``)."""
+        from botocore.exceptions import ClientError
+
+        s3 = aws.s3_express() if aws.is_directory_bucket(self.delivery_bucket) else self._s3
+        try:
+            s3.head_object(Bucket=self.delivery_bucket, Key=delivery_key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
+
     def start_multipart(self, key: str, media_type: str) -> str:
         got = self._s3.create_multipart_upload(Bucket=self.bucket, Key=key, ContentType=media_type)
         return str(got["UploadId"])

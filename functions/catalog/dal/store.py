@@ -185,6 +185,23 @@ class CatalogStore:
         )
         return True
 
+    def set_delivery_key(self, asset_id: str, delivery_key: str) -> bool:
+        """Record the delivery copy of an available asset, nothing else (a concurrent edit of other fields stands).
+        False when the asset is no longer available."""
+        ddb = self._ddb
+        try:
+            ddb.update_item(
+                TableName=self.table,
+                Key={"pk": {"S": f"ASSET#{asset_id}"}, "sk": {"S": "ASSET"}},
+                UpdateExpression="SET delivery_key = :k",
+                ConditionExpression="#s = :a",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":k": {"S": delivery_key}, ":a": {"S": "available"}},
+            )
+        except ddb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
     @staticmethod
     def _search_keys(asset: Asset) -> list[dict[str, str]]:
         sort = f"{asset.published_at or asset.created_at}#{asset.id}"

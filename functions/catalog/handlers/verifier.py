@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from functions.catalog.dal.content import ContentStore
 from functions.catalog.dal.store import CatalogStore
 from functions.catalog.env import env
-from functions.catalog.logic.assets import asset_id_from_key, verify_asset
+from functions.catalog.logic.assets import asset_id_from_key, ensure_delivery_copies, verify_asset
 from functions.shared.jsontypes import JSONObject
 
 if TYPE_CHECKING:
@@ -46,6 +46,12 @@ def record_handler(record: SQSRecord) -> None:
 
 
 @logger.inject_lambda_context(clear_state=True)
-def handler(event: JSONObject, context: LambdaContext) -> PartialItemFailureResponse:
+def handler(event: JSONObject, context: LambdaContext) -> PartialItemFailureResponse | dict[str, int]:
     env()
+    if event.get("job") == "delivery_copies":  # the daily repair of delivery copies (infra.definitions.SCHEDULES)
+        counts = ensure_delivery_copies(
+            CatalogStore(env().CATALOG_TABLE), ContentStore(env().CONTENT_BUCKET, env().DELIVERY_BUCKET)
+        )
+        logger.info("delivery copies", extra=counts)
+        return counts
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

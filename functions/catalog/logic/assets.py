@@ -255,6 +255,39 @@ def _copy_for_delivery(content: ContentStore, asset: Asset, version: str | None)
     return key
 
 
+def ensure_delivery_copies(store: CatalogStore, content: ContentStore, *, page: int = 100) -> dict[str, int]:
+    """The delivery copies' repair job (scheduled daily on the verifier): every available asset of up to
+    ``DELIVERY_COPY_MAX_BYTES`` gets its copy (assets verified before copies existed, a copy lost with its zone), made
+    from the verified version and recorded on the asset. Idempotent; an asset withdrawn meanwhile is left alone. An
+    asset without a verified version (an unversioned bucket) is skipped: its current bytes may not be the ones
+    verified. Returns what it found and did."""
+    counts = {"available": 0, "present": 0, "copied": 0, "too_large": 0, "unversioned": 0}
+    if not content.delivery_bucket:
+        return counts
+    start = None
+    while True:
+        entries, start = store.search_page("ALL", start, page)
+        for asset in store.batch_get_assets([str(e["asset_id"]) for e in entries]).values():
+            if asset.status != "available":
+                continue
+            counts["available"] += 1
+            if asset.size_bytes > DELIVERY_COPY_MAX_BYTES:
+                counts["too_large"] += 1
+                continue
+            if asset.content_version is None:
+                counts["unversioned"] += 1
+                continue
+            key = f"{asset.s3_key}/{asset.sha256}"
+            if asset.delivery_key == key and content.has_delivery_copy(key):
+                counts["present"] += 1
+                continue
+            content.copy_for_delivery(asset.s3_key, asset.content_version, key, asset.media_type)
+            if asset.delivery_key == key or store.set_delivery_key(asset.id, key):
+                counts["copied"] += 1
+        if not start:
+            return counts
+
+
 def asset_id_from_key(key: str) -> str | None:
     parts = key.split("/")
     if len(parts) == 3 and parts[0] == "assets" and is_id(parts[2], "ast"):

@@ -205,3 +205,42 @@ def test_a_directory_bucket_is_presigned_with_a_read_only_s3_express_session(
     assert timedelta(seconds=290) <= announced <= timedelta(seconds=301)
     left = datetime.fromisoformat(short["expires_at"].replace("Z", "+00:00")) - t0
     assert timedelta(seconds=90) <= left <= timedelta(seconds=101)
+
+
+def _run_repair_job() -> dict[str, int]:
+    from functions.catalog.handlers.verifier import handler
+    from local.events import LambdaContext
+
+    return dict(handler({"job": "delivery_copies"}, LambdaContext(function_name="verifier")))  # type: ignore[arg-type]
+
+
+def test_the_repair_job_copies_what_is_missing_and_leaves_the_rest(aws: dict[str, str], market: dict[str, Any]) -> None:
+    ddb, s3 = boto3.client("dynamodb"), boto3.client("s3")
+    # Given an asset verified before delivery copies existed (no key recorded, no copy), one whose copy was lost,
+    # the market's asset with its copy, and a withdrawn asset without one
+    older, _ = _new_asset(market, aws, b"Quay repairs start in May.")
+    lost, _ = _new_asset(market, aws, b"Fish market moves to the north pier.")
+    gone, _ = _new_asset(market, aws, b"Withdrawn before anyone read it.")
+    key_of = {a["id"]: _asset_item(aws, a["id"])["delivery_key"] for a in (older, lost, gone)}
+    for a in (older, gone):
+        ddb.update_item(
+            TableName=aws["CATALOG_TABLE"],
+            Key={"pk": {"S": f"ASSET#{a['id']}"}, "sk": {"S": "ASSET"}},
+            UpdateExpression="REMOVE delivery_key",
+        )
+    for a in (older, lost, gone):
+        s3.delete_object(Bucket=aws["DELIVERY_BUCKET"], Key=key_of[a["id"]])
+    assert market["pub"].delete(f"/v1/assets/{gone['id']}").json["status"] == "withdrawn"
+    # When the job runs
+    counts = _run_repair_job()
+    # Then the two available assets without a copy get one, recorded; the copied one is left; the withdrawn one too
+    assert counts["copied"] == 2 and counts["present"] == 1 and counts["available"] == 3
+    for a in (older, lost):
+        assert _asset_item(aws, a["id"])["delivery_key"] == key_of[a["id"]]
+        assert s3.head_object(Bucket=aws["DELIVERY_BUCKET"], Key=key_of[a["id"]])["ContentLength"] > 0
+    assert "delivery_key" not in _asset_item(aws, gone["id"])
+    # And deliveries of the repaired asset are served from its copy
+    r = _content(market["buyer"], older["id"], use="search", license_id=_licensed(market, older["id"]))
+    assert _where(r.json["url"])[:2] == (aws["DELIVERY_BUCKET"], key_of[older["id"]])
+    # And a second run finds everything in place
+    assert _run_repair_job() == {**counts, "copied": 0, "present": 3}
