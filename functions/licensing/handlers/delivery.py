@@ -364,7 +364,10 @@ def _deliver(
     now: str,
 ) -> LambdaEvent:
     copy = asset.get("delivery_key")
-    if copy and e.DELIVERY_BUCKET:
+    # A browser's cross-origin request (it sends Origin) gets the content bucket, whose CORS rule lets a page read the
+    # bytes: S3 directory buckets have no CORS configuration. Crawlers send no Origin.
+    browser = any(k.lower() == "origin" for k in event.get("headers") or {})
+    if copy and e.DELIVERY_BUCKET and not browser:
         # the verified bytes' copy in S3 Express One Zone (USD 0.03 per million GETs, not 0.40; issue 16), stored
         # with the media type as its Content-Type; botocore signs it with an S3 Express session (CreateSession,
         # read-only, cached per bucket for its 5 minutes)

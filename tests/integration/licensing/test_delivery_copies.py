@@ -244,3 +244,20 @@ def test_the_repair_job_copies_what_is_missing_and_leaves_the_rest(aws: dict[str
     assert _where(r.json["url"])[:2] == (aws["DELIVERY_BUCKET"], key_of[older["id"]])
     # And a second run finds everything in place
     assert _run_repair_job() == {**counts, "copied": 0, "present": 3}
+
+
+def test_a_browser_request_is_served_from_the_content_bucket_which_allows_cors(
+    aws: dict[str, str], market: dict[str, Any]
+) -> None:
+    """S3 directory buckets take no CORS configuration; the content bucket's rule lets any origin GET. A page's
+    cross-origin fetch sends Origin, a crawler does not."""
+    buyer, asset = market["buyer"], market["asset"]
+    lic = buyer.post("/v1/licenses", {"offer_id": market["per_access"]["id"], "use": "search"}).json["license"]
+    path = f"/v1/assets/{asset['id']}/content"
+    query = {"use": "search", "license_id": lic["id"]}
+    page = buyer.get(path, params=query, headers={"Origin": "https://reader.example"})
+    crawler = buyer.get(path, params=query)
+    assert _where(page.json["url"])[0] == aws["CONTENT_BUCKET"]
+    assert _where(crawler.json["url"])[0] == aws["DELIVERY_BUCKET"]
+    rules = boto3.client("s3").get_bucket_cors(Bucket=aws["CONTENT_BUCKET"])["CORSRules"]
+    assert any("GET" in r["AllowedMethods"] and "*" in r["AllowedOrigins"] for r in rules)
