@@ -118,4 +118,4 @@ def test_p2_fails_the_run_above_the_limit_or_an_exceptions_ceiling() -> None:
     assert run.p2_gate_failures([r("delivery", 1.51)]) == ["cold import delivery (dynamodb) 1.51x > 1.5x"]
     ceiling = run.P2_EXCEPTIONS["accounts"][0]
     assert run.p2_gate_failures([r("accounts", ceiling + 0.01)])
-    assert "delivery" not in run.P2_EXCEPTIONS and "licensing_outbox" not in run.P2_EXCEPTIONS
+    assert "delivery" not in run.P2_EXCEPTIONS
