@@ -87,6 +87,11 @@ def s3_express(*, read_only: bool = False) -> S3Client:
     return cast("S3Client", c)
 
 
+def s3_for(bucket: str, *, read_only: bool = False) -> S3Client:
+    """The S3 client for ``bucket``: ``s3_express`` for a directory bucket, else the shared one."""
+    return s3_express(read_only=read_only) if is_directory_bucket(bucket) else s3()
+
+
 def _read_only_session(params: dict[str, object], **_: object) -> None:
     params.setdefault("SessionMode", "ReadOnly")
 

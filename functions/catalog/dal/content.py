@@ -33,8 +33,7 @@ class ContentStore:
         source: CopySourceTypeDef = {"Bucket": self.bucket, "Key": key}
         if version_id:
             source["VersionId"] = version_id  # the bytes verified, even if the key was overwritten since
-        s3 = aws.s3_express() if aws.is_directory_bucket(self.delivery_bucket) else self._s3
-        s3.copy_object(
+        aws.s3_for(self.delivery_bucket).copy_object(
             Bucket=self.delivery_bucket,
             Key=delivery_key,
             CopySource=source,
@@ -61,9 +60,8 @@ class ContentStore:
         """Whether the delivery bucket holds ``delivery_key`` (a ``HeadObject``)."""
         from botocore.exceptions import ClientError
 
-        s3 = aws.s3_express() if aws.is_directory_bucket(self.delivery_bucket) else self._s3
         try:
-            s3.head_object(Bucket=self.delivery_bucket, Key=delivery_key)
+            aws.s3_for(self.delivery_bucket).head_object(Bucket=self.delivery_bucket, Key=delivery_key)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return False

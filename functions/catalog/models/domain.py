@@ -15,13 +15,13 @@ MAX_ASSET_BYTES = 50 * 1024 * MIB  # 50 GiB per asset
 PUT_URL_TTL_S = 15 * 60  # a presigned PUT is valid for 15 minutes
 PART_URL_TTL_S = 6 * 3600  # multipart part URLs for 6 hours (large uploads take time)
 SYNC_VERIFY_MAX_BYTES = 64 * MIB
+"""Up to this size ``complete`` reads and hashes the object itself (about 2 s at the stated rates, within the API
+function's 10 s); above it, ``complete`` answers 202 and the verifier hashes it (docs/performance.md). A single PUT
+whose SHA-256 S3 checked on upload is never re-hashed, whatever its size."""
 DELIVERY_COPY_MAX_BYTES = 512 * 1024
 """Verified objects up to this size are copied to the delivery bucket (``DELIVERY_BUCKET``, S3 Express One Zone;
 issue 16) and delivered from there. Above it an S3 Express GET is no longer cheaper than S3 Standard's: it bills
 USD 0.0006 per GB retrieved, and (0.40 - 0.03) USD per million GETs is the retrieval charge of about 600 KiB."""
-"""Up to this size ``complete`` reads and hashes the object itself (about 2 s at the stated rates, within the API
-function's 10 s); above it, ``complete`` answers 202 and the verifier hashes it (docs/performance.md). A single PUT
-whose SHA-256 S3 checked on upload is never re-hashed, whatever its size."""
 
 # Media types accepted (checked at creation, and against the stored bytes at verification).
 MEDIA_TYPES = frozenset(

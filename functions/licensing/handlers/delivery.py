@@ -367,23 +367,23 @@ def _deliver(
     # A browser's cross-origin request (it sends Origin) gets the content bucket, whose CORS rule lets a page read the
     # bytes: S3 directory buckets have no CORS configuration. Crawlers send no Origin.
     browser = any(k.lower() == "origin" for k in event.get("headers") or {})
+    ttl: float = URL_TTL_S
     if copy and e.DELIVERY_BUCKET and not browser:
         # the verified bytes' copy in S3 Express One Zone (USD 0.03 per million GETs, not 0.40; issue 16), stored
         # with the media type as its Content-Type; botocore signs it with an S3 Express session (CreateSession,
         # read-only, cached per bucket for its 5 minutes)
         params = {"Bucket": e.DELIVERY_BUCKET, "Key": copy}
-        s3 = aws.s3_express(read_only=True) if aws.is_directory_bucket(e.DELIVERY_BUCKET) else aws.client("s3")
+        url = aws.s3_for(e.DELIVERY_BUCKET, read_only=True).generate_presigned_url(
+            "get_object", Params=params, ExpiresIn=URL_TTL_S
+        )
+        left = aws.s3_express_session_left(e.DELIVERY_BUCKET)  # the URL dies with the session that signed it
+        ttl = min(ttl, left) if left is not None else ttl
     else:
-        s3 = aws.client("s3")
         params = {"Bucket": e.CONTENT_BUCKET, "Key": asset["s3_key"], "ResponseContentType": asset["media_type"]}
         version = asset.get("content_version")
         if version:
             params["VersionId"] = version  # the verified bytes, even if the key was overwritten since
-    url = s3.generate_presigned_url("get_object", Params=params, ExpiresIn=URL_TTL_S)
-    ttl: float = URL_TTL_S
-    if params["Bucket"] == e.DELIVERY_BUCKET and aws.is_directory_bucket(e.DELIVERY_BUCKET):
-        left = aws.s3_express_session_left(e.DELIVERY_BUCKET)  # the URL dies with the session that signed it
-        ttl = min(ttl, left) if left is not None else ttl
+        url = aws.s3().generate_presigned_url("get_object", Params=params, ExpiresIn=URL_TTL_S)
     scope = lic["scope"]
     message: UsageMessage = {
         "kind": "usage",

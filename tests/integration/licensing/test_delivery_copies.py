@@ -47,15 +47,12 @@ def _new_asset(market: dict[str, Any], aws: dict[str, str], data: bytes) -> tupl
 
 
 def _licensed(market: dict[str, Any], asset_id: str) -> str:
-    offer = market["offer"](uses=["search"], pricing={"model": "per_access", "amount_micros": 1_000}) | {}
-    if offer["scope"]["id"] != asset_id:  # market's offer() lists on its own asset: list on this one
-        got = market["pub"].post(
-            "/v1/offers",
-            {"asset_id": asset_id, "uses": ["search"], "pricing": {"model": "per_access", "amount_micros": 1_000}},
-        )
-        assert got.status == 201, got.body
-        offer = got.json
-    lic = market["buyer"].post("/v1/licenses", {"offer_id": offer["id"], "use": "search"})
+    got = market["pub"].post(
+        "/v1/offers",
+        {"asset_id": asset_id, "uses": ["search"], "pricing": {"model": "per_access", "amount_micros": 1_000}},
+    )
+    assert got.status == 201, got.body
+    lic = market["buyer"].post("/v1/licenses", {"offer_id": got.json["id"], "use": "search"})
     assert lic.status == 201, lic.body
     return str(lic.json["license"]["id"])
 
