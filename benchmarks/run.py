@@ -89,10 +89,11 @@ def main() -> int:
         x402_rows, x402_raw = x402_side_by_side.guarded(h, s)  # never fails the bench
     long_n = embedded.long_run_events()
     print(f"embedded DynamoDB at scale: transaction cost, then {long_n} events through the API (fresh server)...")
-    with running(patched=True) as (endpoint, server_pid):
+    with running(patched=True) as (ref_endpoint, _), running(patched=True) as (endpoint, server_pid):
         h12 = Harness(endpoint, instrument=False)  # the consumer's time without our call counting
         tx_cost = embedded.transaction_cost(endpoint)
-        long = embedded.long_run(h12, h12.scenario(), server_pid, long_n)
+        reference = embedded.Reference(ref_endpoint)  # the machine's speed, on a server whose data never grows
+        long = embedded.long_run(h12, h12.scenario(), server_pid, reference, long_n)
     plan = hotpath.simulated_write_plan(n)
     named, unnamed = profile["named"], profile["unnamed"]
     rows.append(
@@ -248,11 +249,29 @@ def main() -> int:
         ),
         row(
             "P5",
-            f"same, last {long['third_events']:,} events (no slowdown)",
+            f"same, last {long['third_events']:,} events",
             round(long["last_third_rate"]),
             "events/s",
-            f"≥ 90 % of first ({0.9 * long['first_third_rate']:.0f}) and ≥ 500",
-            long["last_third_rate"] >= 0.9 * long["first_third_rate"] and long["last_third_rate"] >= 500,
+            "≥ 500",
+            long["last_third_rate"] >= 500,
+        ),
+        row(
+            "P5",
+            f"reference workload ({embedded.REFERENCE_REPEATS} × a 10-item transaction and a GetItem, on a second "
+            "server whose table stays at 10 items), timed around every drain: first third → last third",
+            f"{long['first_third_ref_s']:.2f} → {long['last_third_ref_s']:.2f}",
+            "s",
+            "report (the machine's drift)",
+            None,
+        ),
+        row(
+            "P5",
+            f"no slowdown: the last {long['third_events']:,} events' rate as a share of the first's, each per second "
+            "of the reference workload",
+            round(100 * long["relative_last_third"], 1),
+            "%",
+            "≥ 90",
+            long["relative_last_third"] >= 0.9,
         ),
         row("P5", "same, first round of 10,000 events", round(long["first_rate"]), "events/s", "report", None),
         row("P5", "same, last round of 10,000 events", round(long["last_rate"]), "events/s", "report", None),
