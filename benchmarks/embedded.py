@@ -28,11 +28,14 @@ import statistics
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 
 from benchmarks.harness import Harness
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 ROUND = 10_000
 SLICE = 1_000  # events fed before each drain
@@ -127,7 +130,7 @@ class Reference:
             ],
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
         )
-        self._items: list[dict[str, Any]] = [
+        self._items: list[TransactWriteItemTypeDef] = [
             {
                 "Put": {
                     "TableName": self._table,
