@@ -35,6 +35,7 @@ import boto3
 from benchmarks.harness import Harness
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 ROUND = 10_000
@@ -55,10 +56,7 @@ def long_run_events() -> int:
     return int(os.environ.get("BENCH_LONG_EVENTS", "100000"))
 
 
-def transaction_cost(endpoint: str, sizes: tuple[int, ...] = (1_000, 20_000), samples: int = 15) -> dict[int, float]:
-    """Median seconds of one 10-item transaction on a table of each size."""
-    ddb = boto3.client("dynamodb", endpoint_url=endpoint)  # credentials and region from the harness
-    table = f"txcost-{uuid.uuid4().hex[:8]}"
+def _create_table(ddb: DynamoDBClient, table: str) -> None:
     ddb.create_table(
         TableName=table,
         BillingMode="PAY_PER_REQUEST",
@@ -68,6 +66,28 @@ def transaction_cost(endpoint: str, sizes: tuple[int, ...] = (1_000, 20_000), sa
         ],
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
     )
+
+
+def _counter_updates(table: str) -> list[TransactWriteItemTypeDef]:
+    """The 3 aggregate updates of a consumer-shaped transaction: ``ADD`` to the same 3 counters every time."""
+    return [
+        {
+            "Update": {
+                "TableName": table,
+                "Key": {"pk": {"S": f"AGG#{i}"}, "sk": {"S": "A"}},
+                "UpdateExpression": "ADD n :one",
+                "ExpressionAttributeValues": {":one": {"N": "1"}},
+            }
+        }
+        for i in range(3)
+    ]
+
+
+def transaction_cost(endpoint: str, sizes: tuple[int, ...] = (1_000, 20_000), samples: int = 15) -> dict[int, float]:
+    """Median seconds of one 10-item transaction on a table of each size."""
+    ddb = boto3.client("dynamodb", endpoint_url=endpoint)  # credentials and region from the harness
+    table = f"txcost-{uuid.uuid4().hex[:8]}"
+    _create_table(ddb, table)
     filled = 0
     out: dict[int, float] = {}
     for size in sizes:
@@ -80,7 +100,7 @@ def transaction_cost(endpoint: str, sizes: tuple[int, ...] = (1_000, 20_000), sa
             filled += len(batch)
         times = []
         for s in range(samples):
-            items: list[dict[str, Any]] = [
+            items: list[TransactWriteItemTypeDef] = [
                 {
                     "Put": {
                         "TableName": table,
@@ -90,17 +110,7 @@ def transaction_cost(endpoint: str, sizes: tuple[int, ...] = (1_000, 20_000), sa
                 }
                 for i in range(7)
             ]
-            items += [
-                {
-                    "Update": {
-                        "TableName": table,
-                        "Key": {"pk": {"S": f"AGG#{i}"}, "sk": {"S": "A"}},
-                        "UpdateExpression": "ADD n :one",
-                        "ExpressionAttributeValues": {":one": {"N": "1"}},
-                    }
-                }
-                for i in range(3)
-            ]
+            items += _counter_updates(table)
             t0 = time.perf_counter()
             ddb.transact_write_items(TransactItems=items)
             times.append(time.perf_counter() - t0)
@@ -121,15 +131,7 @@ class Reference:
     def __init__(self, endpoint: str) -> None:
         self._ddb = boto3.client("dynamodb", endpoint_url=endpoint)  # credentials and region from the harness
         self._table = "reference"
-        self._ddb.create_table(
-            TableName=self._table,
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        )
+        _create_table(self._ddb, self._table)
         self._items: list[TransactWriteItemTypeDef] = [
             {
                 "Put": {
@@ -139,24 +141,14 @@ class Reference:
             }
             for i in range(7)
         ]
-        self._items += [
-            {
-                "Update": {
-                    "TableName": self._table,
-                    "Key": {"pk": {"S": f"A#{i}"}, "sk": {"S": "A"}},
-                    "UpdateExpression": "ADD n :one",
-                    "ExpressionAttributeValues": {":one": {"N": "1"}},
-                }
-            }
-            for i in range(3)
-        ]
+        self._items += _counter_updates(self._table)
         self.seconds()  # connections and the client's first-call work out of the measurements
 
     def seconds(self) -> float:
         t0 = time.perf_counter()
         for _ in range(REFERENCE_REPEATS):
             self._ddb.transact_write_items(TransactItems=self._items)
-            self._ddb.get_item(TableName=self._table, Key={"pk": {"S": "A#0"}, "sk": {"S": "A"}})
+            self._ddb.get_item(TableName=self._table, Key={"pk": {"S": "AGG#0"}, "sk": {"S": "A"}})
         return time.perf_counter() - t0
 
     def items(self) -> int:
